@@ -1,0 +1,1 @@
+"""The ``canvasbridge`` command: one module per command group, assembled in ``main``."""

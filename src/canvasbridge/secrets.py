@@ -1,0 +1,59 @@
+"""Secrets come from environment variables or files, never from the YAML itself.
+
+In configuration a secret is written as ``{env: NAME}`` or ``{file: /path}``::
+
+    canvas:
+      token: {env: CANVAS_TOKEN}
+
+:class:`SecretRef` resolves it to a :class:`pydantic.SecretStr`, whose ``repr`` and
+``str`` never show the value, so a logged config cannot leak it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+
+class SecretRef(BaseModel):
+    """Where to read a secret: exactly one of ``env`` (variable name) or ``file`` (path)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_inline_values(cls, data: object) -> object:
+        if isinstance(data, str):
+            raise ValueError(
+                "secrets may not be written in the configuration file; "
+                "use {env: VARIABLE_NAME} or {file: /path/to/secret}"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+    def resolve(self) -> SecretStr:
+        """The secret's value; raises ``LookupError`` naming the variable or file if missing."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise LookupError(f"environment variable {self.env} is not set")
+            return SecretStr(value)
+        assert self.file is not None
+        try:
+            return SecretStr(self.file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise LookupError(f"secret file {self.file} cannot be read: {exc.strerror}") from exc
+
+    def describe(self) -> str:
+        """Where the secret comes from, safe to print."""
+        return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
