@@ -47,13 +47,33 @@ class SecretRef(BaseModel):
             value = os.environ.get(self.env)
             if value is None:
                 raise LookupError(f"environment variable {self.env} is not set")
-            return SecretStr(value)
-        assert self.file is not None
-        try:
-            return SecretStr(self.file.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            raise LookupError(f"secret file {self.file} cannot be read: {exc.strerror}") from exc
+        else:
+            assert self.file is not None
+            try:
+                value = self.file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise LookupError(f"secret file {self.file} cannot be read: {exc.strerror}") from exc
+        remember_for_redaction(value)
+        return SecretStr(value)
 
     def describe(self) -> str:
         """Where the secret comes from, safe to print."""
         return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
+
+
+_revealed: set[str] = set()
+MIN_REDACTED_LENGTH = 4  # shorter values would blank out ordinary words
+
+
+def remember_for_redaction(value: str) -> None:
+    """Note a secret value so :func:`redact` hides it wherever it appears in text."""
+    if len(value) >= MIN_REDACTED_LENGTH:
+        _revealed.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret resolved so far replaced by ``***``."""
+    for value in _revealed:
+        if value in text:
+            text = text.replace(value, "***")
+    return text

@@ -1,0 +1,591 @@
+"""Reading and writing the ledger. One :class:`Ledger` per process (it owns a connection pool)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+CallList = list
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.dialects import postgresql, sqlite
+
+from canvasbridge.engine.calls import TaskCall
+from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.ledger.schema import (
+    FINAL_STATES,
+    PENDING_STATES,
+    CallState,
+    parked_messages,
+    task_attempts,
+    task_calls,
+)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
+MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """The outcome of recording one call: a new row, or folded into a pending one."""
+
+    id: int
+    task: str
+    params: dict[str, Any]
+    folded: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's right to run a call now. ``proceed`` is False when it must not run."""
+
+    call_id: int
+    attempt: int
+    proceed: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    id: int
+    task: str
+    params: dict[str, Any]
+    state: CallState
+    attempts: int
+    folded: int
+    correlation_id: str | None
+    origin_source: str | None
+    origin_message_id: str | None
+    origin_routing_key: str | None
+    origin_message: dict[str, Any] | None
+    requeued_from: int | None
+    last_error: str | None
+    last_traceback: str | None
+    result: Any
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    number: int
+    outcome: str
+    error: str | None
+    traceback: str | None
+    started_at: datetime | None
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
+class ParkedRecord:
+    id: int
+    source: str
+    message_id: str
+    routing_key: str | None
+    attributes: dict[str, str]
+    body: bytes
+    route: str | None
+    reason: str
+    created_at: datetime
+
+
+@dataclass
+class CallFilter:
+    """Selects calls; every field that is set must match."""
+
+    states: Sequence[CallState] = field(default_factory=tuple)
+    task: str | None = None
+    origin: str | None = None  # a source name or a message id
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class Ledger:
+    """The task ledger on SQLite or PostgreSQL. Create with :meth:`open`, which migrates."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pid = os.getpid()
+        self.engine = _create_engine(url)
+        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+
+    @classmethod
+    def open(cls, url: str) -> Ledger:
+        ledger = cls(url)
+        ledger.migrate()
+        return ledger
+
+    def migrate(self) -> None:
+        """Bring the schema up to the newest migration."""
+        alembic_config = AlembicConfig()
+        alembic_config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            alembic_config.attributes["connection"] = connection
+            command.upgrade(alembic_config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- recording -----------------------------------------------------------------
+
+    def record(
+        self,
+        calls: Iterable[TaskCall],
+        *,
+        origin: Envelope | None = None,
+        correlation_id: str | None = None,
+    ) -> list[RecordedCall]:
+        """Record calls in one transaction, folding each into an identical pending call if any."""
+        now = _now()
+        origin_fields = _origin_fields(origin)
+        results: list[RecordedCall] = []
+        with self.engine.begin() as connection:
+            for call in calls:
+                params = call.canonical_params()
+                statement = (
+                    self._insert(task_calls)
+                    .values(
+                        task=call.task,
+                        params=params,
+                        coalesce_key=call.coalesce_key(),
+                        state=CallState.QUEUED.value,
+                        attempts=0,
+                        folded=0,
+                        correlation_id=correlation_id,
+                        created_at=now,
+                        updated_at=now,
+                        **origin_fields,
+                    )
+                    .on_conflict_do_update(
+                        index_elements=[task_calls.c.coalesce_key],
+                        index_where=task_calls.c.state.in_([s.value for s in PENDING_STATES]),
+                        set_={"folded": task_calls.c.folded + 1, "updated_at": now},
+                    )
+                    .returning(task_calls.c.id, task_calls.c.folded)
+                )
+                row = connection.execute(statement).one()
+                results.append(RecordedCall(int(row.id), call.task, dict(call.params), folded=row.folded > 0))
+        return results
+
+    def forget(self, call_ids: Iterable[int]) -> None:
+        """Remove freshly recorded calls whose publishing failed (so nothing folds into them)."""
+        ids = list(call_ids)
+        if ids:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    sa.delete(task_calls).where(
+                        task_calls.c.id.in_(ids), task_calls.c.state == CallState.QUEUED.value
+                    )
+                )
+
+    # -- execution -----------------------------------------------------------------
+
+    def claim(self, call_id: int, *, max_attempts: int) -> Claim:
+        """Mark a call running and count the attempt, unless it is final or out of attempts.
+
+        A call found ``running`` was started by a worker that died; claiming it again
+        counts another attempt, which is what bounds a task that kills its worker.
+        """
+        now = _now()
+        startable = [CallState.QUEUED.value, CallState.RETRYING.value, CallState.RUNNING.value]
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.update(task_calls)
+                .where(task_calls.c.id == call_id, task_calls.c.state.in_(startable))
+                .values(
+                    state=CallState.RUNNING.value,
+                    attempts=task_calls.c.attempts + 1,
+                    started_at=now,
+                    updated_at=now,
+                    next_attempt_at=None,
+                )
+                .returning(task_calls.c.attempts)
+            ).one_or_none()
+            if row is None:
+                state = connection.execute(
+                    sa.select(task_calls.c.state).where(task_calls.c.id == call_id)
+                ).scalar_one_or_none()
+                reason = "unknown call" if state is None else f"call is already {state}"
+                return Claim(call_id, 0, proceed=False, reason=reason)
+            attempt = int(row.attempts)
+            if attempt > max_attempts:
+                error = (
+                    f"gave up: attempt {attempt} would exceed the limit of {max_attempts}; "
+                    "the previous attempt never finished (did its worker die?)"
+                )
+                self._finish(connection, call_id, CallState.DEAD, now, last_error=error)
+                self._log_attempt(connection, call_id, attempt, "lost", error, None, None, now)
+                return Claim(call_id, attempt, proceed=False, reason=error)
+        return Claim(call_id, attempt, proceed=True)
+
+    def succeed(self, call_id: int, result: Any = None) -> None:
+        now = _now()
+        with self.engine.begin() as connection:
+            self._finish(
+                connection,
+                call_id,
+                CallState.SUCCEEDED,
+                now,
+                result=None if result is None else json.dumps(result, default=str),
+                last_error=None,
+                last_traceback=None,
+            )
+
+    def fail_attempt(
+        self,
+        call_id: int,
+        *,
+        attempt: int,
+        error: str,
+        traceback: str | None,
+        retry_in: float | None,
+        started_at: datetime | None = None,
+    ) -> CallState:
+        """Record a failed attempt; retrying when ``retry_in`` seconds are given, else dead."""
+        now = _now()
+        with self.engine.begin() as connection:
+            outcome = "retry" if retry_in is not None else "dead"
+            self._log_attempt(connection, call_id, attempt, outcome, error, traceback, started_at, now)
+            if retry_in is None:
+                self._finish(
+                    connection, call_id, CallState.DEAD, now, last_error=error, last_traceback=traceback
+                )
+                return CallState.DEAD
+            connection.execute(
+                sa.update(task_calls)
+                .where(task_calls.c.id == call_id)
+                .values(
+                    state=CallState.RETRYING.value,
+                    last_error=error,
+                    last_traceback=traceback,
+                    updated_at=now,
+                    next_attempt_at=now + timedelta(seconds=retry_in),
+                )
+            )
+            return CallState.RETRYING
+
+    def requeue(self, call_id: int) -> RecordedCall:
+        """Start a new attempt chain for a dead or discarded call (the old row stays as history)."""
+        record = self.get(call_id)
+        if record is None:
+            raise KeyError(call_id)
+        if record.state not in (CallState.DEAD, CallState.DISCARDED):
+            raise ValueError(
+                f"call {call_id} is {record.state}; only dead or discarded calls can be requeued"
+            )
+        now = _now()
+        call = TaskCall(record.task, record.params)
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                self._insert(task_calls)
+                .values(
+                    task=record.task,
+                    params=call.canonical_params(),
+                    coalesce_key=call.coalesce_key(),
+                    state=CallState.QUEUED.value,
+                    attempts=0,
+                    folded=0,
+                    correlation_id=record.correlation_id,
+                    origin_source=record.origin_source,
+                    origin_message_id=record.origin_message_id,
+                    origin_routing_key=record.origin_routing_key,
+                    origin_message=json.dumps(record.origin_message) if record.origin_message else None,
+                    requeued_from=call_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_update(
+                    index_elements=[task_calls.c.coalesce_key],
+                    index_where=task_calls.c.state.in_([s.value for s in PENDING_STATES]),
+                    set_={"folded": task_calls.c.folded + 1, "updated_at": now},
+                )
+                .returning(task_calls.c.id, task_calls.c.folded)
+            ).one()
+        return RecordedCall(int(row.id), record.task, record.params, folded=row.folded > 0)
+
+    def discard(self, call_id: int) -> None:
+        """Mark a dead (or pending) call as needing no further work."""
+        now = _now()
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                sa.update(task_calls)
+                .where(task_calls.c.id == call_id, task_calls.c.state.not_in([CallState.SUCCEEDED.value]))
+                .values(state=CallState.DISCARDED.value, updated_at=now, finished_at=now)
+            ).rowcount
+        if not updated:
+            raise KeyError(call_id)
+
+    def _finish(
+        self, connection: sa.Connection, call_id: int, state: CallState, now: datetime, **values: Any
+    ) -> None:
+        connection.execute(
+            sa.update(task_calls)
+            .where(task_calls.c.id == call_id)
+            .values(state=state.value, updated_at=now, finished_at=now, next_attempt_at=None, **values)
+        )
+
+    @staticmethod
+    def _log_attempt(
+        connection: sa.Connection,
+        call_id: int,
+        number: int,
+        outcome: str,
+        error: str | None,
+        traceback: str | None,
+        started_at: datetime | None,
+        finished_at: datetime,
+    ) -> None:
+        connection.execute(
+            sa.insert(task_attempts).values(
+                call_id=call_id,
+                number=number,
+                outcome=outcome,
+                error=error,
+                traceback=traceback,
+                started_at=started_at,
+                finished_at=finished_at,
+            )
+        )
+
+    # -- parking -------------------------------------------------------------------
+
+    def park(self, envelope: Envelope, *, reason: str, route: str | None = None) -> int:
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.insert(parked_messages)
+                .values(
+                    source=envelope.source,
+                    message_id=envelope.message_id,
+                    routing_key=envelope.routing_key,
+                    attributes=json.dumps(envelope.attributes),
+                    body=envelope.body,
+                    route=route,
+                    reason=reason,
+                    created_at=_now(),
+                )
+                .returning(parked_messages.c.id)
+            ).one()
+        return int(row.id)
+
+    def parked(self, *, limit: int = 100, offset: int = 0) -> list[ParkedRecord]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(parked_messages).order_by(parked_messages.c.id.desc()).limit(limit).offset(offset)
+            ).all()
+        return [
+            ParkedRecord(
+                id=row.id,
+                source=row.source,
+                message_id=row.message_id,
+                routing_key=row.routing_key,
+                attributes=json.loads(row.attributes),
+                body=bytes(row.body),
+                route=row.route,
+                reason=row.reason,
+                created_at=_aware(row.created_at) or _now(),
+            )
+            for row in rows
+        ]
+
+    # -- reading -------------------------------------------------------------------
+
+    def get(self, call_id: int) -> CallRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(task_calls).where(task_calls.c.id == call_id)).one_or_none()
+        return None if row is None else _call_record(row)
+
+    def attempts(self, call_id: int) -> list[AttemptRecord]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(task_attempts)
+                .where(task_attempts.c.call_id == call_id)
+                .order_by(task_attempts.c.id)
+            ).all()
+        return [
+            AttemptRecord(
+                number=row.number,
+                outcome=row.outcome,
+                error=row.error,
+                traceback=row.traceback,
+                started_at=_aware(row.started_at),
+                finished_at=_aware(row.finished_at) or _now(),
+            )
+            for row in rows
+        ]
+
+    def list(self, where: CallFilter | None = None, *, limit: int = 50, offset: int = 0) -> list[CallRecord]:
+        query = (
+            _filtered(sa.select(task_calls), where)
+            .order_by(task_calls.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as connection:
+            return [_call_record(row) for row in connection.execute(query).all()]
+
+    def count(self, where: CallFilter | None = None) -> int:
+        query = _filtered(sa.select(sa.func.count()).select_from(task_calls), where)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def ids(self, where: CallFilter | None = None) -> CallList[int]:
+        query = _filtered(sa.select(task_calls.c.id), where).order_by(task_calls.c.id)
+        with self.engine.connect() as connection:
+            return [int(value) for value in connection.execute(query).scalars()]
+
+    def stale_queued(self, older_than: timedelta) -> CallList[CallRecord]:
+        """Queued calls not started for a long time: their publish may have been lost."""
+        cutoff = _now() - older_than
+        query = sa.select(task_calls).where(
+            task_calls.c.state == CallState.QUEUED.value, task_calls.c.updated_at < cutoff
+        )
+        with self.engine.connect() as connection:
+            return [_call_record(row) for row in connection.execute(query).all()]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per state and task, the oldest pending call, and the last success per task."""
+        with self.engine.connect() as connection:
+            counts = connection.execute(
+                sa.select(
+                    task_calls.c.task, task_calls.c.state, sa.func.count(), sa.func.sum(task_calls.c.folded)
+                ).group_by(task_calls.c.task, task_calls.c.state)
+            ).all()
+            oldest = connection.execute(
+                sa.select(sa.func.min(task_calls.c.created_at)).where(
+                    task_calls.c.state.in_([s.value for s in PENDING_STATES])
+                )
+            ).scalar_one_or_none()
+            last_success = connection.execute(
+                sa.select(task_calls.c.task, sa.func.max(task_calls.c.finished_at))
+                .where(task_calls.c.state == CallState.SUCCEEDED.value)
+                .group_by(task_calls.c.task)
+            ).all()
+            parked = connection.execute(sa.select(sa.func.count()).select_from(parked_messages)).scalar_one()
+        by_state: dict[str, int] = {state.value: 0 for state in CallState}
+        by_task: dict[str, dict[str, int]] = {}
+        folded_total = 0
+        for task, state, number, folded in counts:
+            by_state[state] = by_state.get(state, 0) + int(number)
+            by_task.setdefault(task, {})[state] = int(number)
+            folded_total += int(folded or 0)
+        return {
+            "by_state": by_state,
+            "by_task": by_task,
+            "folded": folded_total,
+            "oldest_pending_at": _aware(oldest),
+            "last_success": {task: _aware(when) for task, when in last_success},
+            "parked": int(parked),
+        }
+
+
+def _create_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _origin_fields(origin: Envelope | None) -> dict[str, Any]:
+    if origin is None:
+        return {}
+    message = json.dumps(origin.describe(), default=str)[:MAX_ORIGIN_CHARS]
+    return {
+        "origin_source": origin.source,
+        "origin_message_id": origin.message_id,
+        "origin_routing_key": origin.routing_key,
+        "origin_message": message,
+    }
+
+
+def _filtered(query: Any, where: CallFilter | None) -> Any:
+    if where is None:
+        return query
+    if where.states:
+        query = query.where(task_calls.c.state.in_([CallState(s).value for s in where.states]))
+    if where.task:
+        query = query.where(task_calls.c.task == where.task)
+    if where.origin:
+        query = query.where(
+            sa.or_(task_calls.c.origin_source == where.origin, task_calls.c.origin_message_id == where.origin)
+        )
+    if where.since:
+        query = query.where(task_calls.c.created_at >= where.since)
+    if where.until:
+        query = query.where(task_calls.c.created_at < where.until)
+    return query
+
+
+def _call_record(row: Any) -> CallRecord:
+    origin = None
+    if row.origin_message:
+        try:
+            origin = json.loads(row.origin_message)
+        except json.JSONDecodeError:
+            origin = {"body": row.origin_message}
+    return CallRecord(
+        id=int(row.id),
+        task=row.task,
+        params=json.loads(row.params),
+        state=CallState(row.state),
+        attempts=int(row.attempts),
+        folded=int(row.folded),
+        correlation_id=row.correlation_id,
+        origin_source=row.origin_source,
+        origin_message_id=row.origin_message_id,
+        origin_routing_key=row.origin_routing_key,
+        origin_message=origin,
+        requeued_from=row.requeued_from,
+        last_error=row.last_error,
+        last_traceback=row.last_traceback,
+        result=json.loads(row.result) if row.result else None,
+        created_at=_aware(row.created_at) or _now(),
+        updated_at=_aware(row.updated_at) or _now(),
+        started_at=_aware(row.started_at),
+        finished_at=_aware(row.finished_at),
+        next_attempt_at=_aware(row.next_attempt_at),
+    )
+
+
+__all__ = [
+    "FINAL_STATES",
+    "AttemptRecord",
+    "CallFilter",
+    "CallRecord",
+    "Claim",
+    "Ledger",
+    "ParkedRecord",
+    "RecordedCall",
+]

@@ -1,0 +1,34 @@
+"""Prometheus metrics of the engine. Served at ``/metrics`` by the admin API.
+
+Counters are per process; run the Prometheus multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``)
+when workers use the prefork pool.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_RECEIVED = Counter("canvasbridge_messages_received_total", "Messages received", ["source"])
+MESSAGES_ROUTED = Counter(
+    "canvasbridge_messages_routed_total", "Messages matched by a route", ["source", "route"]
+)
+MESSAGES_UNMATCHED = Counter("canvasbridge_messages_unmatched_total", "Messages no route matched", ["source"])
+MESSAGES_PARKED = Counter(
+    "canvasbridge_messages_parked_total", "Messages parked with a reason", ["source", "route", "cause"]
+)
+TASKS_QUEUED = Counter("canvasbridge_tasks_queued_total", "Task calls queued", ["task"])
+TASKS_FOLDED = Counter("canvasbridge_tasks_folded_total", "Task calls folded into a pending one", ["task"])
+TASKS_SUCCEEDED = Counter("canvasbridge_tasks_succeeded_total", "Task calls that succeeded", ["task"])
+TASKS_RETRIED = Counter(
+    "canvasbridge_tasks_retried_total", "Task attempts that failed and will retry", ["task"]
+)
+TASKS_DEAD = Counter("canvasbridge_tasks_dead_total", "Task calls that became dead letters", ["task"])
+TASK_DURATION = Histogram(
+    "canvasbridge_task_duration_seconds",
+    "Time spent running one task attempt",
+    ["task"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+TASK_LAST_SUCCESS = Gauge(
+    "canvasbridge_task_last_success_timestamp_seconds", "Unix time of the last success per task", ["task"]
+)

@@ -1,0 +1,94 @@
+"""The Celery side: the app built from config, and publishing recorded calls onto it.
+
+Every call runs through one Celery task, ``canvasbridge.execute``, which finds the
+configured task function by name (see :mod:`canvasbridge.engine.worker`). Delivery
+settings that matter for at-least-once:
+
+* late acks, and reject (requeue) when a worker process dies mid-task;
+* publisher confirms on AMQP, so a publish returns only once the broker has the message;
+* no result backend: outcomes live in the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from celery import Celery
+from kombu.entity import Queue
+
+from canvasbridge.engine import embedded_broker
+from canvasbridge.engine.config import AppConfig
+from canvasbridge.engine.ledger import RecordedCall
+
+EXECUTE_TASK = "canvasbridge.execute"
+PUBLISH_RETRY_POLICY = {"max_retries": 5, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 3.0}
+log = logging.getLogger(__name__)
+
+
+def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
+    """A Celery app for ``config`` whose single task ``canvasbridge.execute`` calls ``execute``."""
+    backends = config.backends
+    broker_url = embedded_broker.kombu_url(backends.resolved_broker_url())
+    app = Celery("canvasbridge", set_as_current=False)
+    transport_options: dict[str, Any] = {}
+    if broker_url.startswith(("amqp", "pyamqp")):
+        transport_options["confirm_publish"] = True
+    elif broker_url.startswith("redis"):
+        transport_options["visibility_timeout"] = 3600
+    queue_arguments = {"x-queue-type": "quorum"} if backends.quorum_queue else None
+    app.conf.update(
+        broker_url=broker_url,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=backends.queue,
+        task_queues=[
+            Queue(  # type: ignore[no-untyped-call]
+                backends.queue, routing_key=backends.queue, queue_arguments=queue_arguments
+            )
+        ],
+        task_create_missing_queues=False,
+        worker_prefetch_multiplier=config.worker.prefetch_multiplier,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_send_task_events=False,
+        worker_enable_remote_control=not backends.embedded,
+        worker_detect_quorum_queues=True,
+    )
+
+    def execute_call(
+        self: Any, call_id: int, task: str, params: dict[str, Any], correlation_id: str | None = None
+    ) -> None:
+        execute(self, call_id, task, params, correlation_id)
+
+    app.task(name=EXECUTE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)(
+        execute_call
+    )
+    return app
+
+
+class Publisher:
+    """Puts recorded calls on the Celery queue; returns only once the broker confirmed them."""
+
+    def __init__(self, app: Celery, queue: str) -> None:
+        self.app = app
+        self.queue = queue
+
+    def publish(self, calls: Sequence[RecordedCall], *, correlation_id: str | None) -> None:
+        for call in calls:
+            self.app.send_task(
+                EXECUTE_TASK,
+                args=[call.id, call.task, call.params],
+                kwargs={"correlation_id": correlation_id},
+                queue=self.queue,
+                routing_key=self.queue,
+                retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
+            )

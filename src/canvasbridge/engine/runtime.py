@@ -1,0 +1,171 @@
+"""Everything the engine needs, built from one :class:`AppConfig`, in one object.
+
+    runtime = Runtime(load_config("canvasbridge.yaml"))
+    runtime.enqueue([TaskCall("ensure_user", {"username": "olan"})])   # queue work directly
+    runtime.consume(stop_event)                                         # run the configured sources
+    runtime.run_worker()                                                # run a Celery worker (blocks)
+    with runtime.in_process_worker():                                   # a real worker in a thread
+        ...
+
+The ledger is opened lazily once per process (a forked worker opens its own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from celery import Celery
+
+from canvasbridge.engine import metrics
+from canvasbridge.engine.calls import TaskCall
+from canvasbridge.engine.config import AppConfig
+from canvasbridge.engine.dispatch import Dispatcher
+from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.ledger import Ledger, RecordedCall
+from canvasbridge.engine.queue import Publisher, create_celery
+from canvasbridge.engine.registry import TaskRegistry
+from canvasbridge.engine.routing import Router
+from canvasbridge.engine.sources import build_source
+from canvasbridge.engine.worker import Executor
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.registry = TaskRegistry(config.tasks)
+        self.resources: dict[str, Any] = {}
+        self._ledger: Ledger | None = None
+        self._ledger_pid = 0
+        self._ledger_lock = threading.Lock()
+        self.executor = Executor(config, self.registry, self.ledger, self.resources)
+        self.celery: Celery = create_celery(config, self.executor)
+        self.publisher = Publisher(self.celery, config.backends.queue)
+        self._router: Router | None = None
+
+    # -- shared pieces ---------------------------------------------------------------
+
+    def ledger(self) -> Ledger:
+        """This process's ledger, opened (and migrated) on first use."""
+        with self._ledger_lock:
+            if self._ledger is None or self._ledger_pid != os.getpid():
+                self._ledger = Ledger.open(self.config.backends.resolved_ledger_url())
+                self._ledger_pid = os.getpid()
+            return self._ledger
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            self._router = Router.from_specs(self.config.routes)
+        return self._router
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            self.router,
+            ledger=self.ledger,
+            enqueue=lambda calls, origin: self.enqueue(calls, origin=origin),
+            known_tasks=lambda name: name in self.registry,
+            unmatched=self.config.unmatched,
+        )
+
+    # -- queueing --------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        calls: Sequence[TaskCall],
+        *,
+        origin: Envelope | None = None,
+        correlation_id: str | None = None,
+    ) -> list[RecordedCall]:
+        """Record ``calls`` (folding duplicates of pending ones) and publish the new ones.
+
+        Returns once the broker confirmed every new call. If publishing fails, the calls
+        nobody folded into are removed again and the error propagates, so the caller can
+        leave its message for redelivery.
+        """
+        for requested in calls:
+            self.registry.spec(requested.task)  # unknown task names fail before anything is written
+        correlation_id = correlation_id or (origin.message_id if origin else None)
+        recorded = self.ledger().record(calls, origin=origin, correlation_id=correlation_id)
+        fresh: dict[int, RecordedCall] = {}
+        for call in recorded:
+            if call.folded:
+                metrics.TASKS_FOLDED.labels(call.task).inc()
+            elif call.id not in fresh:
+                fresh[call.id] = call
+        try:
+            self.publisher.publish(list(fresh.values()), correlation_id=correlation_id)
+        except Exception:
+            self.ledger().forget(fresh)
+            raise
+        for call in fresh.values():
+            metrics.TASKS_QUEUED.labels(call.task).inc()
+        return recorded
+
+    def requeue(self, call_id: int) -> RecordedCall:
+        """Queue a dead or discarded call again as a new attempt chain."""
+        recorded = self.ledger().requeue(call_id)
+        if not recorded.folded:
+            record = self.ledger().get(recorded.id)
+            self.publisher.publish([recorded], correlation_id=record.correlation_id if record else None)
+        return recorded
+
+    # -- processes -------------------------------------------------------------------
+
+    def consume(self, stop: threading.Event, *, only: Sequence[str] | None = None) -> None:
+        """Run the configured sources (or those named in ``only``) until ``stop`` is set."""
+        dispatch = self.dispatcher()
+        configs = [s for s in self.config.sources if only is None or s.name in only]
+        if not configs:
+            raise ValueError("no sources to consume from: configure 'sources' (or check the names given)")
+        threads = []
+        for source_config in configs:
+            source = build_source(source_config, dispatch)
+            thread = threading.Thread(
+                target=source.run, args=(stop,), name=f"source:{source.name}", daemon=True
+            )
+            thread.start()
+            threads.append(thread)
+            log.info("consuming from %s (%s)", source.name, source_config.type)
+        for thread in threads:
+            thread.join()
+
+    def worker_argv(self, *, concurrency: int | None = None, pool: str | None = None) -> list[str]:
+        worker = self.config.worker
+        return [
+            "worker",
+            f"--concurrency={concurrency or worker.concurrency}",
+            f"--pool={pool or worker.pool}",
+            f"--queues={self.config.backends.queue}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--loglevel={self.config.log.level}",
+        ]
+
+    def run_worker(self, *, concurrency: int | None = None, pool: str | None = None) -> None:
+        """Run a Celery worker in this process until it is told to stop (SIGTERM)."""
+        self.registry.load_all()
+        self.celery.worker_main(self.worker_argv(concurrency=concurrency, pool=pool))
+
+    @contextlib.contextmanager
+    def in_process_worker(self, *, concurrency: int = 2, pool: str = "threads") -> Iterator[None]:
+        """A real Celery worker in a thread of this process, on the configured broker."""
+        from celery.contrib.testing.worker import start_worker
+
+        self.registry.load_all()
+        with start_worker(
+            self.celery,
+            pool=pool,
+            concurrency=concurrency,
+            perform_ping_check=False,
+            shutdown_timeout=10.0,
+            loglevel=self.config.log.level,
+        ):
+            yield

@@ -1,0 +1,134 @@
+"""Running one recorded call inside a Celery worker: claim, run, record the outcome.
+
+The claim in the ledger comes first: a call that is already final is skipped (a duplicate
+delivery), and a call out of attempts becomes a dead letter without running. Then the task
+function runs with a :class:`TaskContext`. On a transient error with attempts left the call
+is marked ``retrying`` and Celery re-publishes it with a countdown (the backoff); any
+other failure makes it a dead letter holding the error and traceback. Either way the
+Celery message is acknowledged only after the ledger says what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from canvasbridge.engine import metrics
+from canvasbridge.engine.config import AppConfig
+from canvasbridge.engine.context import TaskContext
+from canvasbridge.engine.ledger import CallState, Ledger
+from canvasbridge.engine.logging import correlation, scrub
+from canvasbridge.engine.registry import TaskRegistry
+from canvasbridge.engine.retries import is_transient, retry_after_hint
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 4000  # error text kept per attempt
+MAX_TRACEBACK_CHARS = 20_000
+
+
+class Executor:
+    def __init__(
+        self,
+        config: AppConfig,
+        registry: TaskRegistry,
+        ledger: Callable[[], Ledger],
+        resources: dict[str, Any],
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self._ledger = ledger
+        self.resources = resources
+
+    def __call__(
+        self,
+        celery_task: Any,
+        call_id: int,
+        task_name: str,
+        params: dict[str, Any],
+        correlation_id: str | None = None,
+    ) -> None:
+        with correlation(correlation_id):
+            self._run(celery_task, call_id, task_name, params, correlation_id)
+
+    def _run(
+        self,
+        celery_task: Any,
+        call_id: int,
+        task_name: str,
+        params: dict[str, Any],
+        correlation_id: str | None,
+    ) -> None:
+        ledger = self._ledger()
+        policy = self.config.retry_policy(task_name)
+        claim = ledger.claim(call_id, max_attempts=policy.max_attempts)
+        if not claim.proceed:
+            if claim.attempt:  # out of attempts: the claim made it a dead letter
+                metrics.TASKS_DEAD.labels(task_name).inc()
+                log.error("task %s#%d: %s", task_name, call_id, claim.reason)
+            else:
+                log.info("task %s#%d skipped: %s", task_name, call_id, claim.reason)
+            return
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
+        context = TaskContext(
+            task_name=task_name,
+            sections=self.config.flow_sections(),
+            resources=self.resources,
+            ledger_id=call_id,
+            correlation_id=correlation_id,
+            attempt=claim.attempt,
+        )
+        try:
+            function = self.registry.get(task_name)
+            result = function(context, **params)
+        except Exception as exc:
+            metrics.TASK_DURATION.labels(task_name).observe(time.perf_counter() - clock)
+            self._failed(celery_task, ledger, call_id, task_name, claim.attempt, policy, exc, started)
+            return
+        metrics.TASK_DURATION.labels(task_name).observe(time.perf_counter() - clock)
+        ledger.succeed(call_id, result if isinstance(result, dict | list | str | int | float) else None)
+        metrics.TASKS_SUCCEEDED.labels(task_name).inc()
+        metrics.TASK_LAST_SUCCESS.labels(task_name).set(time.time())
+        log.info("task %s#%d succeeded (attempt %d)", task_name, call_id, claim.attempt)
+
+    def _failed(
+        self,
+        celery_task: Any,
+        ledger: Ledger,
+        call_id: int,
+        task_name: str,
+        attempt: int,
+        policy: Any,
+        error: Exception,
+        started: datetime,
+    ) -> None:
+        text = scrub(f"{type(error).__name__}: {error}")[:MAX_ERROR_CHARS]
+        trace = scrub("".join(traceback.format_exception(error)))[-MAX_TRACEBACK_CHARS:]
+        if is_transient(error) and policy.has_attempts_left(attempt):
+            delay = policy.delay(attempt, retry_after=retry_after_hint(error))
+            ledger.fail_attempt(
+                call_id, attempt=attempt, error=text, traceback=trace, retry_in=delay, started_at=started
+            )
+            metrics.TASKS_RETRIED.labels(task_name).inc()
+            log.warning(
+                "task %s#%d attempt %d failed, retrying in %.1fs: %s",
+                task_name,
+                call_id,
+                attempt,
+                delay,
+                text,
+            )
+            raise celery_task.retry(countdown=delay, max_retries=None, exc=error)
+        state = ledger.fail_attempt(
+            call_id, attempt=attempt, error=text, traceback=trace, retry_in=None, started_at=started
+        )
+        assert state is CallState.DEAD
+        metrics.TASKS_DEAD.labels(task_name).inc()
+        kind = "transient, out of attempts" if is_transient(error) else "permanent"
+        log.error(
+            "task %s#%d is a dead letter after attempt %d (%s): %s", task_name, call_id, attempt, kind, text
+        )

@@ -1,0 +1,76 @@
+"""Tasks and parsers used by the engine tests (referenced by import path from test configs).
+
+Side effects go to files under the directory named by ``CB_TEST_EFFECTS`` (or the
+``effects_dir`` parameter), so a test in another process can see them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+from canvasbridge.engine import Envelope, TaskCall, TaskContext
+from canvasbridge.errors import MessageError, PermanentError, TransientError
+
+
+def _effects(directory: str) -> Path:
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _count(directory: str, name: str) -> int:
+    marker = _effects(directory) / f"{name}.count"
+    number = int(marker.read_text()) + 1 if marker.exists() else 1
+    marker.write_text(str(number))
+    return number
+
+
+def record(ctx: TaskContext, key: str, effects_dir: str) -> dict[str, object]:
+    """Append ``key`` to ``effects.log``: one line per execution."""
+    with (_effects(effects_dir) / "effects.log").open("a") as handle:
+        handle.write(key + "\n")
+    return {"key": key, "attempt": ctx.attempt}
+
+
+def flaky(ctx: TaskContext, key: str, effects_dir: str, failures: int) -> dict[str, int]:
+    """Fail transiently ``failures`` times, then succeed; attempt times go to ``<key>.times``."""
+    import time
+
+    with (_effects(effects_dir) / f"{key}.times").open("a") as handle:
+        handle.write(f"{time.monotonic()}\n")
+    attempt = _count(effects_dir, key)
+    if attempt <= failures:
+        raise TransientError(f"simulated outage {attempt}/{failures}")
+    return {"attempts": attempt}
+
+
+def broken(ctx: TaskContext, key: str, effects_dir: str) -> None:
+    _count(effects_dir, key)
+    raise PermanentError(f"object {key} is missing in the source")
+
+
+def kill_worker(ctx: TaskContext, key: str, effects_dir: str, times: int) -> dict[str, int]:
+    """SIGKILL the worker process on the first ``times`` executions (-1: always)."""
+    attempt = _count(effects_dir, key)
+    if times < 0 or attempt <= times:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"attempts": attempt}
+
+
+def parse_json(envelope: Envelope) -> list[TaskCall]:
+    """Body ``{"task": ..., "params": {...}}`` → one call; anything else is a MessageError."""
+    data = envelope.json()
+    if not isinstance(data, dict) or "task" not in data:
+        raise MessageError("body must be an object with a 'task' key")
+    return [TaskCall(str(data["task"]), dict(data.get("params", {})))]
+
+
+def parse_nothing(envelope: Envelope) -> list[TaskCall]:
+    return []
+
+
+def dump(data: object) -> bytes:
+    return json.dumps(data).encode()
