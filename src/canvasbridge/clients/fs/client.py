@@ -1,0 +1,403 @@
+"""The FS-API client: authentication, collections, references, typed reads and searches.
+
+Authentication (``auth`` setting):
+
+* ``jwt`` - the UiO design: Basic credentials buy a JWT at ``token_path``
+  (answer ``{"token": "<JWT>"}``), then ``Authorization: Bearer`` on every call. The token
+  is renewed shortly before its ``exp`` claim and whenever a call answers 401.
+* ``basic`` - Basic credentials on every call (what the public FS clients do).
+* ``auto`` (default) - try ``jwt``; if the token endpoint does not exist (404/405), use
+  ``basic`` from then on.
+
+Collections are ``{page, limit, items, next: {href}}``; :meth:`FsClient.iter_collection`
+walks every page and, when an item carries only ``href``, fetches it. Searches filter by
+dotted paths into the item's JSON (``emne.kode=INF1000``), as FS does::
+
+    fs = FsSettings.model_validate(config["systems"]["fs"]).build()
+    for u in fs.undervisninger(EmneId.parse("185,INF1000,1"), ar=2024, termin="HØST"):
+        print(u.id, u.lms_export)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, Field
+
+from canvasbridge.clients.fs.identifiers import (
+    AktivitetId,
+    EmneId,
+    OrgenhetId,
+    PersonrolleId,
+    UndervisningId,
+)
+from canvasbridge.clients.fs.models import (
+    Emne,
+    Organisasjonsenhet,
+    Person,
+    Personrolle,
+    Studentundervisning,
+    Studentundervisningsaktivitet,
+    Undervisning,
+    Undervisningsaktivitet,
+)
+from canvasbridge.clients.http import (
+    AuthenticationError,
+    CallStats,
+    ClientSettings,
+    HttpClient,
+    HttpErrorInfo,
+    HttpPermanentError,
+    decode_json,
+)
+from canvasbridge.errors import PermanentError
+from canvasbridge.secrets import SecretRef
+
+M = TypeVar("M", bound=BaseModel)
+
+TOKEN_RENEW_MARGIN_S = 30.0  # renew a JWT this many seconds before it expires
+DEFAULT_PAGE_SIZE = 100  # items per page asked of FS collections (FS allows up to 1000)
+
+
+class FsSettings(ClientSettings):
+    """``systems.fs`` in the configuration."""
+
+    username: str
+    password: SecretRef
+    auth: Literal["auto", "jwt", "basic"] = "auto"
+    token_path: str = Field(default="token", description="JWT endpoint, relative to base_url")
+    token_method: Literal["GET", "POST"] = "POST"  # noqa: S105  (an HTTP method, not a secret)
+    api_key: SecretRef | None = Field(default=None, description="gateway key, if FS is behind Gravitee")
+    api_key_header: str = "X-Gravitee-Api-Key"
+    page_size: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=1000)
+
+    def build(self, stats: CallStats | None = None, transport: httpx.BaseTransport | None = None) -> FsClient:
+        headers: dict[str, str] = {}
+        secrets = [self.password.resolve().get_secret_value()]
+        if self.api_key is not None:
+            key = self.api_key.resolve().get_secret_value()
+            headers[self.api_key_header] = key
+            secrets.append(key)
+        http = HttpClient(
+            self.base_url,
+            system="fs",
+            stats=stats,
+            headers=headers,
+            secrets=secrets,
+            timeout_s=self.timeout_s,
+            retry=self.retry,
+            max_connections=self.max_connections,
+            transport=transport,
+        )
+        return FsClient(
+            http,
+            username=self.username,
+            password=secrets[0],
+            auth=self.auth,
+            token_path=self.token_path,
+            token_method=self.token_method,
+            page_size=self.page_size,
+        )
+
+
+def _basic(username: str, password: str) -> str:
+    raw = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim (epoch seconds) of a JWT, without checking its signature."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = claims.get("exp")
+        return float(exp) if isinstance(exp, int | float) else None
+    except (IndexError, ValueError, AttributeError):
+        return None
+
+
+class FsClient:
+    """Reads FS through its REST API. Build it with :meth:`FsSettings.build`."""
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        username: str,
+        password: str,
+        auth: Literal["auto", "jwt", "basic"] = "auto",
+        token_path: str = "token",  # noqa: S107
+        token_method: Literal["GET", "POST"] = "POST",  # noqa: S107
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> None:
+        self.http = http
+        self.page_size = page_size
+        self._basic = _basic(username, password)
+        self.http.redactor.add(self._basic.split(" ", 1)[1])
+        self._mode: str = auth
+        self._token_path = token_path
+        self._token_method = token_method
+        self._token: str | None = None
+        self._token_exp: float | None = None
+        self._lock = threading.RLock()
+        self.http.auth = self._authorize
+        self.http.on_unauthorized = self._renew_after_401
+
+    @property
+    def stats(self) -> CallStats:
+        return self.http.stats
+
+    @property
+    def auth_mode(self) -> str:
+        """``jwt`` or ``basic`` once decided; ``auto`` before the first call."""
+        return self._mode
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ------------------------------------------------------------------ auth
+
+    def _authorize(self, request: httpx.Request) -> None:
+        request.headers["Authorization"] = self._current_authorization()
+
+    def _current_authorization(self) -> str:
+        with self._lock:
+            if self._mode == "basic":
+                return self._basic
+            if self._token is None or (
+                self._token_exp is not None and time.time() > self._token_exp - TOKEN_RENEW_MARGIN_S
+            ):
+                self._fetch_token()
+            if self._mode == "basic" or self._token is None:
+                return self._basic
+            return f"Bearer {self._token}"
+
+    def _fetch_token(self) -> None:
+        def basic(request: httpx.Request) -> None:
+            request.headers["Authorization"] = self._basic
+
+        try:
+            response = self.http.request(
+                self._token_method, self._token_path, auth=basic, endpoint="token", renew_on_401=False
+            )
+        except AuthenticationError as exc:
+            error = AuthenticationError(
+                f"fs: the username/password were refused by the token endpoint (HTTP {exc.status})"
+            )
+            error._attach("fs", self._token_method, "token", exc.status, None)
+            raise error from None
+        except PermanentError as exc:
+            if self._mode == "auto" and isinstance(exc, HttpErrorInfo) and exc.status in (404, 405):
+                self._mode = "basic"
+                return
+            raise
+        body = decode_json(response, self.http)
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise HttpPermanentError("fs: the token endpoint answered without a 'token'")
+        self._token = token
+        self._token_exp = jwt_expiry(token)
+        self._mode = "jwt"
+        self.http.redactor.add(token)
+
+    def _renew_after_401(self) -> bool:
+        with self._lock:
+            if self._mode == "basic":
+                return False
+            self._token = None
+        return True
+
+    # ------------------------------------------------------------------ raw access
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET a path (relative to the API root) or an ``href``, returning its JSON."""
+        self._check_origin(path)
+        return self.http.get_json(path, params=params or None)
+
+    def follow(self, ref: str | Mapping[str, Any] | BaseModel) -> Any:
+        """Fetch what a reference points at: an ``href`` string, ``{"href": …}`` or a ``Ref``."""
+        if isinstance(ref, BaseModel):
+            href = getattr(ref, "href", None)
+        elif isinstance(ref, Mapping):
+            href = ref.get("href")
+        else:
+            href = ref
+        if not isinstance(href, str) or not href:
+            raise PermanentError(f"fs: not a reference: {ref!r}")
+        return self.get(href)
+
+    def iter_collection(
+        self, path: str, params: Mapping[str, Any] | None = None, *, expand: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a collection, page after page, following ``next.href``.
+
+        Items that carry nothing but ``href`` are fetched when ``expand`` is true.
+        """
+        query: dict[str, Any] | None = {"limit": self.page_size, **(params or {})}
+        url: str | None = path
+        seen: set[str] = set()
+        while url:
+            self._check_origin(url)
+            page = self.http.get_json(url, params=query)
+            query = None  # the next href already carries every parameter
+            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+                raise HttpPermanentError(f"fs: {path} did not answer with a collection")
+            for item in page["items"]:
+                if expand and isinstance(item, dict) and set(item) <= {"href", "rel"} and "href" in item:
+                    yield self.follow(item)
+                else:
+                    yield item
+            nxt = page.get("next")
+            url = nxt.get("href") if isinstance(nxt, dict) else None
+            if url in seen or (url is not None and not page["items"]):
+                break
+            if url:
+                seen.add(url)
+
+    def _check_origin(self, url: str) -> None:
+        if "://" not in url:
+            return
+        ours, theirs = urlsplit(self.http.base_url), urlsplit(url)
+        if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
+            raise PermanentError(
+                f"fs: refusing to follow {theirs.scheme}://{theirs.netloc}{theirs.path}: "
+                "not the configured FS host (credentials would leak)"
+            )
+
+    def _one(self, model: type[M], path: str) -> M:
+        return model.model_validate(self.get(path))
+
+    def _many(self, model: type[M], path: str, params: Mapping[str, Any]) -> Iterator[M]:
+        for item in self.iter_collection(path, {k: v for k, v in params.items() if v is not None}):
+            yield model.model_validate(item)
+
+    # ------------------------------------------------------------------ objects
+
+    def person(self, personlopenummer: int | str) -> Person:
+        return self._one(Person, f"personer/{personlopenummer}")
+
+    def emne(self, emne: EmneId | str) -> Emne:
+        emne = EmneId.parse(emne) if isinstance(emne, str) else emne
+        return self._one(Emne, emne.path)
+
+    def undervisning(self, undervisning: UndervisningId | str) -> Undervisning:
+        uid = UndervisningId.parse(undervisning) if isinstance(undervisning, str) else undervisning
+        return self._one(Undervisning, uid.path)
+
+    def undervisningsaktivitet(self, aktivitet: AktivitetId | str) -> Undervisningsaktivitet:
+        aid = AktivitetId.parse(aktivitet) if isinstance(aktivitet, str) else aktivitet
+        return self._one(Undervisningsaktivitet, aid.path)
+
+    def personrolle(self, rolle: PersonrolleId | str) -> Personrolle:
+        rid = PersonrolleId.parse(rolle) if isinstance(rolle, str) else rolle
+        return self._one(Personrolle, rid.path)
+
+    def organisasjonsenhet(self, enhet: OrgenhetId | str) -> Organisasjonsenhet:
+        oid = OrgenhetId.parse(enhet) if isinstance(enhet, str) else enhet
+        return self._one(Organisasjonsenhet, oid.path)
+
+    # ------------------------------------------------------------------ searches
+
+    def personer(self, **filters: Any) -> Iterator[Person]:
+        """Persons matching FS filters (``fodselsdato0=…``, ``personnummer0=…``, ``brukernavn=…``)."""
+        return self._many(Person, "personer", filters)
+
+    def emner(
+        self, *, institusjon: int | None = None, kode: str | None = None, **filters: Any
+    ) -> Iterator[Emne]:
+        return self._many(Emne, "emner", {"institusjon": institusjon, "kode": kode, **filters})
+
+    def undervisninger(
+        self,
+        emne: EmneId | None = None,
+        *,
+        ar: int | None = None,
+        termin: str | None = None,
+        **filters: Any,
+    ) -> Iterator[Undervisning]:
+        """Every undervisning of an emne (optionally in one term), or matching other filters."""
+        params = {**_emne_filter("emne.", emne), "semester.ar": ar, "semester.termin": termin, **filters}
+        return self._many(Undervisning, "undervisning", params)
+
+    def undervisningsaktiviteter(
+        self, undervisning: UndervisningId | None = None, **filters: Any
+    ) -> Iterator[Undervisningsaktivitet]:
+        """Every activity of an undervisning (or matching other filters)."""
+        params = {**_undervisning_filter("undervisning.", undervisning), **filters}
+        return self._many(Undervisningsaktivitet, "undervisningsaktiviteter", params)
+
+    def personroller(
+        self,
+        undervisning: UndervisningId | None = None,
+        *,
+        personlopenummer: int | None = None,
+        ar: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Personrolle]:
+        """Roles on an undervisning, or of one person (optionally in one year)."""
+        params = {
+            **_undervisning_filter("undervisning.", undervisning),
+            "person.personlopenummer": personlopenummer,
+            "semester.ar": ar,
+            **filters,
+        }
+        return self._many(Personrolle, "personroller", params)
+
+    def studentundervisning(
+        self,
+        undervisning: UndervisningId | None = None,
+        *,
+        personlopenummer: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Studentundervisning]:
+        """Students taking part in an undervisning, or the participation of one person."""
+        params = {
+            **_undervisning_filter("undervisning.", undervisning),
+            "person.personlopenummer": personlopenummer,
+            **filters,
+        }
+        return self._many(Studentundervisning, "studentundervisning", params)
+
+    def studentundervisningsaktiviteter(
+        self,
+        aktivitet: AktivitetId | None = None,
+        *,
+        personlopenummer: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Studentundervisningsaktivitet]:
+        """Students in one activity (group), or the activities of one person."""
+        params: dict[str, Any] = {"person.personlopenummer": personlopenummer, **filters}
+        if aktivitet is not None:
+            params.update(
+                _undervisning_filter("undervisningsaktivitet.undervisning.", aktivitet.undervisning)
+            )
+            params["undervisningsaktivitet.aktivitet"] = aktivitet.aktivitet
+        return self._many(Studentundervisningsaktivitet, "studentundervisningsaktiviteter", params)
+
+
+def _emne_filter(prefix: str, emne: EmneId | None) -> dict[str, Any]:
+    if emne is None:
+        return {}
+    return {
+        f"{prefix}institusjon": emne.institusjon,
+        f"{prefix}kode": emne.kode,
+        f"{prefix}versjon": emne.versjon,
+    }
+
+
+def _undervisning_filter(prefix: str, undervisning: UndervisningId | None) -> dict[str, Any]:
+    if undervisning is None:
+        return {}
+    return {
+        **_emne_filter(f"{prefix}emne.", undervisning.emne),
+        f"{prefix}semester.ar": undervisning.ar,
+        f"{prefix}semester.termin": undervisning.termin,
+        f"{prefix}terminnummer": undervisning.terminnummer,
+    }
