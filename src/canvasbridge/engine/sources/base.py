@@ -1,0 +1,79 @@
+"""The contract between a source and the rest of the engine.
+
+A *source* reads messages from somewhere (an AMQP queue, an SQS queue, HTTP POSTs, a
+JSONL file), turns each into an :class:`~canvasbridge.engine.envelope.Envelope` and
+hands it to a :data:`Dispatch` callable. The engine supplies ``dispatch``; the source
+only decides when a message may be forgotten:
+
+* ``dispatch(envelope)`` **returns** once the message is fully handled: its tasks are
+  durably queued (publisher-confirmed), or it was parked, or it was counted as
+  unmatched. The source may then ack (AMQP), delete (SQS) or answer 202 (HTTP).
+* ``dispatch(envelope)`` **raises** when the message was *not* made durable. The source
+  must not ack: AMQP nacks with requeue after a short pause (so a broker that is down is
+  not hammered), SQS leaves the message to reappear after its visibility timeout, HTTP
+  answers 503 so the sender retries, file replay retries the same line with backoff.
+
+``dispatch`` is thread-safe and blocking (milliseconds, usually); sources call it from a
+small pool of worker threads, never from an event loop.
+
+A :class:`Source` runs until its ``stop`` event is set, then finishes the messages it has
+started, acknowledges them, and returns without losing any. The caller owns signals:
+on SIGTERM it sets the event.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from canvasbridge.engine.envelope import Envelope
+
+Dispatch = Callable[[Envelope], object]
+"""Hand one envelope to the engine; returns when it is safe to ack, raises when it is not."""
+
+Progress = Callable[[int], None]
+"""Called with the number of messages dispatched so far (used by file replay)."""
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Something that feeds envelopes to a :data:`Dispatch` until told to stop."""
+
+    @property
+    def name(self) -> str:
+        """The source's name from config; it becomes :attr:`Envelope.source`."""
+        ...
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set, finish in-flight messages, then return."""
+        ...
+
+
+def backoff_delay(attempt: int, base_s: float, cap_s: float, *, jitter: bool = True) -> float:
+    """Exponential backoff in seconds for retry number ``attempt`` (0-based), capped.
+
+    With ``jitter`` the delay is drawn from [delay/2, delay] so that many consumers that
+    lost the same broker do not reconnect in lockstep.
+    """
+    delay = min(cap_s, base_s * (2.0 ** min(attempt, 32)))
+    if jitter:
+        delay = random.uniform(delay / 2.0, delay)
+    return delay
+
+
+def stringify_attribute(value: object) -> str:
+    """An attribute value (AMQP header, SQS attribute, HTTP header) as text."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str, sort_keys=True, ensure_ascii=False)
+    return str(value)

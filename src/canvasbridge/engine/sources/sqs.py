@@ -1,0 +1,222 @@
+"""SQS source: long-poll one queue with boto3 and delete only what was dispatched.
+
+The loop: ``ReceiveMessage`` (long polling for ``wait_time_seconds``, up to
+``batch_size`` ≤ 10 messages, every message attribute and ``ApproximateReceiveCount``
+requested), dispatch the batch on ``workers`` threads, then ``DeleteMessageBatch`` the
+messages whose dispatch returned. A message whose dispatch raised is left alone: SQS
+shows it again after ``visibility_timeout`` seconds (and moves it to the dead-letter
+queue after the redrive policy's ``maxReceiveCount``, if the queue has one).
+
+A slow batch keeps its messages hidden: while it runs, every ``visibility_timeout / 2``
+seconds the unfinished messages get ``ChangeMessageVisibilityBatch`` to
+``visibility_timeout`` again (turn off with ``extend_visibility: false``).
+
+Envelope fields: ``message_id`` is the SQS ``MessageId``; ``attributes`` are the message
+attributes' ``StringValue`` (``BinaryValue`` as base64); ``delivery_count`` is
+``ApproximateReceiveCount``; ``routing_key`` is ``None``. Credentials come from the
+standard AWS chain (environment, profile, instance role).
+
+Stopping: the poll in progress ends (at most ``wait_time_seconds`` later), the batch in
+hand is dispatched and deleted, then :meth:`SqsSource.run` returns. Errors talking to SQS
+are retried with exponential backoff; a queue that does not exist is a
+:class:`~canvasbridge.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.sources.base import Dispatch, backoff_delay
+from canvasbridge.engine.sources.config import SqsSourceConfig
+from canvasbridge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"]
+MISSING_QUEUE_CODES = frozenset(
+    {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidAddress"}
+)
+
+
+class SqsSource:
+    """A :class:`~canvasbridge.engine.sources.base.Source` reading one SQS queue.
+
+    ``client`` replaces the boto3 SQS client (tests hook into it); ``polling`` is set
+    once a receive succeeded; ``dispatched``, ``failed`` and ``deleted`` count messages.
+    """
+
+    def __init__(self, config: SqsSourceConfig, dispatch: Dispatch, *, client: Any = None) -> None:
+        self.config = config
+        self._dispatch = dispatch
+        self._client = client
+        self.polling = threading.Event()
+        self.dispatched = 0
+        self.failed = 0
+        self.deleted = 0
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def _make_client(self) -> Any:
+        return boto3.client("sqs", region_name=self.config.region, endpoint_url=self.config.endpoint_url)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set; the batch in hand is finished before returning."""
+        client = self._client if self._client is not None else self._make_client()
+        cfg = self.config
+        attempt = 0
+        with ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix=f"sqs-{self.name}") as pool:
+            while not stop.is_set():
+                try:
+                    response = client.receive_message(
+                        QueueUrl=cfg.queue_url,
+                        MaxNumberOfMessages=cfg.batch_size,
+                        WaitTimeSeconds=cfg.wait_time_seconds,
+                        VisibilityTimeout=cfg.visibility_timeout,
+                        MessageAttributeNames=["All"],
+                        MessageSystemAttributeNames=SYSTEM_ATTRIBUTES,
+                    )
+                except ClientError as exc:
+                    code = str(exc.response.get("Error", {}).get("Code", ""))
+                    if code in MISSING_QUEUE_CODES:
+                        raise ConfigError(
+                            f"sources.{self.name}.queue_url: no such queue {cfg.queue_url} ({code})"
+                        ) from exc
+                    attempt = self._pause_after_error(stop, attempt, exc)
+                    continue
+                except BotoCoreError as exc:
+                    attempt = self._pause_after_error(stop, attempt, exc)
+                    continue
+                attempt = 0
+                self.polling.set()
+                messages: list[dict[str, Any]] = response.get("Messages", [])
+                if messages:
+                    self._process(client, pool, messages)
+        self.polling.clear()
+
+    def _pause_after_error(self, stop: threading.Event, attempt: int, exc: Exception) -> int:
+        delay = backoff_delay(attempt, self.config.error_backoff_base_s, self.config.error_backoff_cap_s)
+        log.warning("sqs source %s: receive failed (%s); retrying in %.1f s", self.name, exc, delay)
+        stop.wait(delay)
+        return attempt + 1
+
+    # ------------------------------------------------------------------ one batch
+
+    def _process(self, client: Any, pool: ThreadPoolExecutor, messages: list[dict[str, Any]]) -> None:
+        unfinished = {m["ReceiptHandle"] for m in messages}
+        done = threading.Event()
+        extender: threading.Thread | None = None
+        if self.config.extend_visibility:
+            extender = threading.Thread(
+                target=self._keep_hidden,
+                args=(client, unfinished, done),
+                name=f"sqs-{self.name}-visibility",
+                daemon=True,
+            )
+            extender.start()
+        try:
+            futures = [(m, pool.submit(self._dispatch_one, m)) for m in messages]
+            succeeded: list[dict[str, Any]] = []
+            for message, future in futures:
+                if future.result():
+                    succeeded.append(message)
+                with self._lock:
+                    unfinished.discard(message["ReceiptHandle"])
+        finally:
+            done.set()
+            if extender is not None:
+                extender.join()
+        if succeeded:
+            self._delete(client, succeeded)
+
+    def _dispatch_one(self, message: dict[str, Any]) -> bool:
+        envelope = self._envelope(message)
+        try:
+            self._dispatch(envelope)
+        except Exception:
+            with self._lock:
+                self.failed += 1
+            log.warning(
+                "sqs source %s: dispatch of %s failed; it reappears after %d s",
+                self.name,
+                envelope.message_id,
+                self.config.visibility_timeout,
+                exc_info=True,
+            )
+            return False
+        with self._lock:
+            self.dispatched += 1
+        return True
+
+    def _envelope(self, message: dict[str, Any]) -> Envelope:
+        attributes: dict[str, str] = {}
+        for key, value in (message.get("MessageAttributes") or {}).items():
+            if "StringValue" in value:
+                attributes[key] = str(value["StringValue"])
+            elif "BinaryValue" in value:
+                attributes[key] = base64.b64encode(value["BinaryValue"]).decode("ascii")
+        system = message.get("Attributes") or {}
+        try:
+            delivery_count = max(1, int(system.get("ApproximateReceiveCount", 1)))
+        except (TypeError, ValueError):
+            delivery_count = 1
+        return Envelope(
+            body=str(message.get("Body", "")).encode("utf-8"),
+            source=self.name,
+            message_id=str(message["MessageId"]),
+            attributes=attributes,
+            delivery_count=delivery_count,
+        )
+
+    def _keep_hidden(self, client: Any, unfinished: set[str], done: threading.Event) -> None:
+        """While the batch runs, push the visibility of unfinished messages forward."""
+        timeout = self.config.visibility_timeout
+        while not done.wait(timeout / 2):
+            with self._lock:
+                handles = sorted(unfinished)
+            if not handles:
+                continue
+            try:
+                client.change_message_visibility_batch(
+                    QueueUrl=self.config.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": timeout}
+                        for i, h in enumerate(handles)
+                    ],
+                )
+                log.info("sqs source %s: extended visibility of %d slow messages", self.name, len(handles))
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("sqs source %s: cannot extend visibility: %s", self.name, exc)
+
+    def _delete(self, client: Any, messages: list[dict[str, Any]]) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        try:
+            response = client.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries)
+        except (BotoCoreError, ClientError) as exc:
+            log.warning(
+                "sqs source %s: delete of %d dispatched messages failed (%s); they will be redelivered",
+                self.name,
+                len(entries),
+                exc,
+            )
+            return
+        failed = response.get("Failed") or []
+        for failure in failed:
+            log.warning(
+                "sqs source %s: delete failed for entry %s: %s; it will be redelivered",
+                self.name,
+                failure.get("Id"),
+                failure.get("Message") or failure.get("Code"),
+            )
+        with self._lock:
+            self.deleted += len(entries) - len(failed)

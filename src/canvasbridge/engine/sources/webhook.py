@@ -1,0 +1,195 @@
+"""HTTP webhook source: messages arrive as POST requests; 202 once dispatched.
+
+:func:`webhook_app` builds a Starlette app with one ``POST`` route per configured
+``path``. A request becomes an :class:`~canvasbridge.engine.envelope.Envelope`:
+
+* ``body``: the request body, refused with **413** above ``max_body_bytes``;
+* ``routing_key``: the ``X-Routing-Key`` header, if any;
+* ``attributes``: every ``X-Attribute-<name>`` header as ``<name>`` (HTTP header names
+  are case-insensitive, so names arrive in lower case), plus ``content_type``;
+* ``message_id``: the ``X-Message-Id`` header, or a new UUID;
+* ``delivery_count``: 1.
+
+Then ``dispatch`` runs (in a worker thread, it blocks) and the answer is **202**
+``{"queued": true, "message_id": ...}``. When ``dispatch`` raises, nothing was made
+durable: the answer is **503** with ``Retry-After`` so the sender tries again. With
+``token`` configured, requests need ``Authorization: Bearer <token>`` (else **401**).
+``GET /healthz`` answers 200 for load balancers.
+
+:class:`WebhookSource` serves the app with uvicorn on ``host:port``; setting the stop
+event makes uvicorn stop accepting, finish the requests in progress, and return.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.sources.base import Dispatch
+from canvasbridge.engine.sources.config import WebhookSourceConfig
+from canvasbridge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ATTRIBUTE_PREFIX = "x-attribute-"
+RETRY_AFTER_S = 5  # seconds a sender is asked to wait after a 503
+GRACEFUL_SHUTDOWN_S = 30  # seconds uvicorn waits for requests in progress on stop
+STOP_POLL_INTERVAL_S = 0.2  # how often the server thread looks at the stop event, seconds
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def webhook_app(configs: Sequence[WebhookSourceConfig], dispatch: Dispatch) -> Starlette:
+    """A Starlette app accepting POSTs on each config's ``path`` and dispatching them."""
+    paths = [c.path for c in configs]
+    if len(set(paths)) != len(paths):
+        raise ValueError(f"webhook paths must be unique: {paths}")
+    routes = [Route(c.path, _endpoint(c, dispatch), methods=["POST"]) for c in configs]
+    routes.append(Route("/healthz", _health, methods=["GET"]))
+    return Starlette(routes=routes)
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+def _endpoint(config: WebhookSourceConfig, dispatch: Dispatch) -> Callable[[Request], Awaitable[Response]]:
+    token = config.token.resolve().get_secret_value().encode() if config.token is not None else None
+
+    async def receive(request: Request) -> Response:
+        if token is not None:
+            given = request.headers.get("authorization", "")
+            scheme, _, value = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token):
+                return JSONResponse(
+                    {"queued": False, "error": "missing or wrong bearer token"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        try:
+            body = await _read_body(request, config.max_body_bytes)
+        except _TooLarge:
+            return JSONResponse(
+                {"queued": False, "error": f"body larger than {config.max_body_bytes} bytes"},
+                status_code=413,
+            )
+        envelope = _envelope(config, request, body)
+        try:
+            await run_in_threadpool(dispatch, envelope)
+        except Exception:
+            log.warning(
+                "webhook source %s: dispatch of %s failed; answering 503",
+                config.name,
+                envelope.message_id,
+                exc_info=True,
+            )
+            return JSONResponse(
+                {"queued": False, "message_id": envelope.message_id, "error": "not queued; retry later"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        return JSONResponse({"queued": True, "message_id": envelope.message_id}, status_code=202)
+
+    return receive
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _envelope(config: WebhookSourceConfig, request: Request, body: bytes) -> Envelope:
+    headers = request.headers
+    attributes = {
+        key[len(ATTRIBUTE_PREFIX) :]: value
+        for key, value in headers.items()
+        if key.startswith(ATTRIBUTE_PREFIX) and len(key) > len(ATTRIBUTE_PREFIX)
+    }
+    if "content-type" in headers:
+        attributes.setdefault("content_type", headers["content-type"])
+    return Envelope(
+        body=body,
+        source=config.name,
+        message_id=headers.get("x-message-id") or str(uuid.uuid4()),
+        routing_key=headers.get("x-routing-key") or None,
+        attributes=attributes,
+    )
+
+
+class WebhookSource:
+    """A :class:`~canvasbridge.engine.sources.base.Source` serving :func:`webhook_app`
+    with uvicorn on the configured host and port. ``started`` is set once it listens."""
+
+    def __init__(self, config: WebhookSourceConfig, dispatch: Dispatch) -> None:
+        self.config = config
+        self.app = webhook_app([config], dispatch)
+        self.started = threading.Event()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set; requests in progress are finished first."""
+        server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host=self.config.host,
+                port=self.config.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            )
+        )
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                if server.started:
+                    self.started.set()
+                if stop.wait(STOP_POLL_INTERVAL_S if self.started.is_set() else 0.02):
+                    server.should_exit = True
+                    return
+
+        watcher = threading.Thread(target=watch, name=f"http-{self.name}-stop", daemon=True)
+        watcher.start()
+        log.info(
+            "webhook source %s listening on %s:%d%s",
+            self.name,
+            self.config.host,
+            self.config.port,
+            self.config.path,
+        )
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn exits when it cannot bind
+            raise ConfigError(
+                f"sources.{self.name}: cannot listen on {self.config.host}:{self.config.port}"
+            ) from exc
+        finally:
+            done.set()
+            self.started.clear()
+            watcher.join()
