@@ -52,6 +52,7 @@ Rule violations raise the errors in ``exceptions.py`` (``ResourceNotFound``, ``B
 ``ValidationFailed``...), each carrying Canvas's status and JSON body.
 """
 
+from canvasbridge.emulators.canvas.app import DEFAULT_TOKEN, CanvasEmulator, create_app
 from canvasbridge.emulators.canvas.models import (
     DEFAULT_TERM_ID,
     ROOT_ACCOUNT_ID,
@@ -68,8 +69,10 @@ from canvasbridge.emulators.canvas.models import (
 
 __all__ = [
     "DEFAULT_TERM_ID",
+    "DEFAULT_TOKEN",
     "ROOT_ACCOUNT_ID",
     "Account",
+    "CanvasEmulator",
     "CanvasModel",
     "Course",
     "Enrollment",
@@ -78,4 +81,5 @@ __all__ = [
     "Section",
     "Term",
     "User",
+    "create_app",
 ]

@@ -606,6 +606,11 @@ class CanvasModel:
             login_id = self._s.unique_ids.get(unique_id.lower())
             return self._s.users.get(self._s.logins[login_id].user_id) if login_id else None
 
+    def find_login_by_sis(self, sis_user_id: str) -> Login | None:
+        with self._lock:
+            login_id = self._s.sis["login"].get(sis_user_id)
+            return self._s.logins.get(login_id) if login_id else None
+
     def find_user_by_integration_id(self, integration_id: str) -> User | None:
         with self._lock:
             login_id = self._s.integration["login"].get(integration_id)
@@ -1001,6 +1006,14 @@ class CanvasModel:
             original = section.nonxlist_course_id
             section.nonxlist_course_id = None
             self._move_section(section, original)
+            return section
+
+    def move_section(self, section_id: int, course_id: int) -> Section:
+        """Put a section in another course (as a SIS import does), enrollments and all."""
+        with self._lock:
+            section = self.get_section(section_id)
+            self._get(self._s.courses, course_id)
+            self._move_section(section, course_id)
             return section
 
     def _move_section(self, section: Section, course_id: int) -> None:
