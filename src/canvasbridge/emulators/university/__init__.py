@@ -52,7 +52,7 @@ own_course=False)``, ``modify_activity(key, name=…, lms_eksport=…, own_cours
 (also drops the unit's activities), ``add_activity_participation(lopenummer, activity_key)``
 (also joins the unit), ``remove_activity_participation(...)``,
 ``add_staff_role(lopenummer, rolle, unit_key, activity_key=None)``,
-``remove_staff_role(role_key)``.
+``remove_staff_role(role_key)``, ``move_employee(person_id, location_id)``.
 
 Domain flags: ``Undervisning.lms_eksport`` and ``Aktivitet.lms_eksport`` (FS ``lms.eksport``)
 say whether a unit or activity goes to Canvas at all. ``Aktivitet.own_course`` (rendered
@@ -66,6 +66,7 @@ activity (TAs); role names are not verified against FS.
 
 from canvasbridge.emulators.university.entities import (
     AUTUMN,
+    EMAIL_DOMAIN,
     INSTITUTION,
     ROLE_COURSE_RESPONSIBLE,
     ROLE_GROUP_TEACHER,
@@ -73,6 +74,7 @@ from canvasbridge.emulators.university.entities import (
     ROM_OWN_COURSE,
     ROM_SECTION,
     SPRING,
+    TEACHER_ROLES,
     Account,
     Aktivitet,
     Emne,
@@ -94,6 +96,7 @@ from canvasbridge.emulators.university.university import SIZES, University, Univ
 
 __all__ = [
     "AUTUMN",
+    "EMAIL_DOMAIN",
     "INSTITUTION",
     "ROLE_COURSE_RESPONSIBLE",
     "ROLE_GROUP_TEACHER",
@@ -103,6 +106,7 @@ __all__ = [
     "SIZES",
     "SIZE_SPECS",
     "SPRING",
+    "TEACHER_ROLES",
     "Account",
     "Aktivitet",
     "Emne",

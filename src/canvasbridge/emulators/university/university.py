@@ -76,9 +76,10 @@ class University:
         from canvasbridge.emulators.university.generate import populate
 
         with self.lock:
+            version = self.version
             self._clear()
             populate(self)
-            self.version += 1
+            self.version = version + 1  # never reuse a version: caches key on it
 
     def _clear(self) -> None:
         self.version = 0
@@ -494,6 +495,17 @@ class University:
             unit.parent_id = new_parent_id
             self._changed()
             return unit
+
+    def move_employee(self, person_id: int, location_id: int) -> Person:
+        """Place a staff member in another org unit (a new SAP assignment)."""
+        with self.lock:
+            person = self.person(person_id)
+            if not person.is_staff:
+                raise UniversityError(f"person {person_id} is not staff")
+            self.org_unit(location_id)
+            person.location_id = location_id
+            self._changed()
+            return person
 
     def rename_org_unit(self, location_id: int, name_nb: str, name_en: str | None = None) -> OrgUnit:
         with self.lock:
