@@ -90,7 +90,7 @@ def test_grade_change_belongs_to_the_student_not_the_grader_and_reads_the_payloa
 
 
 def test_enrollment_participant_is_the_enrolled_user_from_the_extension():
-    activity, lookups = run("enrollment_created", user=404)
+    activity, _ = run("enrollment_created", user=404)
     assert activity.user_id == "404"
     assert "StudentEnrollment" in activity.summary and "(status active)" in activity.summary
 
