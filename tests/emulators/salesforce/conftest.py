@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,6 +57,19 @@ class Org:
             consumer_secret=c.consumer_secret,
             session=self.session(),
         )
+
+    def settled_count(self, method: str, template_contains: str) -> int:
+        """Request count once the last answer has been recorded (the middleware counts after sending)."""
+
+        deadline = time.monotonic() + 2.0
+        count = self.control.count(method, template_contains)
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            again = self.control.count(method, template_contains)
+            if again == count:
+                return count
+            count = again
+        return count
 
     def faults(self, **extra: object) -> None:
         response = requests.put(f"{self.url}/_emulator/faults", json={"extra": extra}, timeout=5)

@@ -55,7 +55,7 @@ def test_query_all_follows_next_records_url_across_pages(sf: Salesforce, org: Or
     assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/01g")
     everything = sf.query_all("SELECT Id, LastName FROM Contact ORDER BY LastName")
     assert [r["LastName"] for r in everything["records"]] == [f"Person {i:02d}" for i in range(10)]
-    assert org.control.count("GET", "/query/{locator}") == 3
+    assert org.settled_count("GET", "/query/{locator}") == 3
 
 
 def test_relationship_fields_come_back_nested_or_null(sf: Salesforce, org: Org, seed_programmes) -> None:
@@ -194,6 +194,7 @@ def test_expired_session_answers_401_once_then_client_logs_in_again(sf: Salesfor
     org.faults(expire_sessions=True)
     assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 0
     assert sf.session_id != old
+    assert org.settled_count("GET", "/services/data/{version}/query") == 2
     assert org.control.stats()["requests"]["GET /services/data/{version}/query"] == {"401": 1, "200": 1}
     raw = requests.get(
         f"{org.url}/services/data/v59.0/limits", headers={"Authorization": f"Bearer {old}"}, timeout=5
