@@ -61,6 +61,7 @@ class EnrollmentState:
     state: str = "active"  # active, invited, completed, inactive, deleted
     canvas_id: int | None = None
     created_by_sis: bool = False
+    canvas_course_id: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -14,7 +14,10 @@ Scopes and their fields:
 * ``activity`` - a teaching activity (FS *undervisningsaktivitet*): all ``unit`` fields
   plus ``aktivitet``, ``aktivitetsnavn``, ``aktivitetsnavn_nb``, ``aktivitetsnavn_en``.
 * ``user`` - ``username`` (the primary account), ``person_id`` (Cerebrum).
-* ``account`` - ``location_id`` (SAP), ``code``, ``name``.
+* ``account`` - ``code`` (the stedkode ``FFIIGG``, known to both SAP and FS),
+  ``location_id`` (SAP), ``name``, ``acronym``.
+* ``account_sis`` - ``code`` only: a course's sub-account is found from FS data, which
+  knows the stedkode but not SAP's location id.
 * ``term`` - ``ar``/``år``, ``termin``.
 
 Each template also yields an ownership pattern (:meth:`Template.owns`): a Canvas object whose
@@ -52,7 +55,8 @@ FIELDS: dict[str, frozenset[str]] = {
     "unit": UNIT_FIELDS,
     "activity": ACTIVITY_FIELDS,
     "user": frozenset({"username", "person_id"}),
-    "account": frozenset({"location_id", "code", "name"}),
+    "account": frozenset({"location_id", "code", "name", "acronym"}),
+    "account_sis": frozenset({"code"}),
     "term": frozenset({"ar", "år", "termin"}),
 }
 

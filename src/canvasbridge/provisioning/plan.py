@@ -123,7 +123,7 @@ class Ownership:
     def __init__(self, settings: ProvisioningSettings) -> None:
         users, courses = settings.users, settings.courses
         self._user = Template(users.sis_user_id, "user")
-        self._account = Template(settings.accounts.sis_account_id, "account")
+        self._account = Template(settings.accounts.sis_account_id, "account_sis")
         self._courses = [
             Template(courses.course_sis_id, "unit"),
             Template(courses.activity_course_sis_id, "activity"),

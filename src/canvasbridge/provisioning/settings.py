@@ -11,7 +11,7 @@ templates, the fields that are allowed. Example (all keys optional)::
         integration_id: null
         exclude: [bootstrap-admin]
       accounts:
-        sis_account_id: "SAP_{location_id}"
+        sis_account_id: "OU_{code}"      # code: the six-digit stedkode, known to SAP and FS
         root_location: null          # SAP location that *is* the Canvas root account
       courses:
         course_sis_id: "UE_{institusjon}_{emnekode}_{versjon}_{ar}_{termin}"
@@ -41,6 +41,7 @@ UnitTemplate = Annotated[str, _scoped("unit")]
 ActivityTemplate = Annotated[str, _scoped("activity")]
 UserTemplate = Annotated[str, _scoped("user")]
 AccountTemplate = Annotated[str, _scoped("account")]
+AccountSisTemplate = Annotated[str, _scoped("account_sis")]
 TermTemplate = Annotated[str, _scoped("term")]
 
 
@@ -79,7 +80,7 @@ class UserSettings(_Section):
 class AccountSettings(_Section):
     """How SAP org units become Canvas sub-accounts."""
 
-    sis_account_id: AccountTemplate = "SAP_{location_id}"
+    sis_account_id: AccountSisTemplate = "OU_{code}"
     name: AccountTemplate = "{name}"
     root_location: str | None = Field(
         default=None, description="SAP location id that is the Canvas root account itself (not created)"
