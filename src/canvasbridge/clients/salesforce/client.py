@@ -215,8 +215,11 @@ def _template(path: str) -> str:
     path = re.sub(r"^/services/data/v\d+\.\d/", "", path)
     if path.startswith("/services/oauth2/"):
         return path.strip("/")
-    if path.startswith("query/"):
-        return "query/{cursor}"
+    for kind in ("query", "queryAll"):
+        if path.rstrip("/") == kind:
+            return kind
+        if path.startswith(kind + "/"):
+            return kind + "/{cursor}"
     return endpoint_template(path)
 
 
