@@ -38,7 +38,8 @@ Lookups (each raises :class:`UniversityError`, a ``KeyError``, when absent):
 
 Changes (each takes the lock, bumps ``version`` and returns the changed record):
 ``add_person(first, last, *, student=True, staff=False, birth_date=None, gender="F",
-location_id=None, account_name=None)``, ``add_account(person_id, name=None, *,
+location_id=None, account_name=None)``,
+``modify_person(person_id, *, first_name=None, last_name=None)``, ``add_account(person_id, name=None, *,
 primary=False)``, ``quarantine_account(name, type="generell")``, ``release_account(name,
 type=None)``, ``set_primary_account(person_id, name)``, ``add_group_member(group, account)``,
 ``remove_group_member(group, account)``, ``add_org_unit(parent_id, name_nb)``,

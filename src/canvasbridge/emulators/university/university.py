@@ -400,6 +400,17 @@ class University:
             self._changed()
             return person
 
+    def modify_person(
+        self, person_id: int, *, first_name: str | None = None, last_name: str | None = None
+    ) -> Person:
+        """Change a person's names."""
+        with self.lock:
+            person = self.person(person_id)
+            person.first_name = first_name or person.first_name
+            person.last_name = last_name or person.last_name
+            self._changed()
+            return person
+
     def add_account(self, person_id: int, name: str | None = None, *, primary: bool = False) -> Account:
         """A further account of a person; ``primary=True`` makes it the primary one."""
         with self.lock:
