@@ -1,6 +1,6 @@
 """A seeded Ambition org in the Salesforce emulator, for the live-events integration tests.
 
-People (participant UID → situation), with "today" = 2026-03-04:
+People (participant UID → situation), relative to "today" (2026-03-04 unless given):
 
 * S-IN     programme active (2026-01-01..2026-03-04, ends today), LMS course 565
 * S-OTHER  programme active, but LMS course 999
@@ -29,8 +29,11 @@ def ambition_schema() -> Any:
     return schema_from_spec(spec)
 
 
-def seed(model: Any) -> dict[str, str]:
+def seed(model: Any, today: dt.date = TODAY) -> dict[str, str]:
     ids: dict[str, str] = {}
+
+    def day(offset: int) -> str:
+        return (today + dt.timedelta(days=offset)).isoformat()
 
     def programme(name: str, start: str, end: str, course: float) -> str:
         return model.insert(
@@ -38,11 +41,11 @@ def seed(model: Any) -> dict[str, str]:
             {"Name": name, "LMS_Start_Date__c": start, "LMS_End_Date__c": end, "LMS_Course_Id__c": course},
         )
 
-    active = programme("NPQ 2026", "2026-01-01", "2026-03-04", 565)
-    other = programme("Other course", "2026-01-01", "2026-12-31", 999)
-    ended = programme("Ended", "2025-09-01", "2026-03-03", 565)
-    future = programme("Future", "2026-03-05", "2026-12-31", 565)
-    second = programme("Second", "2026-02-01", "2026-06-30", 565)
+    active = programme("NPQ 2026", day(-62), day(0), 565)  # ends today
+    other = programme("Other course", day(-62), day(300), 999)
+    ended = programme("Ended", day(-200), day(-1), 565)
+    future = programme("Future", day(1), day(300), 565)
+    second = programme("Second", day(-31), day(118), 565)
     people = {
         "S-IN": [active],
         "S-OTHER": [other],
@@ -76,9 +79,9 @@ def seed(model: Any) -> dict[str, str]:
 
 
 class Org:
-    def __init__(self) -> None:
-        app, self.model, self.control = create_app(schema=ambition_schema(), today=TODAY)
-        self.ids = seed(self.model)
+    def __init__(self, today: dt.date = TODAY) -> None:
+        app, self.model, self.control = create_app(schema=ambition_schema(), today=today)
+        self.ids = seed(self.model, today)
         self.model.mark_seed()
         self.server = ServerThread(app).start()
         self.url = self.server.url
