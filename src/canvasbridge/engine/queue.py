@@ -68,9 +68,14 @@ def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
     ) -> None:
         execute(self, call_id, task, params, correlation_id)
 
-    app.task(name=EXECUTE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)(
-        execute_call
-    )
+    app.task(
+        name=EXECUTE_TASK,
+        bind=True,
+        shared=False,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        max_retries=None,
+    )(execute_call)
     return app
 
 

@@ -1,0 +1,59 @@
+"""Building engine configs and waiting for outcomes in tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from canvasbridge.engine.config import AppConfig, parse_config
+from canvasbridge.engine.ledger import CallState, Ledger
+
+SAMPLE = "tests.engine.sample_tasks"
+
+
+def sample_tasks(**retry: Any) -> dict[str, Any]:
+    policy = {"max_attempts": 4, "backoff_base_s": 0.2, "backoff_cap_s": 2.0, "jitter": False, **retry}
+    return {
+        "record": {"path": f"{SAMPLE}:record"},
+        "flaky": {"path": f"{SAMPLE}:flaky", "retry": policy},
+        "broken": {"path": f"{SAMPLE}:broken", "retry": policy},
+        "kill_worker": {"path": f"{SAMPLE}:kill_worker", "retry": {**policy, "max_attempts": 3}},
+    }
+
+
+def embedded_config(data_dir: Path, **overrides: Any) -> AppConfig:
+    document: dict[str, Any] = {
+        "backends": {"data_dir": str(data_dir)},
+        "worker": {"pool": "threads", "concurrency": 2},
+        "log": {"level": "WARNING"},
+        "tasks": sample_tasks(),
+    }
+    document.update(overrides)
+    return parse_config(document)
+
+
+def wait_for(
+    condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+def wait_state(ledger: Ledger, call_id: int, *states: CallState, timeout: float = 30.0) -> CallState:
+    def reached() -> CallState | None:
+        record = ledger.get(call_id)
+        return record.state if record is not None and record.state in states else None
+
+    return wait_for(reached, timeout=timeout, what=f"call {call_id} to reach {states}")  # type: ignore[no-any-return]
+
+
+def effect_lines(directory: Path) -> list[str]:
+    log = directory / "effects.log"
+    return log.read_text().splitlines() if log.exists() else []

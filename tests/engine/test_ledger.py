@@ -1,0 +1,120 @@
+"""The ledger behaves the same on SQLite (embedded) and PostgreSQL (production)."""
+
+import pytest
+
+from canvasbridge.engine.calls import TaskCall
+from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.ledger import CallFilter, CallState, Ledger
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    opened = Ledger.open(url)
+    yield opened
+    opened.close()
+
+
+def test_identical_pending_calls_fold_into_one(ledger):
+    first, second, other = ledger.record(
+        [
+            TaskCall("ensure_user", {"username": "olan"}),
+            TaskCall("ensure_user", {"username": "olan"}),
+            TaskCall("ensure_user", {"username": "kari"}),
+        ]
+    )
+    assert not first.folded and second.folded and second.id == first.id
+    assert other.id != first.id
+    assert ledger.get(first.id).folded == 1
+    assert ledger.count() == 2
+
+
+def test_parameter_order_does_not_defeat_folding(ledger):
+    a = ledger.record([TaskCall("t", {"a": 1, "b": 2})])[0]
+    b = ledger.record([TaskCall("t", {"b": 2, "a": 1})])[0]
+    assert b.folded and b.id == a.id
+
+
+def test_a_started_call_no_longer_absorbs_new_calls(ledger):
+    first = ledger.record([TaskCall("t", {"k": 1})])[0]
+    assert ledger.claim(first.id, max_attempts=3).proceed
+    again = ledger.record([TaskCall("t", {"k": 1})])[0]
+    assert not again.folded and again.id != first.id
+
+
+def test_claim_counts_attempts_and_gives_up_past_the_limit(ledger):
+    call = ledger.record([TaskCall("t", {})])[0]
+    assert ledger.claim(call.id, max_attempts=2).attempt == 1
+    # the worker died: the call is still "running" and is claimed again
+    assert ledger.claim(call.id, max_attempts=2).attempt == 2
+    third = ledger.claim(call.id, max_attempts=2)
+    assert not third.proceed and "exceed the limit of 2" in third.reason
+    record = ledger.get(call.id)
+    assert record.state is CallState.DEAD
+    assert [a.outcome for a in ledger.attempts(call.id)] == ["lost"]
+
+
+def test_final_calls_are_not_claimed_again(ledger):
+    call = ledger.record([TaskCall("t", {})])[0]
+    ledger.claim(call.id, max_attempts=3)
+    ledger.succeed(call.id, {"changed": 0})
+    claim = ledger.claim(call.id, max_attempts=3)
+    assert not claim.proceed and claim.reason == "call is already succeeded"
+    assert ledger.get(call.id).result == {"changed": 0}
+
+
+def test_dead_letter_keeps_error_origin_and_can_be_requeued_as_a_new_chain(ledger):
+    origin = Envelope(b'{"sub": "x"}', source="uio", message_id="msg-1", routing_key="no.uio.x")
+    call = ledger.record([TaskCall("t", {"k": 1})], origin=origin, correlation_id="msg-1")[0]
+    ledger.claim(call.id, max_attempts=3)
+    state = ledger.fail_attempt(
+        call.id, attempt=1, error="PermanentError: gone", traceback="tb", retry_in=None
+    )
+    assert state is CallState.DEAD
+    dead = ledger.get(call.id)
+    assert dead.last_error == "PermanentError: gone" and dead.last_traceback == "tb"
+    assert dead.origin_message_id == "msg-1" and dead.origin_message["body"] == '{"sub": "x"}'
+    again = ledger.requeue(call.id)
+    assert again.id != call.id
+    fresh = ledger.get(again.id)
+    assert fresh.state is CallState.QUEUED and fresh.requeued_from == call.id and fresh.attempts == 0
+    with pytest.raises(ValueError, match="only dead or discarded"):
+        ledger.requeue(again.id)
+
+
+def test_retrying_call_records_each_failed_attempt(ledger):
+    call = ledger.record([TaskCall("t", {})])[0]
+    ledger.claim(call.id, max_attempts=3)
+    assert (
+        ledger.fail_attempt(call.id, attempt=1, error="e1", traceback=None, retry_in=5) is CallState.RETRYING
+    )
+    assert ledger.get(call.id).next_attempt_at is not None
+    ledger.claim(call.id, max_attempts=3)
+    ledger.succeed(call.id)
+    assert [(a.number, a.outcome, a.error) for a in ledger.attempts(call.id)] == [(1, "retry", "e1")]
+
+
+def test_filters_and_stats(ledger):
+    origin = Envelope(b"{}", source="sqs", message_id="m-9")
+    a, b = ledger.record([TaskCall("x", {"n": 1}), TaskCall("y", {"n": 2})], origin=origin)
+    ledger.claim(a.id, max_attempts=3)
+    ledger.succeed(a.id)
+    assert [r.id for r in ledger.list(CallFilter(states=[CallState.QUEUED]))] == [b.id]
+    assert ledger.count(CallFilter(task="x")) == 1
+    assert ledger.count(CallFilter(origin="m-9")) == 2 and ledger.count(CallFilter(origin="sqs")) == 2
+    stats = ledger.stats()
+    assert stats["by_state"]["succeeded"] == 1 and stats["by_state"]["queued"] == 1
+    assert set(stats["last_success"]) == {"x"} and stats["oldest_pending_at"] is not None
+
+
+def test_parked_message_keeps_body_and_reason(ledger):
+    envelope = Envelope(
+        b"\xff not json", source="uio", message_id="bad-1", routing_key="k", attributes={"a": "b"}
+    )
+    ledger.park(envelope, reason="body is not valid UTF-8", route="r")
+    (parked,) = ledger.parked()
+    assert parked.body == b"\xff not json" and parked.reason == "body is not valid UTF-8"
+    assert parked.attributes == {"a": "b"} and ledger.stats()["parked"] == 1
