@@ -65,6 +65,11 @@ def make_config(url: str, topology: dict[str, str], **overrides: Any) -> AmqpSou
     return AmqpSourceConfig.model_validate(data)
 
 
+def assert_drained(publisher: Publisher, queue: str) -> None:
+    """Nothing ready, nothing unacked, no consumer (the broker updates this asynchronously)."""
+    wait_until(lambda: publisher.queue_counts(queue) == (0, 0), timeout=5, message=f"{queue} drained")
+
+
 def start_consuming(source: AmqpSource) -> None:
     assert source.consuming.wait(10), "source did not start consuming"
 
@@ -105,7 +110,7 @@ def test_published_messages_reach_dispatch_with_routing_key_headers_and_ids(
     assert second.routing_key == "no.uio.fs.FS-prod.personer.update"
     assert len(second.message_id) >= 32  # generated when the publisher gave none
     # Everything was acked: nothing is ready and nothing comes back to a new consumer.
-    assert publisher.queue_counts(topology["queue"]) == (0, 0)
+    assert_drained(publisher, topology["queue"])
 
 
 def test_a_raising_dispatch_leaves_the_message_for_redelivery_with_a_higher_delivery_count(
@@ -126,7 +131,7 @@ def test_a_raising_dispatch_leaves_the_message_for_redelivery_with_a_higher_deli
         assert source.failed == 1
     assert envelope.message_id == "again"
     assert envelope.delivery_count == 2  # 1 + the quorum queue's x-delivery-count
-    assert publisher.queue_counts(topology["queue"]) == (0, 0)
+    assert_drained(publisher, topology["queue"])
 
 
 def test_a_consumer_killed_before_dispatch_returns_gets_the_message_redelivered(
@@ -159,7 +164,7 @@ def test_a_consumer_killed_before_dispatch_returns_gets_the_message_redelivered(
     assert envelope.message_id == "k-1"
     assert envelope.body == b"survives"
     assert envelope.delivery_count == 2
-    assert publisher.queue_counts(topology["queue"]) == (0, 0)
+    assert_drained(publisher, topology["queue"])
 
 
 def _consumers(publisher: Publisher, queue: str) -> int:
@@ -193,9 +198,9 @@ def test_stop_finishes_started_dispatches_and_returns_the_rest_to_the_queue(
     # Every dispatch that started also finished and was acked; the rest is back in the queue.
     assert recorder.calls == len(recorder.envelopes) == source.dispatched
     assert 1 <= source.dispatched < 10
-    ready, consumers = publisher.queue_counts(topology["queue"])
-    assert consumers == 0
-    assert ready == 10 - source.dispatched
+    # (The quorum queue notices the closed connection asynchronously.)
+    ready = 10 - source.dispatched
+    wait_until(lambda: publisher.queue_counts(topology["queue"]) == (ready, 0), message="requeue")
 
     rest = Recorder()
     with running(build_source(config, rest)):
@@ -230,17 +235,53 @@ def test_a_queue_that_exists_with_other_arguments_is_a_config_error(
         source.run(threading.Event())
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+def _rabbitmqctl(*args: str) -> str:
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not installed")
+    done = subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, text=True, timeout=120)
+    return done.stdout
+
+
+def _close_connection_named(name: str) -> None:
+    """Make the broker close one client connection (as a broker-side failure would)."""
+    listing = _rabbitmqctl("list_connections", "pid", "client_properties", "-q", "--no-table-headers")
+    pids = [line.split()[0] for line in listing.splitlines() if name in line]
+    assert len(pids) == 1, f"expected one connection named {name!r}, found {len(pids)}"
+    _rabbitmqctl("close_connection", pids[0], "canvasbridge test: forced close")
 
 
 @pytest.mark.slow
+def test_the_consumer_reconnects_when_the_broker_drops_its_connection(
+    amqp_url: str, topology: dict[str, str], publisher: Publisher
+) -> None:
+    """Only this test's connection is closed (rabbitmqctl close_connection), ~3 s."""
+    recorder = Recorder()
+    source = build_source(make_config(amqp_url, topology), recorder)
+    assert isinstance(source, AmqpSource)
+    with running(source):
+        start_consuming(source)
+        publisher.publish(topology["exchange"], "no.uio.before", b"1", message_id="before")
+        recorder.wait_count(1)
+        _close_connection_named(source.connection_name)
+        wait_until(lambda: source.sessions == 2 and source.consuming.is_set(), message="reconnect")
+        publisher.publish(topology["exchange"], "no.uio.after", b"2", message_id="after")
+        recorder.wait_count(2)
+    assert [e.message_id for e in recorder.envelopes] == ["before", "after"]
+    assert_drained(publisher, topology["queue"])
+
+
+RESTART_OPT_IN = "CANVASBRIDGE_TEST_BROKER_RESTART"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("CI", "").lower() != "true" and os.environ.get(RESTART_OPT_IN) != "1",
+    reason=f"restarts the shared RabbitMQ: runs under CI=true or with {RESTART_OPT_IN}=1",
+)
 def test_every_message_is_dispatched_when_rabbitmq_restarts_mid_stream(
     amqp_url: str, rabbitmq_url: str, topology: dict[str, str], publisher: Publisher
 ) -> None:
-    """Shares the broker with others: stop_app/start_app takes ~10 s. Run it sparingly."""
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not installed")
+    """rabbitmqctl stop_app / start_app while 1,000 messages are being consumed (~10 s)."""
     total = 1000
 
     def steady(envelope: Envelope) -> None:
@@ -259,14 +300,17 @@ def test_every_message_is_dispatched_when_rabbitmq_restarts_mid_stream(
         _rabbitmqctl("stop_app")
         try:
             wait_until(lambda: not source.consuming.is_set(), timeout=30, message="connection loss")
+            dispatched_before_restart = len({e.message_id for e in recorder.envelopes})
         finally:
             _rabbitmqctl("start_app")
         recorder.wait_for(lambda envs: len({e.message_id for e in envs}) >= total, timeout=120)
+    assert dispatched_before_restart < total  # the restart really was mid-stream
+    assert source.sessions >= 2
     ids = {e.message_id for e in recorder.envelopes}
     assert ids == {str(i) for i in range(total)}
     assert len(recorder.envelopes) < total + 100  # redeliveries are bounded by the prefetch window
     after = Publisher(rabbitmq_url)
     try:
-        assert after.queue_counts(topology["queue"]) == (0, 0)
+        assert_drained(after, topology["queue"])
     finally:
         after.close()

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -81,7 +82,8 @@ class AmqpSource:
     """A :class:`~canvasbridge.engine.sources.base.Source` reading RabbitMQ queues.
 
     ``consuming`` is set while consumers are active (cleared while reconnecting);
-    ``dispatched`` and ``failed`` count dispatch outcomes.
+    ``dispatched`` and ``failed`` count dispatch outcomes, ``sessions`` how often
+    consuming started (more than 1 after a reconnect).
     """
 
     def __init__(self, config: AmqpSourceConfig, dispatch: Dispatch) -> None:
@@ -90,6 +92,7 @@ class AmqpSource:
         self.consuming = threading.Event()
         self.dispatched = 0
         self.failed = 0
+        self.sessions = 0
         self._lock = threading.Lock()
         self._consecutive_failures = 0
         # Everything below is touched only from the IO loop thread (except reads of
@@ -114,6 +117,11 @@ class AmqpSource:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def connection_name(self) -> str:
+        """How the connection is labelled in RabbitMQ's management UI and ``rabbitmqctl``."""
+        return f"canvasbridge source {self.name} (pid {os.getpid()})"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -195,6 +203,7 @@ class AmqpSource:
         if path == "//":  # kombu's spelling of the default vhost "/"; pika would read ""
             path = "/%2F"
         params = pika.URLParameters(urlunsplit(parts._replace(netloc=netloc, path=path)))
+        params.client_properties = {"connection_name": self.connection_name}
         if parts.username is not None:
             password = self.config.password.resolve().get_secret_value() if self.config.password else ""
             params.credentials = pika.PlainCredentials(unquote(parts.username), password)
@@ -324,6 +333,7 @@ class AmqpSource:
             )
             self._consumer_tags.append(tag)
         self._reconnect_attempt = 0
+        self.sessions += 1
         self.consuming.set()
         log.info(
             "amqp source %s consuming %s (prefetch %d)",
