@@ -180,6 +180,18 @@ class MemoryPublisher:
         pass
 
 
+def pika_parameters(url: str) -> Any:
+    """pika connection parameters from an AMQP URL; the kombu spelling of the default
+    vhost (``amqp://host:5672//``) is read as ``/`` rather than as an empty vhost."""
+    import pika
+
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    if sep and slash and (path == "/" or path.startswith("/?")):
+        url = f"{scheme}://{host}/%2F{path[1:]}"
+    return pika.URLParameters(url)
+
+
 class AmqpPublisher:
     """Publishes to a topic exchange through pika with publisher confirms.
 
@@ -198,7 +210,7 @@ class AmqpPublisher:
     def _connect(self) -> None:
         import pika
 
-        self._connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        self._connection = pika.BlockingConnection(pika_parameters(self.url))
         self._channel = self._connection.channel()
         self._channel.confirm_delivery()
         if self.declare:
