@@ -62,7 +62,7 @@ from canvasbridge.secrets import SecretRef
 
 M = TypeVar("M", bound=BaseModel)
 
-TOKEN_RENEW_MARGIN_S = 30.0  # renew a JWT this many seconds before it expires
+TOKEN_RENEW_MARGIN_S = 30.0  # renew a JWT up to this many seconds before it expires
 DEFAULT_PAGE_SIZE = 100  # items per page asked of FS collections (FS allows up to 1000)
 
 
@@ -77,6 +77,11 @@ class FsSettings(ClientSettings):
     api_key: SecretRef | None = Field(default=None, description="gateway key, if FS is behind Gravitee")
     api_key_header: str = "X-Gravitee-Api-Key"
     page_size: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=1000)
+    collection_fields: str | None = Field(
+        default=None,
+        description="sent as 'fields' on collection reads so items come inline (e.g. '*'); "
+        "when unset each item is fetched through its href",
+    )
 
     def build(self, stats: CallStats | None = None, transport: httpx.BaseTransport | None = None) -> FsClient:
         headers: dict[str, str] = {}
@@ -104,6 +109,7 @@ class FsSettings(ClientSettings):
             token_path=self.token_path,
             token_method=self.token_method,
             page_size=self.page_size,
+            collection_fields=self.collection_fields,
         )
 
 
@@ -136,9 +142,11 @@ class FsClient:
         token_path: str = "token",  # noqa: S107
         token_method: Literal["GET", "POST"] = "POST",  # noqa: S107
         page_size: int = DEFAULT_PAGE_SIZE,
+        collection_fields: str | None = None,
     ) -> None:
         self.http = http
         self.page_size = page_size
+        self.collection_fields = collection_fields
         self._basic = _basic(username, password)
         self.http.redactor.add(self._basic.split(" ", 1)[1])
         self._mode: str = auth
@@ -146,6 +154,7 @@ class FsClient:
         self._token_method = token_method
         self._token: str | None = None
         self._token_exp: float | None = None
+        self._renew_at = 0.0
         self._lock = threading.RLock()
         self.http.auth = self._authorize
         self.http.on_unauthorized = self._renew_after_401
@@ -171,9 +180,7 @@ class FsClient:
         with self._lock:
             if self._mode == "basic":
                 return self._basic
-            if self._token is None or (
-                self._token_exp is not None and time.time() > self._token_exp - TOKEN_RENEW_MARGIN_S
-            ):
+            if self._token is None or (self._token_exp is not None and time.time() > self._renew_at):
                 self._fetch_token()
             if self._mode == "basic" or self._token is None:
                 return self._basic
@@ -204,6 +211,10 @@ class FsClient:
             raise HttpPermanentError("fs: the token endpoint answered without a 'token'")
         self._token = token
         self._token_exp = jwt_expiry(token)
+        if self._token_exp is not None:
+            # renew a little before expiry: 30 s, or a tenth of the lifetime if that is shorter
+            margin = min(TOKEN_RENEW_MARGIN_S, max(0.0, self._token_exp - time.time()) / 10)
+            self._renew_at = self._token_exp - margin
         self._mode = "jwt"
         self.http.redactor.add(token)
 
@@ -240,7 +251,10 @@ class FsClient:
 
         Items that carry nothing but ``href`` are fetched when ``expand`` is true.
         """
-        query: dict[str, Any] | None = {"limit": self.page_size, **(params or {})}
+        first: dict[str, Any] = {"limit": self.page_size, **(params or {})}
+        if self.collection_fields and "fields" not in first:
+            first["fields"] = self.collection_fields
+        query: dict[str, Any] | None = first
         url: str | None = path
         seen: set[str] = set()
         while url:

@@ -47,6 +47,8 @@ def encode_part(value: str) -> str:
 
 
 def _key_parts(text: str, collection: str, size: int, kind: str) -> list[str]:
+    if not isinstance(text, str):
+        raise InvalidIdentifierError(f"a {kind} identifier must be text, not {type(text).__name__}")
     raw = text.strip()
     if "://" in raw:
         raw = urlsplit(raw).path
