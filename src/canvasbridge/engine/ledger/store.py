@@ -31,6 +31,10 @@ from canvasbridge.engine.ledger.schema import (
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
+# The partial index's predicate as literals: PostgreSQL cannot match ON CONFLICT to the
+# partial unique index when the predicate holds bind parameters and the statement runs on
+# a generic plan (psycopg prepares statements after 5 uses), failing every later insert.
+_PENDING_PREDICATE = sa.text("state IN (" + ", ".join(f"'{s.value}'" for s in PENDING_STATES) + ")")
 
 
 def _now() -> datetime:
@@ -179,7 +183,7 @@ class Ledger:
                     )
                     .on_conflict_do_update(
                         index_elements=[task_calls.c.coalesce_key],
-                        index_where=task_calls.c.state.in_([s.value for s in PENDING_STATES]),
+                        index_where=_PENDING_PREDICATE,
                         set_={"folded": task_calls.c.folded + 1, "updated_at": now},
                     )
                     .returning(task_calls.c.id, task_calls.c.folded)
@@ -317,7 +321,7 @@ class Ledger:
                 )
                 .on_conflict_do_update(
                     index_elements=[task_calls.c.coalesce_key],
-                    index_where=task_calls.c.state.in_([s.value for s in PENDING_STATES]),
+                    index_where=_PENDING_PREDICATE,
                     set_={"folded": task_calls.c.folded + 1, "updated_at": now},
                 )
                 .returning(task_calls.c.id, task_calls.c.folded)
