@@ -113,7 +113,11 @@ class Runtime:
         recorded = self.ledger().requeue(call_id)
         if not recorded.folded:
             record = self.ledger().get(recorded.id)
-            self.publisher.publish([recorded], correlation_id=record.correlation_id if record else None)
+            try:
+                self.publisher.publish([recorded], correlation_id=record.correlation_id if record else None)
+            except Exception:
+                self.ledger().forget([recorded.id])  # so the call can be requeued again later
+                raise
         return recorded
 
     # -- processes -------------------------------------------------------------------
