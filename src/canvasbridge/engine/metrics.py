@@ -32,3 +32,41 @@ TASK_DURATION = Histogram(
 TASK_LAST_SUCCESS = Gauge(
     "canvasbridge_task_last_success_timestamp_seconds", "Unix time of the last success per task", ["task"]
 )
+
+# -- external systems --------------------------------------------------------------------
+# Clients may not import the engine, so the flows that own them report through these two
+# functions. ``endpoint`` must be a route template ("GET /api/v1/users/:id"), never a URL
+# with ids in it: every distinct value becomes a time series.
+
+EXTERNAL_CALLS = Counter(
+    "canvasbridge_external_calls_total",
+    "Calls to external systems by system, endpoint template and HTTP status (or error class)",
+    ["system", "endpoint", "status"],
+)
+EXTERNAL_CALL_DURATION = Histogram(
+    "canvasbridge_external_call_duration_seconds",
+    "Time per call to an external system",
+    ["system", "endpoint"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RATE_LIMIT_REMAINING = Gauge(
+    "canvasbridge_rate_limit_remaining",
+    "What the system last reported as left of its rate limit (Canvas: X-Rate-Limit-Remaining; "
+    "Salesforce: daily API requests left)",
+    ["system"],
+)
+
+
+def observe_external_call(system: str, endpoint: str, status: int | str, seconds: float) -> None:
+    """Count one call to ``system`` and its duration.
+
+    ``status`` is the HTTP status, or a short error class ("timeout", "connect") when no
+    response came back; ``seconds`` is the wall time of the call.
+    """
+    EXTERNAL_CALLS.labels(system, endpoint, str(status)).inc()
+    EXTERNAL_CALL_DURATION.labels(system, endpoint).observe(max(seconds, 0.0))
+
+
+def set_rate_limit_remaining(system: str, value: float) -> None:
+    """Record the rate-limit allowance ``system`` reported with its last response."""
+    RATE_LIMIT_REMAINING.labels(system).set(value)

@@ -1,0 +1,48 @@
+"""The admin API's FastAPI application, built from one :class:`Runtime`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from canvasbridge.engine.health import Readiness
+from canvasbridge.engine.runtime import Runtime
+
+from . import errors, health, metrics, parked, routing, stats, sync, tasks
+from .auth import TokenBook
+from .operations import Operations
+
+log = logging.getLogger(__name__)
+API_VERSION = "1"
+
+DESCRIPTION = """\
+Look into the task ledger and the queue, requeue or discard task calls, queue a sync of
+one object, and check health. Every endpoint except `/health/live` and `/health/ready`
+needs `Authorization: Bearer <token>`, with a token from `admin.tokens` in the
+configuration: role `read` may read, role `operate` may also change things.
+Errors are JSON: `{"error": code, "message": ..., "fields": [...]}`.
+"""
+
+
+def create_api(runtime: Runtime, *, readiness: Readiness | None = None) -> FastAPI:
+    """The admin API for ``runtime``. Tokens are resolved now: a missing one is a ConfigError."""
+    tokens = TokenBook.from_config(runtime.config.admin.tokens)
+    if not len(tokens):
+        log.warning("admin.tokens is empty: every endpoint but /health/* will answer 401")
+    app = FastAPI(title="canvasbridge admin API", version=API_VERSION, description=DESCRIPTION)
+    operations = Operations(runtime)
+    app.state.runtime = runtime
+    app.state.operations = operations
+    app.state.tokens = tokens
+    app.state.readiness = readiness or Readiness(
+        ledger=runtime.ledger,
+        celery=runtime.celery,
+        queue=runtime.config.backends.queue,
+        systems=runtime.config.systems,
+    )
+    app.state.metrics_registry = metrics.ledger_registry(operations)
+    errors.install(app)
+    for module in (tasks, sync, routing, stats, parked, health, metrics):
+        app.include_router(module.router)
+    return app
