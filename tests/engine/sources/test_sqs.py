@@ -16,6 +16,7 @@ from moto.server import ThreadedMotoServer
 from canvasbridge.engine import Envelope
 from canvasbridge.engine.sources import SqsSourceConfig, build_source
 from canvasbridge.engine.sources.sqs import SqsSource
+from canvasbridge.errors import ConfigError
 from tests.engine.sources.conftest import Recorder, running, wait_until
 from tests.services import unique_name
 
@@ -196,3 +197,27 @@ def test_a_slow_batch_keeps_its_messages_hidden(sqs: Any, queue_url: str, moto_e
         recorder.wait_count(1)
         wait_until(lambda: counts(sqs, queue_url) == (0, 0), message="delete")
     assert recorder.calls == 1
+
+
+def test_several_pollers_share_the_work_without_double_dispatch(
+    sqs: Any, queue_url: str, moto_endpoint: str
+) -> None:
+    for start in (0, 10, 20):
+        sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "MessageBody": f"p{i}"} for i in range(start, start + 10)],
+        )
+    recorder = Recorder()
+    source = build_source(make_config(moto_endpoint, queue_url, pollers=3, workers=4), recorder)
+    with running(source):
+        envelopes = recorder.wait_count(30)
+        wait_until(lambda: counts(sqs, queue_url) == (0, 0), message="delete")
+    assert sorted(e.body for e in envelopes) == sorted(f"p{i}".encode() for i in range(30))
+
+
+def test_a_queue_that_does_not_exist_is_a_config_error(sqs: Any, moto_endpoint: str) -> None:
+    missing = sqs.create_queue(QueueName=unique_name("gone"))["QueueUrl"]
+    sqs.delete_queue(QueueUrl=missing)
+    source = build_source(make_config(moto_endpoint, missing, pollers=2), Recorder())
+    with pytest.raises(ConfigError, match="queue_url"):
+        source.run(threading.Event())

@@ -168,6 +168,8 @@ class SqsSourceConfig(_SourceBase):
     """Extend the visibility of unfinished messages when a batch takes more than half of
     ``visibility_timeout``."""
     workers: int = Field(default=DEFAULT_WORKERS, ge=1, le=64)
+    pollers: int = Field(default=1, ge=1, le=16)
+    """Receive loops running side by side, sharing the ``workers``."""
     error_backoff_base_s: float = Field(default=DEFAULT_BACKOFF_BASE_S, gt=0)
     error_backoff_cap_s: float = Field(default=DEFAULT_BACKOFF_CAP_S, gt=0)
 

@@ -7,6 +7,10 @@ messages whose dispatch returned. A message whose dispatch raised is left alone:
 shows it again after ``visibility_timeout`` seconds (and moves it to the dead-letter
 queue after the redrive policy's ``maxReceiveCount``, if the queue has one).
 
+``pollers`` receive loops run side by side (each waits for its own batch to finish
+before polling again) and share the ``workers`` dispatch threads; raise it when one
+loop's receive-dispatch-delete round trip limits throughput.
+
 A slow batch keeps its messages hidden: while it runs, every ``visibility_timeout / 2``
 seconds the unfinished messages get ``ChangeMessageVisibilityBatch`` to
 ``visibility_timeout`` again (turn off with ``extend_visibility: false``).
@@ -74,35 +78,65 @@ class SqsSource:
         """Poll until ``stop`` is set; the batch in hand is finished before returning."""
         client = self._client if self._client is not None else self._make_client()
         cfg = self.config
-        attempt = 0
-        with ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix=f"sqs-{self.name}") as pool:
-            while not stop.is_set():
-                try:
-                    response = client.receive_message(
-                        QueueUrl=cfg.queue_url,
-                        MaxNumberOfMessages=cfg.batch_size,
-                        WaitTimeSeconds=cfg.wait_time_seconds,
-                        VisibilityTimeout=cfg.visibility_timeout,
-                        MessageAttributeNames=["All"],
-                        MessageSystemAttributeNames=SYSTEM_ATTRIBUTES,
-                    )
-                except ClientError as exc:
-                    code = str(exc.response.get("Error", {}).get("Code", ""))
-                    if code in MISSING_QUEUE_CODES:
-                        raise ConfigError(
-                            f"sources.{self.name}.queue_url: no such queue {cfg.queue_url} ({code})"
-                        ) from exc
-                    attempt = self._pause_after_error(stop, attempt, exc)
-                    continue
-                except BotoCoreError as exc:
-                    attempt = self._pause_after_error(stop, attempt, exc)
-                    continue
-                attempt = 0
-                self.polling.set()
-                messages: list[dict[str, Any]] = response.get("Messages", [])
-                if messages:
-                    self._process(client, pool, messages)
+        halt = threading.Event()  # set when one poller hits a configuration error
+        errors: list[BaseException] = []
+
+        def poll_guarded(pool: ThreadPoolExecutor) -> None:
+            try:
+                self._poll(client, pool, stop, halt)
+            except BaseException as exc:
+                errors.append(exc)
+                halt.set()
+
+        workers = max(cfg.workers, cfg.pollers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sqs-{self.name}") as pool:
+            extra = [
+                threading.Thread(
+                    target=poll_guarded, args=(pool,), name=f"sqs-{self.name}-poll-{i}", daemon=True
+                )
+                for i in range(1, cfg.pollers)
+            ]
+            for thread in extra:
+                thread.start()
+            poll_guarded(pool)
+            for thread in extra:
+                thread.join()
         self.polling.clear()
+        if errors:
+            raise errors[0]
+
+    def _poll(
+        self, client: Any, pool: ThreadPoolExecutor, stop: threading.Event, halt: threading.Event
+    ) -> None:
+        """One receive loop; several may share the client and the dispatch pool."""
+        cfg = self.config
+        attempt = 0
+        while not (stop.is_set() or halt.is_set()):
+            try:
+                response = client.receive_message(
+                    QueueUrl=cfg.queue_url,
+                    MaxNumberOfMessages=cfg.batch_size,
+                    WaitTimeSeconds=cfg.wait_time_seconds,
+                    VisibilityTimeout=cfg.visibility_timeout,
+                    MessageAttributeNames=["All"],
+                    MessageSystemAttributeNames=SYSTEM_ATTRIBUTES,
+                )
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code in MISSING_QUEUE_CODES:
+                    raise ConfigError(
+                        f"sources.{self.name}.queue_url: no such queue {cfg.queue_url} ({code})"
+                    ) from exc
+                attempt = self._pause_after_error(stop, attempt, exc)
+                continue
+            except BotoCoreError as exc:
+                attempt = self._pause_after_error(stop, attempt, exc)
+                continue
+            attempt = 0
+            self.polling.set()
+            messages: list[dict[str, Any]] = response.get("Messages", [])
+            if messages:
+                self._process(client, pool, messages)
 
     def _pause_after_error(self, stop: threading.Event, attempt: int, exc: Exception) -> int:
         delay = backoff_delay(attempt, self.config.error_backoff_base_s, self.config.error_backoff_cap_s)
