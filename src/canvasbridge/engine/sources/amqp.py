@@ -27,8 +27,8 @@ in the queue.
 Envelope fields: ``routing_key`` from the delivery, ``attributes`` from the AMQP headers
 (as text) plus the properties ``content_type``, ``content_encoding``, ``message_id``,
 ``correlation_id``, ``type`` and ``app_id`` when set; ``delivery_count`` is 1 + the
-quorum queue's ``x-delivery-count`` header when present, else 2 for a delivery flagged
-``redelivered`` and 1 otherwise; ``message_id`` is the AMQP ``message_id`` property or,
+quorum queue's ``x-delivery-count`` header when present (at least 2 for a delivery
+flagged ``redelivered``; classic queues only have that flag); ``message_id`` is the AMQP ``message_id`` property or,
 when the publisher set none, a random UUID.
 
 Errors while declaring that mean the configuration is wrong (403 access refused,
@@ -387,11 +387,10 @@ class AmqpSource:
             value = getattr(properties, name, None)
             if value is not None:
                 attributes[name] = stringify_attribute(value)
+        delivery_count = 2 if method.redelivered else 1
         count = headers.get("x-delivery-count")
         if isinstance(count, int) and not isinstance(count, bool):
-            delivery_count = count + 1
-        else:
-            delivery_count = 2 if method.redelivered else 1
+            delivery_count = max(delivery_count, count + 1)
         return Envelope(
             body=bytes(body),
             source=self.name,
