@@ -74,3 +74,12 @@ def parse_nothing(envelope: Envelope) -> list[TaskCall]:
 
 def dump(data: object) -> bytes:
     return json.dumps(data).encode()
+
+
+def record_in_postgres(ctx: TaskContext, key: str, db_url: str) -> None:
+    """Insert ``key`` into the ``effects`` table (created by the test) of the database at ``db_url``."""
+    import sqlalchemy as sa
+
+    engine = ctx.resource(f"pg:{db_url}", lambda: sa.create_engine(db_url))
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO effects (key) VALUES (:key)"), {"key": key})
