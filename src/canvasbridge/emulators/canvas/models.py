@@ -1319,18 +1319,19 @@ class CanvasModel:
             return record
 
     def get_record(self, kind: str, record_id: int) -> dict[str, Any]:
+        """A copy of the record, safe to serialise while a worker updates it."""
         with self._lock:
-            return self._get(self._table(kind), record_id)
+            return dict(self._get(self._table(kind), record_id))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._table(kind).values())
+            return [dict(record) for record in self._table(kind).values()]
 
     def update_record(self, kind: str, record_id: int, **changes: Any) -> dict[str, Any]:
         with self._lock:
             record = self._get(self._table(kind), record_id)
             record.update(changes)
-            return record
+            return dict(record)
 
     def _table(self, kind: str) -> dict[int, dict[str, Any]]:
         tables = {"sis_import": self._s.sis_imports, "report": self._s.reports}

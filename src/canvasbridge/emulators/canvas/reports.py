@@ -125,8 +125,9 @@ def start(
         name=f"report-{record['id']}",
         daemon=True,
     )
+    answer = dict(record)
     thread.start()
-    return dict(record)
+    return answer
 
 
 def _run(

@@ -768,7 +768,7 @@ class CanvasResponses:
         self.root_only(request, "account_id")
         record = self.model.get_record("sis_import", as_int(ref(request), "id"))
         if record["workflow_state"] in ("created", "importing"):
-            self.model.update_record("sis_import", record["id"], workflow_state="aborted")
+            record = self.model.update_record("sis_import", record["id"], workflow_state="aborted")
         return ok(record)
 
     # ------------------------------------------------------------------ reports and files

@@ -24,6 +24,7 @@ creates or updates get its id as ``sis_import_id`` (Canvas's SIS batch).
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import threading
@@ -160,8 +161,9 @@ class SisImporter:
         )
         thread.daemon = True
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        answer = copy.deepcopy(record)  # as it stands before the worker touches it
         thread.start()
-        return dict(record)
+        return answer
 
     def wait(self, timeout: float = 10.0) -> None:
         """Wait for every running import (used by tests and the benchmark)."""

@@ -1,0 +1,95 @@
+"""The provisioning report: start, poll, download; Canvas's columns with Canvas ids and created_by_sis."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import zipfile
+
+import httpx
+from canvasapi import Canvas
+
+from canvasbridge.emulators.canvas import CanvasEmulator
+from canvasbridge.emulators.canvas.reports import COLUMNS
+
+
+def run_report(canvas: Canvas, **parameters: object) -> object:
+    account = canvas.get_account(1)
+    report = account.create_report("provisioning_csv", parameters=parameters)
+    deadline = time.monotonic() + 10
+    while report.status != "complete" and time.monotonic() < deadline:
+        time.sleep(0.02)
+        report = account.get_report("provisioning_csv", report.id)
+    assert report.status == "complete"
+    return report
+
+
+def rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode())))
+
+
+def test_provisioning_report_round_trip_gives_a_zip_of_csvs(canvas: Canvas, emu: CanvasEmulator) -> None:
+    course = emu.model.find_course_by_sis("IN1000-2026H")
+    section = emu.model.find_section_by_sis("IN1000-2026H-G1")
+    teacher = emu.model.find_user_by_sis("P01")
+    emu.model.enroll(teacher.id, section_id=section.id, type="TeacherEnrollment", state="active")
+    emu.model.suspend_user(emu.model.find_user_by_sis("P02").id)
+    report = run_report(
+        canvas, users=True, accounts=True, terms=True, courses=True, sections=True, enrollments=True
+    )
+    download = httpx.get(report.attachment["url"])  # the verifier URL needs no token
+    assert download.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    assert set(files) == {
+        "users.csv",
+        "accounts.csv",
+        "terms.csv",
+        "courses.csv",
+        "sections.csv",
+        "enrollments.csv",
+    }
+    for name, data in files.items():
+        assert tuple(next(csv.reader(io.StringIO(data.decode())))) == COLUMNS[name.removesuffix(".csv")]
+    users = {r["user_id"]: r for r in rows(files["users.csv"])}
+    assert len(users) == 25
+    assert users["P01"]["canvas_user_id"] == str(teacher.id) and users["P01"]["login_id"] == "user01"
+    assert users["P02"]["status"] == "suspended" and users["P01"]["created_by_sis"] == "false"
+    courses = rows(files["courses.csv"])
+    assert [(c["course_id"], c["status"], c["account_id"], c["term_id"]) for c in courses] == [
+        ("IN1000-2026H", "active", "ORG-10", "2026H")
+    ]
+    assert courses[0]["canvas_course_id"] == str(course.id)
+    enrollments = rows(files["enrollments.csv"])
+    assert [(e["user_id"], e["role"], e["section_id"], e["status"]) for e in enrollments] == [
+        ("P01", "teacher", "IN1000-2026H-G1", "active")
+    ]
+    accounts = {r["account_id"]: r["parent_account_id"] for r in rows(files["accounts.csv"])}
+    assert accounts == {"ORG-10": "", "ORG-11": "ORG-10"}
+
+
+def test_one_table_comes_as_a_plain_csv_and_file_url_works_with_a_token(
+    canvas: Canvas, http: httpx.Client, emu: CanvasEmulator
+) -> None:
+    report = run_report(canvas, courses=True)
+    response = http.get(report.file_url)
+    assert response.headers["content-type"].startswith("text/csv")
+    assert [r["course_id"] for r in rows(response.content)] == ["IN1000-2026H"]
+
+
+def test_sis_created_objects_are_flagged_and_deleted_ones_hidden_unless_asked(
+    canvas: Canvas, http: httpx.Client, emu: CanvasEmulator
+) -> None:
+    csv_body = "course_id,short_name,long_name,status\nSIS-1,S1,Sis One,active\nSIS-2,S2,Sis Two,active\n"
+    record = http.post(
+        "/api/v1/accounts/1/sis_imports?extension=csv", content=csv_body, headers={"Content-Type": "text/csv"}
+    ).json()
+    emu.sis.wait()
+    emu.model.course_event(emu.model.find_course_by_sis("SIS-2").id, "delete")
+    courses = {r["course_id"]: r for r in rows(http.get(run_report(canvas, courses=True).file_url).content)}
+    assert set(courses) == {"IN1000-2026H", "SIS-1"} and courses["SIS-1"]["created_by_sis"] == "true"
+    assert courses["SIS-1"]["status"] == "unpublished"
+    with_deleted = rows(http.get(run_report(canvas, courses=True, include_deleted=True).file_url).content)
+    assert {r["course_id"]: r["status"] for r in with_deleted}["SIS-2"] == "deleted"
+    assert record["workflow_state"] == "created"
