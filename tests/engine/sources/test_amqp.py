@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from canvasbridge.engine import Envelope
 from canvasbridge.engine.sources import AmqpSourceConfig, build_source
 from canvasbridge.engine.sources.amqp import AmqpSource
 from canvasbridge.errors import ConfigError
-from tests.engine.sources.conftest import AMQP_PASSWORD_ENV, Publisher, Recorder, running, wait_until
+from tests.engine.sources.conftest import AMQP_PASSWORD_ENV, Publisher, Recorder, Running, running, wait_until
 from tests.services import unique_name
 
 pytestmark = pytest.mark.rabbitmq
@@ -314,3 +315,21 @@ def test_every_message_is_dispatched_when_rabbitmq_restarts_mid_stream(
         assert_drained(after, topology["queue"])
     finally:
         after.close()
+
+
+def test_an_unreachable_broker_is_retried_until_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv(AMQP_PASSWORD_ENV, "guest")
+    config = make_config(f"amqp://guest@127.0.0.1:{port}/%2F", {"exchange": "x", "queue": "q"})
+    source = build_source(config, Recorder())
+    assert isinstance(source, AmqpSource)
+    runner = Running(source)
+    runner.thread.start()
+    time.sleep(0.8)  # several attempts with the 0.2 s base backoff
+    assert not source.consuming.is_set()
+    started = time.monotonic()
+    runner.stop()
+    assert time.monotonic() - started < 2
+    assert runner.error is None

@@ -20,8 +20,8 @@ and the source reconnects with exponential backoff and jitter
 
 Stopping (the ``stop`` event; the caller sets it on SIGTERM): cancel the consumers
 (``basic_cancel``; pika itself rejects anything that arrives after), let started
-dispatches finish and ack them, nack (requeue) the deliveries that had not started, then
-close the channel and connection cleanly. Nothing is lost: whatever is not acked stays
+dispatches finish and ack them, skip the prefetched deliveries that had not started, then
+close the channel and connection cleanly (which returns the skipped ones to the queue). Nothing is lost: whatever is not acked stays
 in the queue.
 
 Envelope fields: ``routing_key`` from the delivery, ``attributes`` from the AMQP headers
@@ -47,7 +47,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pika
@@ -169,7 +169,7 @@ class AmqpSource:
         # Failed deliveries waiting out their pause go back to the queue now.
         for timer, delivery in list(self._pending_nacks.values()):
             self._ioloop.remove_timeout(timer)
-            self._settle(delivery, ack=False)
+            self._settle(delivery, "nack")
         self._maybe_finish_stop()
 
     def _on_cancel_ok(self, _frame: Any) -> None:
@@ -405,7 +405,9 @@ class AmqpSource:
         if delivery.generation != self._generation:
             return  # its channel is gone and the broker has requeued it
         if self._stopping.is_set():
-            self._in_loop(functools.partial(self._settle, delivery, ack=False))
+            # Not started: leave it unacked; closing the channel returns it to the queue
+            # (without counting a failed delivery, unlike a nack on RabbitMQ 4).
+            self._in_loop(functools.partial(self._settle, delivery, "release"))
             return
         try:
             self._dispatch(delivery.envelope)
@@ -429,7 +431,7 @@ class AmqpSource:
             with self._lock:
                 self.dispatched += 1
                 self._consecutive_failures = 0
-            self._in_loop(functools.partial(self._settle, delivery, ack=True))
+            self._in_loop(functools.partial(self._settle, delivery, "ack"))
 
     def _in_loop(self, callback: Callable[[], None]) -> None:
         try:
@@ -439,22 +441,22 @@ class AmqpSource:
 
     def _nack_later(self, delivery: _Delivery, delay: float) -> None:
         if delay <= 0 or self._stopping.is_set():
-            self._settle(delivery, ack=False)
+            self._settle(delivery, "nack")
             return
         key = id(delivery)
-        timer = self._ioloop.call_later(delay, functools.partial(self._settle, delivery, ack=False))
+        timer = self._ioloop.call_later(delay, functools.partial(self._settle, delivery, "nack"))
         self._pending_nacks[key] = (timer, delivery)
 
-    def _settle(self, delivery: _Delivery, *, ack: bool) -> None:
-        """IO loop: ack or nack (requeue) one delivery if its channel still lives."""
+    def _settle(self, delivery: _Delivery, outcome: Literal["ack", "nack", "release"]) -> None:
+        """IO loop: ack, nack (requeue) or just let go of one delivery."""
         self._pending_nacks.pop(id(delivery), None)
         if delivery.generation != self._generation:
-            return
+            return  # its channel is gone and the broker has requeued it
         channel = delivery.channel
         if channel.is_open:
-            if ack:
+            if outcome == "ack":
                 channel.basic_ack(delivery_tag=delivery.delivery_tag)
-            else:
+            elif outcome == "nack":
                 channel.basic_nack(delivery_tag=delivery.delivery_tag, requeue=True)
         self._inflight -= 1
         if self._stopping.is_set():
