@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["emulate"]
 
 app = typer.Typer(
     name="canvasbridge",
