@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from canvasbridge.emulators.cerebrum.exceptions import BadRequest, CerebrumError, invalid_key, missing_key
 from canvasbridge.emulators.cerebrum.models import CerebrumModel
+from canvasbridge.emulators.university import Account, Group, Person
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -44,9 +45,16 @@ class CerebrumResponses:
 
     def handlers(self) -> dict[str, Handler]:
         m = self.model
-        p = lambda r: m.person(r.path_params["id"])  # noqa: E731
-        a = lambda r: m.account(r.path_params["name"])  # noqa: E731
-        g = lambda r: m.group(r.path_params["name"])  # noqa: E731
+
+        def p(r: Request) -> Person:
+            return m.person(r.path_params["id"])
+
+        def a(r: Request) -> Account:
+            return m.account(r.path_params["name"])
+
+        def g(r: Request) -> Group:
+            return m.group(r.path_params["name"])
+
         return {
             "person": self._guarded(lambda r, base: m.render_person(p(r), base)),
             "person_accounts": self._guarded(lambda r, base: m.render_person_accounts(p(r), base)),

@@ -58,6 +58,7 @@ class University:
         self.seed = seed
         self.year = year
         self.lock = threading.RLock()
+        self.version = 0
         self._clear()
 
     # ------------------------------------------------------------------ construction
@@ -190,21 +191,19 @@ class University:
 
     def find_by_external_id(self, id_type: str, value: str) -> list[Person]:
         """Persons with this external id (``id_type`` is a Cerebrum API name)."""
-        index: dict[Any, int]
-        key: Any = value
+        person_id: int | None
         if id_type == "norwegianNationalId":
-            index = self._person_by_national_id  # type: ignore[assignment]
+            person_id = self._person_by_national_id.get(value)
         else:
-            index = {
+            numeric: dict[str, dict[int, int]] = {
                 "fsPersonSerialNumber": self._person_by_fs,
                 "studentNumber": self._person_by_student_number,
                 "employeeNumber": self._person_by_employee,
-            }.get(id_type, {})  # type: ignore[arg-type]
+            }
             try:
-                key = int(value)
+                person_id = numeric.get(id_type, {}).get(int(value))
             except ValueError:
                 return []
-        person_id = index.get(key)
         return [self.persons[person_id]] if person_id is not None else []
 
     # ------------------------------------------------------------------ accounts
