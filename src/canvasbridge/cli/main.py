@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: list[str] = ["emulate"]
+COMMAND_MODULES: list[str] = ["emulate", "events"]
 
 app = typer.Typer(
     name="canvasbridge",
