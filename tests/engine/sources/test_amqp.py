@@ -3,6 +3,7 @@ kill and stop without loss, quorum declaration, and a broker restart mid-stream.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -285,8 +286,14 @@ def test_every_message_is_dispatched_when_rabbitmq_restarts_mid_stream(
     """rabbitmqctl stop_app / start_app while 1,000 messages are being consumed (~10 s)."""
     total = 1000
 
+    hold_after = 150  # dispatches from here on wait until the broker has gone down
+    release = threading.Event()
+    counter = itertools.count(1)
+
     def steady(envelope: Envelope) -> None:
-        time.sleep(0.003)
+        if next(counter) > hold_after:
+            assert release.wait(60)
+        time.sleep(0.001)
 
     recorder = Recorder(steady)
     config = make_config(amqp_url, topology, prefetch=50, workers=2)
@@ -297,13 +304,19 @@ def test_every_message_is_dispatched_when_rabbitmq_restarts_mid_stream(
         for i in range(total):
             publisher.publish(topology["exchange"], "no.uio.stream", b"{}", message_id=str(i))
         publisher.close()
-        recorder.wait_count(150, timeout=30)
-        _rabbitmqctl("stop_app")
         try:
-            wait_until(lambda: not source.consuming.is_set(), timeout=30, message="connection loss")
-            dispatched_before_restart = len({e.message_id for e in recorder.envelopes})
+            wait_until(
+                lambda: recorder.calls > hold_after, timeout=30, message="the stream to reach the hold"
+            )
+            _rabbitmqctl("stop_app")
+            try:
+                wait_until(lambda: not source.consuming.is_set(), timeout=30, message="connection loss")
+                dispatched_before_restart = len({e.message_id for e in recorder.envelopes})
+            finally:
+                release.set()  # the held dispatches finish; their acks have nowhere to go
+                _rabbitmqctl("start_app")
         finally:
-            _rabbitmqctl("start_app")
+            release.set()
         recorder.wait_for(lambda envs: len({e.message_id for e in envs}) >= total, timeout=120)
     assert dispatched_before_restart < total  # the restart really was mid-stream
     assert source.sessions >= 2
