@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 import uuid as uuidlib
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -69,8 +70,16 @@ COURSE_EVENTS = {
 T = TypeVar("T")
 
 
+_clock_cache: list[Any] = [-1, ""]
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC time as Canvas writes it, to the second (cached per second)."""
+    second = int(time.time())
+    if second != _clock_cache[0]:
+        _clock_cache[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _clock_cache[0] = second
+    return str(_clock_cache[1])
 
 
 def _uuid() -> str:
