@@ -20,6 +20,7 @@ with warnings.catch_warnings():  # starlette 1.x nudges towards httpx2; httpx is
 from canvasbridge.engine import Envelope
 from canvasbridge.engine.sources import WebhookSourceConfig, build_source, webhook_app
 from canvasbridge.engine.sources.webhook import WebhookSource
+from canvasbridge.errors import ConfigError
 from tests.engine.sources.conftest import Recorder, running
 
 TOKEN_ENV = "CB_TEST_WEBHOOK_TOKEN"
@@ -166,3 +167,9 @@ def test_stopping_waits_for_a_request_in_progress() -> None:
         release.set()
         sender.join(10)
     assert answers == [202]
+
+
+def test_a_token_that_cannot_be_read_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with pytest.raises(ConfigError, match=TOKEN_ENV):
+        webhook_app([make_config(token={"env": TOKEN_ENV})], Recorder())

@@ -67,7 +67,12 @@ async def _health(request: Request) -> Response:
 
 
 def _endpoint(config: WebhookSourceConfig, dispatch: Dispatch) -> Callable[[Request], Awaitable[Response]]:
-    token = config.token.resolve().get_secret_value().encode() if config.token is not None else None
+    token: bytes | None = None
+    if config.token is not None:
+        try:
+            token = config.token.resolve().get_secret_value().encode()
+        except LookupError as exc:
+            raise ConfigError(f"sources.{config.name}.token: {exc}") from exc
 
     async def receive(request: Request) -> Response:
         if token is not None:
