@@ -20,8 +20,11 @@ class EmulatorHandle:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
 
-    def faults(self, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
-        body = {"errors": errors or [], "extra": extra}
+    def faults(
+        self, *, errors: list[dict[str, Any]] | None = None, latency_ms: float = 0.0, **extra: Any
+    ) -> None:
+        """Replace the fault settings: error rules, latency, and emulator-specific ``extra``."""
+        body = {"errors": errors or [], "latency_ms": latency_ms, "extra": extra}
         httpx.put(f"{self.url}/_emulator/faults", json=body, timeout=5).raise_for_status()
 
     def stats(self) -> dict[str, Any]:

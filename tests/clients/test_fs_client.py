@@ -50,8 +50,8 @@ def emu(server: ServerThread) -> Iterator[EmulatorHandle]:
 def make_client(
     server: ServerThread,
     monkeypatch: pytest.MonkeyPatch,
-    password: str = "fs-secret",
-    **settings: object,  # noqa: S107
+    password: str = "fs-secret",  # noqa: S107
+    **settings: object,
 ) -> FsClient:
     monkeypatch.setenv("FS_PASSWORD", password)
     config = {

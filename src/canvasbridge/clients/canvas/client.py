@@ -31,6 +31,7 @@ from canvasbridge.clients.canvas.throttle import (
     DEFAULT_LOW_WATER,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_PAUSE_S,
+    Throttle,
     ThrottlingAdapter,
     throttle_for,
 )
@@ -154,6 +155,7 @@ class CanvasClient:
         poll_s: float = DEFAULT_POLL_S,
         wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
         pool_maxsize: int = 10,
+        throttle: Throttle | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         if self.base_url.endswith("/api/v1"):
@@ -165,7 +167,8 @@ class CanvasClient:
         self.wait_timeout_s = wait_timeout_s
         self.stats = stats if stats is not None else CallStats()
         self.redactor = Redactor([token])
-        self.throttle = throttle_for(
+        # one throttle per token in the process, unless the caller brings its own
+        self.throttle = throttle or throttle_for(
             self.base_url,
             token,
             max_concurrency=max_concurrency,

@@ -6,10 +6,12 @@ every client using the same token in this process and keeps us inside the bucket
 
 * at most ``max_concurrency`` requests in flight (each in-flight request holds Canvas's
   up-front cost, so parallelism itself drains the bucket);
-* below ``low_water`` remaining, one request at a time, each after a pause that grows
-  as the bucket empties (up to ``max_pause_s``);
+* below ``low_water`` remaining, half as many in flight, after a pause that grows as the
+  bucket empties (up to ``max_pause_s``); the limit grows back by one per round of good
+  answers (additive increase, multiplicative decrease);
 * on a throttled answer (429, or the older 403 "Rate Limit Exceeded") every thread on the
-  token pauses for ``Retry-After`` or the backoff, then the request is retried.
+  token pauses for ``Retry-After`` or the backoff, drops to one request in flight, and
+  the request is retried.
 
 :class:`ThrottlingAdapter` is mounted on canvasapi's private ``requests.Session`` and on our
 own, so canvasapi objects and the raw helpers share pacing, retries (throttling, 5xx,
@@ -61,10 +63,12 @@ class Throttle:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._limit = max_concurrency
+        self._good = 0  # good answers in a row since the limit last changed
         self._not_before = 0.0
         self.remaining: float | None = None  # last X-Rate-Limit-Remaining seen
         self.throttled = 0  # throttled answers seen
         self.paused_s = 0.0  # total time requests waited for the bucket
+        self.max_in_flight = 0  # the most requests ever in flight at once
 
     @property
     def in_flight(self) -> int:
@@ -81,6 +85,7 @@ class Throttle:
                     continue
                 if self._in_flight < self._limit:
                     self._in_flight += 1
+                    self.max_in_flight = max(self.max_in_flight, self._in_flight)
                     break
                 self._cond.wait()
             self.paused_s += time.monotonic() - started
@@ -91,17 +96,26 @@ class Throttle:
             self._cond.notify_all()
 
     def observe(self, remaining: float | None) -> None:
-        """Adapt to the room left in the bucket after an answer."""
+        """Adapt to the room left in the bucket after an answer.
+
+        Below ``low_water``: halve the concurrency and pause in proportion to how empty
+        the bucket is. Above it: after ``limit`` good answers in a row, allow one more
+        request in flight (additive increase, multiplicative decrease, as TCP does).
+        """
         if remaining is None:
             return
         with self._cond:
             self.remaining = remaining
             if remaining < self.low_water:
-                self._limit = 1
-                share = (self.low_water - max(remaining, 0.0)) / self.low_water
+                self._good = 0
+                self._limit = max(1, self._limit // 2)
+                share = (self.low_water - max(remaining, 0.0)) / self.low_water if self.low_water else 1.0
                 self._not_before = max(self._not_before, time.monotonic() + share * self.max_pause_s)
-            else:
-                self._limit = self.max_concurrency
+            elif self._limit < self.max_concurrency:
+                self._good += 1
+                if self._good >= self._limit:
+                    self._good = 0
+                    self._limit += 1
             self._cond.notify_all()
 
     def penalize(self, seconds: float) -> None:
@@ -109,6 +123,7 @@ class Throttle:
         with self._cond:
             self.throttled += 1
             self._limit = 1
+            self._good = 0
             self._not_before = max(self._not_before, time.monotonic() + seconds)
             self._cond.notify_all()
 
