@@ -310,3 +310,27 @@ def test_publisher_targets() -> None:
     assert isinstance(amqp, AmqpPublisher) and amqp.exchange == "outgoing_system-emulator-cerebrum"
     with pytest.raises(ValueError, match="cannot publish"):
         publisher_for("ftp://x", "fs")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.system}:{c.kind}")
+def test_provisioning_parsers_read_every_notification(case: Case) -> None:
+    """The contract with the consumer: canvasbridge's own parsers accept every message."""
+    from canvasbridge.engine import Envelope
+    from canvasbridge.provisioning.parsers import cerebrum as cerebrum_parser
+    from canvasbridge.provisioning.parsers import fs as fs_parser
+    from canvasbridge.provisioning.parsers import sap as sap_parser
+
+    uni = University.generate("tiny", seed=1)
+    _app, _model, _control, changes = APPS[case.system](uni)
+    note = changes.apply(case.kind, case.params(uni), base_url="http://127.0.0.1:8000")
+    envelope = Envelope(
+        body=note.payload(), source="uio", message_id=note.body["jti"], routing_key=note.routing_key
+    )
+    parse = {"fs": fs_parser, "cerebrum": cerebrum_parser, "sap": sap_parser}[case.system].parse
+    calls = parse(envelope)
+    needs_no_work = {
+        ("fs", "person.create"),
+        ("cerebrum", "group.add_member"),
+        ("cerebrum", "group.remove_member"),
+    }
+    assert bool(calls) is ((case.system, case.kind) not in needs_no_work), calls
