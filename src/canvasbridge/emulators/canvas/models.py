@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from canvasbridge.emulators.canvas.content import ContentState, CourseContent
 from canvasbridge.emulators.canvas.exceptions import (
     BadRequest,
     CanvasError,
@@ -263,6 +264,7 @@ class _State:
         self.diffing_sets: dict[str, tuple[int, dict[str, dict[tuple[str, ...], dict[str, str]]]]] = {}
         self.reports: dict[int, dict[str, Any]] = {}
         self.files: dict[int, tuple[str, str, bytes]] = {}
+        self.content = ContentState()
         self.accounts[ROOT_ACCOUNT_ID] = Account(ROOT_ACCOUNT_ID, root_name, None, None)
         self.next_id["account"] = ROOT_ACCOUNT_ID
         self.terms[DEFAULT_TERM_ID] = Term(DEFAULT_TERM_ID, "Default Term")
@@ -272,8 +274,11 @@ class _State:
         self.next_id["role"] = FIRST_CUSTOM_ROLE_ID - 1
 
 
-class CanvasModel:
-    """The state of one emulated Canvas root account. See the package docstring for the API."""
+class CanvasModel(CourseContent):
+    """The state of one emulated Canvas root account. See the package docstring for the API.
+
+    Course content (assignments, quizzes, discussions, pages, submissions) comes from
+    :class:`~canvasbridge.emulators.canvas.content.CourseContent`."""
 
     def __init__(self, root_account_name: str = DEFAULT_ROOT_NAME) -> None:
         self._lock = threading.RLock()
@@ -325,6 +330,11 @@ class CanvasModel:
                 "enrollments_by_state": by_state(s.enrollments.values()),
                 "enrollments_by_type": dict(Counter(e.type for e in s.enrollments.values())),
                 "roles": len(s.roles),
+                "assignments": len(s.content.assignments),
+                "quizzes": len(s.content.quizzes),
+                "discussion_topics": len(s.content.discussion_topics),
+                "pages": len(s.content.pages),
+                "submissions": len(s.content.submissions),
                 "sis_imports": len(s.sis_imports),
                 "reports": len(s.reports),
             }

@@ -812,3 +812,81 @@ class CanvasResponses:
             media_type=content_type,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+    # ------------------------------------------------------------------ course content (read)
+    def _content_course(self, request: Request) -> int:
+        return self.model.resolve_course(ref(request, "course_id")).id
+
+    async def list_assignments(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        base = base_url(request)
+        return self.listing(request, self.model.assignments(course_id), lambda a: shapes.assignment(a, base))
+
+    async def get_assignment(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        assignment = self.model.get_assignment(as_int(ref(request), "id"), course_id)
+        return ok(shapes.assignment(assignment, base_url(request)))
+
+    async def list_submissions(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        assignment = self.model.get_assignment(as_int(ref(request, "assignment_id"), "id"), course_id)
+        return self.listing(request, self.model.submissions(assignment.id), shapes.submission)
+
+    async def get_submission(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        assignment = self.model.get_assignment(as_int(ref(request, "assignment_id"), "id"), course_id)
+        user = self.user(request, ref(request, "user_id"))
+        found = self.model.find_submission(assignment.id, user.id)
+        return ok(shapes.submission(found) if found else shapes.unsubmitted(assignment.id, user.id))
+
+    async def list_quizzes(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        base = base_url(request)
+        return self.listing(request, self.model.quizzes(course_id), lambda q: shapes.quiz(q, base))
+
+    async def get_quiz(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        return ok(shapes.quiz(self.model.get_quiz(as_int(ref(request), "id"), course_id), base_url(request)))
+
+    def _quiz_submissions_body(self, request: Request, items: list[Any], quiz: Any) -> dict[str, Any]:
+        include = set(request.query_params.getlist("include[]")) | set(
+            request.query_params.getlist("include")
+        )
+        body: dict[str, Any] = {
+            "quiz_submissions": [shapes.quiz_submission(qs, quiz.points_possible) for qs in items]
+        }
+        if "quiz" in include:
+            body["quizzes"] = [shapes.quiz(quiz, base_url(request))]
+        if "submission" in include:
+            subs = [self.model.find_submission(quiz.assignment_id, qs.user_id) for qs in items]
+            body["submissions"] = [shapes.submission(s) for s in subs if s is not None]
+        if "user" in include:
+            body["users"] = [shapes.user(self.model, self.model.get_user(qs.user_id)) for qs in items]
+        return body
+
+    async def list_quiz_submissions(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        quiz = self.model.get_quiz(as_int(ref(request, "quiz_id"), "id"), course_id)
+        items, link = paginate(request, self.model.quiz_submissions(quiz.id))
+        return ok(self._quiz_submissions_body(request, items, quiz), headers={"Link": link})
+
+    async def get_quiz_submission(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        quiz = self.model.get_quiz(as_int(ref(request, "quiz_id"), "id"), course_id)
+        item = self.model.get_quiz_submission(as_int(ref(request), "id"), quiz.id)
+        return ok(self._quiz_submissions_body(request, [item], quiz))
+
+    async def list_discussion_topics(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        base = base_url(request)
+        items = self.model.discussion_topics(course_id)
+        return self.listing(request, items, lambda t: shapes.discussion_topic(t, base))
+
+    async def get_discussion_topic(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        topic = self.model.get_discussion_topic(as_int(ref(request), "id"), course_id)
+        return ok(shapes.discussion_topic(topic, base_url(request)))
+
+    async def get_page(self, request: Request) -> Response:
+        course_id = self._content_course(request)
+        return ok(shapes.page(self.model.get_page(ref(request, "url"), course_id), base_url(request)))

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from canvasbridge.emulators.canvas.content import (
+    Assignment,
+    DiscussionTopic,
+    Page,
+    Quiz,
+    QuizSubmission,
+    Submission,
+)
 from canvasbridge.emulators.canvas.models import (
     ROOT_ACCOUNT_ID,
     Account,
@@ -225,4 +233,128 @@ def role(r: Role) -> dict[str, Any]:
         "is_account_role": r.is_account_role,
         "account": {"id": r.account_id},
         "permissions": {},
+    }
+
+
+def assignment(a: Assignment, base: str) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "description": None,
+        "created_at": a.created_at,
+        "updated_at": a.created_at,
+        "due_at": a.due_at,
+        "lock_at": None,
+        "unlock_at": None,
+        "course_id": a.course_id,
+        "html_url": f"{base}/courses/{a.course_id}/assignments/{a.id}",
+        "points_possible": a.points_possible,
+        "grading_type": "points",
+        "submission_types": list(a.submission_types),
+        "published": a.published,
+        "workflow_state": "published" if a.published else "unpublished",
+        "quiz_id": a.quiz_id,
+        "is_quiz_assignment": a.quiz_id is not None,
+        "discussion_topic": {"id": a.discussion_topic_id} if a.discussion_topic_id else None,
+        "muted": False,
+        "omit_from_final_grade": False,
+    }
+
+
+def submission(s: Submission) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "assignment_id": s.assignment_id,
+        "user_id": s.user_id,
+        "attempt": s.attempt,
+        "score": s.score,
+        "grade": s.grade,
+        "entered_score": s.score,
+        "entered_grade": s.grade,
+        "submitted_at": s.submitted_at,
+        "graded_at": s.graded_at,
+        "workflow_state": s.workflow_state,
+        "grade_matches_current_submission": True,
+        "late": False,
+        "missing": False,
+        "excused": False,
+        "submission_type": None if s.workflow_state == "unsubmitted" else "online_upload",
+    }
+
+
+def unsubmitted(assignment_id: int, user_id: int) -> dict[str, Any]:
+    """What Canvas answers for a user who has not submitted: a placeholder submission."""
+    placeholder = Submission(0, assignment_id, user_id, workflow_state="unsubmitted", attempt=None)
+    placeholder.submitted_at = None
+    body = submission(placeholder)
+    body["id"] = None
+    return body
+
+
+def quiz(q: Quiz, base: str) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "title": q.title,
+        "html_url": f"{base}/courses/{q.course_id}/quizzes/{q.id}",
+        "quiz_type": q.quiz_type,
+        "assignment_id": q.assignment_id,
+        "points_possible": q.points_possible,
+        "published": q.published,
+        "description": "",
+        "time_limit": None,
+        "allowed_attempts": 1,
+        "question_count": 0,
+        "due_at": None,
+    }
+
+
+def quiz_submission(qs: QuizSubmission, points_possible: float | None) -> dict[str, Any]:
+    return {
+        "id": qs.id,
+        "quiz_id": qs.quiz_id,
+        "user_id": qs.user_id,
+        "submission_id": qs.submission_id,
+        "started_at": qs.started_at,
+        "finished_at": qs.finished_at,
+        "end_at": None,
+        "attempt": qs.attempt,
+        "extra_attempts": None,
+        "extra_time": None,
+        "time_spent": 60,
+        "score": qs.score,
+        "score_before_regrade": None,
+        "kept_score": qs.score,
+        "fudge_points": None,
+        "quiz_points_possible": points_possible,
+        "workflow_state": qs.workflow_state,
+    }
+
+
+def discussion_topic(t: DiscussionTopic, base: str) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "title": t.title,
+        "message": t.message,
+        "html_url": f"{base}/courses/{t.course_id}/discussion_topics/{t.id}",
+        "posted_at": t.posted_at,
+        "discussion_type": "threaded",
+        "assignment_id": t.assignment_id,
+        "published": True,
+        "locked": False,
+        "pinned": False,
+    }
+
+
+def page(p: Page, base: str) -> dict[str, Any]:
+    return {
+        "page_id": p.id,
+        "url": p.url,
+        "title": p.title,
+        "body": p.body,
+        "created_at": p.created_at,
+        "updated_at": p.created_at,
+        "published": p.published,
+        "front_page": False,
+        "html_url": f"{base}/courses/{p.course_id}/pages/{p.url}",
+        "editing_roles": "teachers",
     }

@@ -65,6 +65,20 @@ def routes(r: CanvasResponses) -> list[Route]:
         api("/courses/{course_id}/enrollments", r.create_enrollment, "POST"),
         api("/courses/{course_id}/enrollments/{id}", r.end_enrollment, "DELETE"),
         api("/courses/{course_id}/enrollments/{id}/reactivate", r.reactivate_enrollment, "PUT"),
+        # course content (read)
+        api("/courses/{course_id}/assignments", r.list_assignments, "GET"),
+        api("/courses/{course_id}/assignments/{id}", r.get_assignment, "GET"),
+        api("/courses/{course_id}/assignments/{assignment_id}/submissions", r.list_submissions, "GET"),
+        api(
+            "/courses/{course_id}/assignments/{assignment_id}/submissions/{user_id}", r.get_submission, "GET"
+        ),
+        api("/courses/{course_id}/quizzes", r.list_quizzes, "GET"),
+        api("/courses/{course_id}/quizzes/{id}", r.get_quiz, "GET"),
+        api("/courses/{course_id}/quizzes/{quiz_id}/submissions", r.list_quiz_submissions, "GET"),
+        api("/courses/{course_id}/quizzes/{quiz_id}/submissions/{id}", r.get_quiz_submission, "GET"),
+        api("/courses/{course_id}/discussion_topics", r.list_discussion_topics, "GET"),
+        api("/courses/{course_id}/discussion_topics/{id}", r.get_discussion_topic, "GET"),
+        api("/courses/{course_id}/pages/{url}", r.get_page, "GET"),
         # sections
         api("/sections/{id}", r.get_section, "GET"),
         api("/sections/{id}", r.update_section, "PUT"),
