@@ -43,6 +43,11 @@ making drift behind the service's back and asserting end states::
     m.set_enrollment_state(id, "completed"); m.end_enrollment(id, task="conclude|delete|inactivate")
     m.update_account(id, ...); m.delete_sub_account(parent_id, id); m.delete_user(id)
 
+    # course content the activity flow reads (GET endpoints only)
+    a = m.add_assignment(c.id, "Essay 1", points_possible=10); m.add_submission(a.id, u.id, score=8)
+    q = m.add_quiz(c.id, "Check 1", points_possible=5); m.add_quiz_submission(q.id, u.id, score=4)
+    m.add_discussion_topic(c.id, "Introductions"); m.add_page(c.id, "Reading List")
+
     m.counts()      # {"users": n, "courses_by_state": {...}, "enrollments_by_state": {...}, ...}
     snap = m.snapshot(); m.restore(snap); m.clear(); m.transaction(lambda m: ...)
 
