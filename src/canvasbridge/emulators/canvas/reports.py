@@ -130,7 +130,14 @@ def start(
     return answer
 
 
-def _run(
+def _run(*args: Any) -> None:
+    try:
+        _build(*args)
+    except ResourceNotFound:  # the emulator was reset while the report was being written
+        return
+
+
+def _build(
     model: CanvasModel,
     report_id: int,
     account_id: int,

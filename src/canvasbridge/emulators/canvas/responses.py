@@ -500,7 +500,7 @@ class CanvasResponses:
         if event not in ("delete", "conclude"):
             raise BadRequest('Only "delete" and "conclude" events are allowed.')
         self.model.course_event(course.id, event)
-        return ok({event: True})
+        return ok({event: "true"})
 
     # ------------------------------------------------------------------ sections
     async def list_sections(self, request: Request) -> Response:
