@@ -334,3 +334,19 @@ def test_provisioning_parsers_read_every_notification(case: Case) -> None:
         ("cerebrum", "group.remove_member"),
     }
     assert bool(calls) is ((case.system, case.kind) not in needs_no_work), calls
+
+
+def test_a_publish_failure_answers_502_and_says_the_change_was_applied() -> None:
+    class Broken(MemoryPublisher):
+        def publish(self, notification: Any) -> None:
+            raise ConnectionError("broker down")
+
+    uni = University.generate("tiny", seed=1)
+    app, *_ = sap.create_app(uni, publisher=Broken())
+    with ServerThread(app) as server:
+        answer = httpx.post(
+            f"{server.url}/_emulator/changes",
+            json={"kind": "location.rename", "params": {"location_id": uni.root_location_id, "name_nb": "X"}},
+        )
+    assert answer.status_code == 502 and answer.json()["applied"] is True
+    assert "broker down" in answer.json()["error"]

@@ -358,7 +358,7 @@ class ChangeSet:
             raise ChangeError(f"{kind}: {exc}", 404) from None
         except ValueError as exc:
             raise ChangeError(f"{kind}: {exc}") from None
-        self.publisher.publish(notification)
+        self.publisher.publish(notification)  # errors propagate: the change stays applied
         with self._count_lock:
             self.published += 1
         return notification
@@ -386,6 +386,11 @@ def change_routes(changes: ChangeSet) -> list[Any]:
             notification = await run_in_threadpool(changes.apply, body["kind"], params, base_url=base)
         except ChangeError as exc:
             return JSONResponse({"error": exc.message, "kind": body["kind"]}, status_code=exc.status)
+        except Exception as exc:  # the change is applied but its notification could not be published
+            return JSONResponse(
+                {"error": f"changed, but publishing failed: {exc!r}", "kind": body["kind"], "applied": True},
+                status_code=502,
+            )
         return JSONResponse({"kind": body["kind"], "notification": notification.as_dict()})
 
     async def get(request: Request) -> JSONResponse:
