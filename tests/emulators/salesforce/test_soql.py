@@ -375,3 +375,55 @@ def test_random_text_is_answered_or_refused_never_crashes(text: str) -> None:
         m.query(text)
     except SalesforceError as err:
         assert err.status == 400 and err.code in KNOWN_CODES
+
+
+INDEXED = [
+    "SELECT Id FROM Contact WHERE LastName = 'ALPHA'",
+    "SELECT Id FROM Contact WHERE Participant_UID__c IN ('U1', 'u2', 'nobody') ORDER BY LastName",
+    "SELECT Id FROM Contact WHERE Participant_UID__c = 'U1' AND Email != null",
+    "SELECT Id FROM Canvas_Activitiy__c WHERE Programme_Participant__r.Participant_UID__c IN ('U1', 'U3')",
+    "SELECT Id FROM Canvas_Activitiy__c WHERE Programme_Participant__r.Participant_UID__c = 'U2' AND Date__c = YESTERDAY",
+    "SELECT Id FROM Contact WHERE Account.Name = 'acme'",
+    "SELECT Id FROM FLIP_Event__c WHERE Cohort_lkp__r.Name IN ('new', 'old') ORDER BY Name",
+]
+
+
+@pytest.mark.parametrize("text", INDEXED)
+def test_index_lookups_give_exactly_what_a_full_scan_gives(model: SalesforceModel, text: str) -> None:
+    from canvasbridge.emulators.salesforce import soql
+
+    def run(index: bool) -> list[str]:
+        source = soql.RecordSource(
+            records=model.records,
+            get=model.raw,
+            today=TODAY,
+            url_for=model.url_for,
+            index=model.index if index else None,
+        )
+        return [r["Id"] for r in soql.execute(model.schema, soql.parse(text), source).rows]
+
+    assert run(True) == run(False)
+    assert run(True), "the case should match something"
+
+
+def test_index_follows_writes_and_deletes() -> None:
+    m = SalesforceModel(today=TODAY)
+    first = m.insert("Contact", {"LastName": "A", "Participant_UID__c": "X"})
+    assert [r["Id"] for r in m.query("SELECT Id FROM Contact WHERE Participant_UID__c = 'x'")["records"]] == [
+        first
+    ]
+    second = m.insert("Contact", {"LastName": "B", "Participant_UID__c": "X"})
+    m.update("Contact", first, {"Participant_UID__c": "Y"})
+    assert [r["Id"] for r in m.query("SELECT Id FROM Contact WHERE Participant_UID__c = 'x'")["records"]] == [
+        second
+    ]
+    m.delete("Contact", second)
+    assert m.query("SELECT Id FROM Contact WHERE Participant_UID__c = 'x'")["totalSize"] == 0
+    assert (
+        m.query("SELECT Id FROM Contact WHERE Participant_UID__c = 'x'", include_deleted=True)["totalSize"]
+        == 1
+    )
+    with m.transaction() as rollback:
+        m.update("Contact", first, {"Participant_UID__c": "X"})
+        rollback()
+    assert m.query("SELECT Id FROM Contact WHERE Participant_UID__c = 'x'")["totalSize"] == 0

@@ -118,6 +118,8 @@ class SalesforceModel:
         self._sessions: dict[str, Session] = {}
         self._cursors: OrderedDict[str, Cursor] = OrderedDict()
         self._undo: _Undo | None = None
+        self._versions: dict[str, int] = {}  # per object, bumped by every write (index cache key)
+        self._indexes: dict[tuple[str, str], tuple[int, dict[Any, set[str]]]] = {}
         self._seed: tuple[Any, ...] | None = None
         self._initial = (today, api_max, batch_size)
 
@@ -240,15 +242,40 @@ class SalesforceModel:
                 for action in reversed(undo.actions):
                     action()
                 undo.actions.clear()
+                self._touch()
 
             try:
                 yield rollback
             finally:
                 self._undo = None
 
-    def _journal(self, action: Callable[[], None]) -> None:
+    def _journal(self, obj: ObjectDef, action: Callable[[], None]) -> None:
+        self._touch(obj.name)
         if self._undo is not None:
             self._undo.actions.append(action)
+
+    def _touch(self, obj_name: str | None = None) -> None:
+        if obj_name is None:
+            self._versions = {k: v + 1 for k, v in self._versions.items()}
+            self._indexes.clear()
+        else:
+            key = obj_name.lower()
+            self._versions[key] = self._versions.get(key, 0) + 1
+
+    def index(self, obj_name: str, field_name: str) -> dict[Any, set[str]]:
+        """Comparison key → ids of one field's values, cached until the object changes."""
+
+        with self._lock:
+            obj = self.object(obj_name)
+            key = (obj.name.lower(), field_name.lower())
+            version = self._versions.get(obj.name.lower(), 0)
+            cached = self._indexes.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            fdef = self._field(obj, field_name)
+            built = soql.build_index(fdef, self._records[obj.name.lower()].values())
+            self._indexes[key] = (version, built)
+            return built
 
     # ------------------------------------------------------------ writes
 
@@ -338,7 +365,7 @@ class SalesforceModel:
             self._computed(obj, record)
             table = self._records[obj.name.lower()]
             table[record_id] = record
-            self._journal(lambda: table.pop(record_id, None))
+            self._journal(obj, lambda: table.pop(record_id, None))
             return record_id
 
     def _live(self, obj: ObjectDef, record_id: str) -> dict[str, Any]:
@@ -366,14 +393,14 @@ class SalesforceModel:
             record.update(fields)
             record["LastModifiedDate"] = record["SystemModstamp"] = self.now()
             self._computed(obj, record)
-            self._journal(lambda: (record.clear(), record.update(before)))
+            self._journal(obj, lambda: (record.clear(), record.update(before)))
 
     def delete(self, obj_name: str, record_id: str) -> None:
         with self._lock:
             obj = self.object(obj_name)
             record = self._live(obj, record_id)
             record["IsDeleted"] = True
-            self._journal(lambda: record.__setitem__("IsDeleted", False))
+            self._journal(obj, lambda: record.__setitem__("IsDeleted", False))
 
     def find_by(self, obj_name: str, field_name: str, value: str) -> list[str]:
         """Ids of live records whose external-id field equals ``value`` (ignoring case)."""
@@ -486,6 +513,7 @@ class SalesforceModel:
                     get=lambda name, rid: self.raw(name, rid),
                     today=self.today,
                     url_for=lambda name, rid: self.url_for(name, rid, version),
+                    index=self.index,
                 )
                 result = soql.execute(self.schema, parsed, source, include_deleted=include_deleted)
             except soql.SoqlError as exc:
@@ -540,6 +568,7 @@ class SalesforceModel:
                 self._counters, self._autonumbers = dict(counters), dict(autonumbers)
             self._sessions.clear()
             self._cursors.clear()
+            self._touch()
             self.api_used = 0
             self.session_ttl_s = None
             self.today_override, self.api_max, self.batch_size = self._initial

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -541,6 +541,8 @@ class RecordSource:
     get: Callable[[str, str], dict[str, Any] | None]  # (object name, id) — deleted parents too
     today: dt.date
     url_for: Callable[[str, str], str]  # (object name, id) -> attributes.url
+    # (object name, field name) -> {comparison key: ids}; lets equality and IN skip a full scan
+    index: Callable[[str, str], Mapping[Any, set[str]]] | None = None
 
 
 @dataclass
@@ -622,7 +624,9 @@ class _Compiled:
     # -- WHERE → a predicate
     def compile_expr(self, expr: Expr) -> Callable[[dict[str, Any]], bool]:
         if isinstance(expr, BoolOp):
-            parts = [self.compile_expr(e) for e in expr.items]
+            # cheapest first: conditions on the object's own fields before parent paths
+            items = sorted(expr.items, key=lambda e: len(e.path) if isinstance(e, Cond) else 10)
+            parts = [self.compile_expr(e) for e in items]
             if expr.op == "AND":
                 return lambda r: all(p(r) for p in parts)
             return lambda r: any(p(r) for p in parts)
@@ -804,11 +808,14 @@ def execute(schema: Schema, query: Query, source: RecordSource, *, include_delet
     """Run ``query`` over the records of ``source``; rows come back rendered as the REST API does."""
 
     compiled = _Compiled(schema, query, source)
-    rows = [
-        r
-        for r in source.records(compiled.obj.name, include_deleted)
-        if compiled.where is None or compiled.where(r)
-    ]
+    candidates = _indexed_candidates(compiled, query.where, source)
+    if candidates is None:
+        pool: Iterable[dict[str, Any]] = source.records(compiled.obj.name, include_deleted)
+    else:
+        # ids are a key prefix and a fixed-width base62 counter: sorting them is creation order
+        fetched = (source.get(compiled.obj.name, rid) for rid in sorted(candidates))
+        pool = [r for r in fetched if r is not None and (include_deleted or not r["IsDeleted"])]
+    rows = [r for r in pool if compiled.where is None or compiled.where(r)]
     for resolved, item in reversed(compiled.order):
         fdef = resolved[1]
 
@@ -826,3 +833,56 @@ def execute(schema: Schema, query: Query, source: RecordSource, *, include_delet
     if query.count:
         return Result(len(rows), [])
     return Result(len(rows), [compiled.render_row(r, compiled.obj) for r in rows])
+
+
+def _indexed_candidates(compiled: _Compiled, where: Expr | None, source: RecordSource) -> set[str] | None:
+    """Ids that can match, from an equality or IN on a text or id field, also through parent paths
+    (``Contact__r.Participant_UID__c = 'x'`` → contacts with that uid → rows pointing at them).
+    ``None``: no such condition, scan everything."""
+
+    if where is None or source.index is None:
+        return None
+    conds = (
+        [where]
+        if isinstance(where, Cond)
+        else list(where.items)
+        if isinstance(where, BoolOp) and where.op == "AND"
+        else []
+    )
+    best: set[str] | None = None
+    for cond in conds:
+        if not isinstance(cond, Cond) or cond.op not in ("=", "IN"):
+            continue
+        lookups, fdef, _names = _resolve(compiled.schema, compiled.obj, cond.path)
+        if fdef.type not in STRING_TYPES:
+            continue
+        literals = cond.value if isinstance(cond.value, tuple) else (cond.value,)
+        if not all(isinstance(lit, StrLit) for lit in literals):
+            continue
+        owner = lookups[-1].reference_to if lookups else compiled.obj.name
+        assert owner is not None
+        mapping = source.index(owner, fdef.name)
+        found: set[str] = set()
+        for lit in literals:
+            found |= mapping.get(
+                _Compiled.key(fdef, compiled.operand(fdef, lit, ".".join(cond.path), "=")), set()
+            )
+        for i in range(len(lookups) - 1, -1, -1):  # walk back to the queried object
+            holder = lookups[i - 1].reference_to if i > 0 else compiled.obj.name
+            assert holder is not None
+            by_parent = source.index(holder, lookups[i].name)
+            found = set().union(*(by_parent.get(pid, set()) for pid in found)) if found else set()
+        if best is None or len(found) < len(best):
+            best = found
+    return best
+
+
+def build_index(fdef: FieldDef, records: Iterable[dict[str, Any]]) -> dict[Any, set[str]]:
+    """Comparison key → ids, for :attr:`RecordSource.index` (keys as ``=`` compares them)."""
+
+    out: dict[Any, set[str]] = {}
+    for record in records:
+        value = record.get(fdef.name)
+        if value is not None:
+            out.setdefault(_Compiled.key(fdef, value), set()).add(record["Id"])
+    return out
