@@ -186,6 +186,10 @@ class CerebrumClient:
             raise HttpPermanentError(f"cerebrum GET {path}: expected an envelope '{key}'")
         return items
 
+    def follow(self, href: str) -> Any:
+        """The JSON an ``href`` in an answer points at (an account's owner, a group's members…)."""
+        return self.http.follow_json(href)
+
     # persons
     def person(self, person_id: int) -> CerebrumPerson:
         return CerebrumPerson.model_validate(self.http.get_json(f"persons/{int(person_id)}"))

@@ -440,6 +440,24 @@ class HttpClient:
     def post_json(self, path: str, **kwargs: Any) -> Any:
         return decode_json(self.request("POST", path, **kwargs), self)
 
+    def check_origin(self, url: str) -> None:
+        """Refuse an absolute URL on another host than ours (our credentials would go there)."""
+        if "://" not in url:
+            return
+        ours, theirs = urlsplit(self.base_url), urlsplit(url)
+        if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
+            error = HttpPermanentError(
+                f"{self.system}: refusing to follow a link to {theirs.scheme}://{theirs.netloc}: "
+                "not the configured host (credentials would leak)"
+            )
+            error._attach(self.system, "GET", "", None, None)
+            raise error
+
+    def follow_json(self, href: str, **kwargs: Any) -> Any:
+        """GET an ``href`` the server gave us (absolute or relative), on our host only."""
+        self.check_origin(href)
+        return self.get_json(href, **kwargs)
+
     # -- internals
     def _relative(self, path: str) -> str:
         if path.startswith(self.base_url):

@@ -3,7 +3,8 @@
 The API is OData-style (reference B.5): a single object comes as ``{"d": {...}}``, a list as
 ``{"d": {"results": [...]}}``, and links are deferred, ``{"__deferred": {"uri": "…"}}``.
 An answer without the header ``sap-server: true`` came from a proxy, not SAP, and is
-refused (as a transient error: a gateway in the way usually goes away).
+refused (as a transient error: a proxy in the way usually goes away) - except the
+gateway's own 401/403 (bad key: permanent) and 429 (throttled: rate-limited).
 
 The org tree is walked one parent at a time::
 
@@ -28,10 +29,11 @@ from canvasbridge.clients.http import (
     HttpPermanentError,
     HttpTransientError,
 )
-from canvasbridge.errors import NotFoundError, PermanentError
+from canvasbridge.errors import NotFoundError
 from canvasbridge.secrets import SecretRef
 
 MAX_TREE_DEPTH = 64  # a longer parent chain than this is a loop in the data
+GATEWAY_STATUSES = (401, 403, 429)  # answers the API gateway gives on its own, without sap-server
 
 
 class NotFromSapError(HttpTransientError):
@@ -68,6 +70,8 @@ class SapSettings(ClientSettings):
 
 
 def _require_sap_server(response: httpx.Response) -> None:
+    if response.status_code in GATEWAY_STATUSES:
+        return  # the gateway itself refused us (key, quota): judged by status, not retried blindly
     if response.headers.get("sap-server", "").strip().lower() != "true":
         template = urlsplit(str(response.request.url)).path
         error = NotFromSapError(
@@ -142,13 +146,7 @@ class SapClient:
         return self.get(uri)
 
     def _check_origin(self, url: str) -> None:
-        if "://" not in url:
-            return
-        ours, theirs = urlsplit(self.http.base_url), urlsplit(url)
-        if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
-            raise PermanentError(
-                f"sap: refusing to follow a link to {theirs.netloc}: not the configured host"
-            )
+        self.http.check_origin(url)
 
     # locations (org units)
     def locations(self, **params: Any) -> list[dict[str, Any]]:

@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, Field
@@ -276,14 +275,7 @@ class FsClient:
                 seen.add(url)
 
     def _check_origin(self, url: str) -> None:
-        if "://" not in url:
-            return
-        ours, theirs = urlsplit(self.http.base_url), urlsplit(url)
-        if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
-            raise PermanentError(
-                f"fs: refusing to follow {theirs.scheme}://{theirs.netloc}{theirs.path}: "
-                "not the configured FS host (credentials would leak)"
-            )
+        self.http.check_origin(url)
 
     def _one(self, model: type[M], path: str) -> M:
         return model.model_validate(self.get(path))
