@@ -20,7 +20,6 @@ from canvasbridge.clients.canvas.client import (
     sis_account,
     sis_course,
     sis_section,
-    sis_term,
     sis_user,
 )
 from canvasbridge.errors import CanvasbridgeError, NotFoundError, PermanentError, TransientError
@@ -51,6 +50,11 @@ class ApplyReport:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+def body_ref(prefix: str, value: str) -> str:
+    """A SIS reference inside a form body: not URL-escaped (the form encoding does that)."""
+    return f"{prefix}:{value}"
 
 
 class RestExecutor:
@@ -198,7 +202,16 @@ class RestExecutor:
             )
             if isinstance(created, dict) and "id" in created:
                 self.directory.note_term(int(created["id"]), sis_term_id)
-        return sis_term(sis_term_id)
+        return body_ref("sis_term_id", sis_term_id)
+
+    def _course_account(self, sis_id: str | None) -> str:
+        """The account reference for a course; transient if the sub-account is not there yet
+        (its ``ensure_account`` may still be queued), so the engine retries later."""
+        if sis_id is not None and not self.directory.has_account(sis_id):
+            raise TransientError(
+                f"sub-account {sis_id} is not in Canvas yet (waiting for its ensure_account)"
+            )
+        return self._account_ref(sis_id)
 
     def _course_create(self, op: Operation) -> None:
         c = op.desired
@@ -213,10 +226,12 @@ class RestExecutor:
         data: dict[str, Any] = {"course": course, "enable_sis_reactivation": True}
         if c.workflow_state == "available":
             data["offer"] = True
-        self._call("POST", f"accounts/{self._account_ref(c.account_sis_id)}/courses", data)
+        self._call("POST", f"accounts/{self._course_account(c.account_sis_id)}/courses", data)
 
     def _course_move(self, op: Operation) -> None:
-        target = self._account_ref(op.changes["account_sis_id"])
+        sis_id = op.changes["account_sis_id"]
+        self._course_account(sis_id)
+        target = self.root if sis_id is None else body_ref("sis_account_id", sis_id)
         self._call("PUT", f"courses/{sis_course(op.key)}", {"course": {"account_id": target}})
 
     def _course_update(self, op: Operation) -> None:
@@ -250,7 +265,7 @@ class RestExecutor:
             f"sections/{sis_section(e.section_sis_id)}/enrollments",
             {
                 "enrollment": {
-                    "user_id": sis_user(e.user_sis_id),
+                    "user_id": body_ref("sis_user_id", e.user_sis_id),
                     "type": ENROLLMENT_TYPES[e.type].rest,
                     "enrollment_state": "active",
                     "notify": False,
@@ -264,7 +279,10 @@ class RestExecutor:
             return e.canvas_course_id, e.canvas_id
         items = self.canvas.paginate(
             f"sections/{sis_section(e.section_sis_id)}/enrollments",
-            **{"user_id": sis_user(e.user_sis_id), "state[]": ["active", "invited", "inactive"]},
+            **{
+                "user_id": body_ref("sis_user_id", e.user_sis_id),
+                "state[]": ["active", "invited", "inactive"],
+            },
         )
         for item in items:
             if item.get("type") == ENROLLMENT_TYPES[e.type].rest:

@@ -47,13 +47,17 @@ def sap(ctx: TaskContext) -> SapClient:
     return _client(ctx, "sap", SapSettings)  # type: ignore[no-any-return]
 
 
+# ``ctx.resource`` holds a lock while a factory runs: build what a factory needs first.
+
+
 def directory(ctx: TaskContext) -> Directory:
-    s = settings(ctx)
-    return ctx.resource("provisioning:directory", lambda: Directory(canvas(ctx), s.root_account))
+    s, c = settings(ctx), canvas(ctx)
+    return ctx.resource("provisioning:directory", lambda: Directory(c, s.root_account))
 
 
 def resolver(ctx: TaskContext) -> PersonResolver:
-    return ctx.resource("provisioning:resolver", lambda: PersonResolver(fs(ctx), settings(ctx)))
+    s, f = settings(ctx), fs(ctx)
+    return ctx.resource("provisioning:resolver", lambda: PersonResolver(f, s))
 
 
 @dataclass

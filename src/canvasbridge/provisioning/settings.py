@@ -115,6 +115,10 @@ class CourseSettings(_Section):
     org_unit_type: str = Field(
         default="STUDIE", description="which of the emne's org units places the course"
     )
+    own_course_values: list[str] = Field(
+        default_factory=lambda: ["EGET_ROM"],
+        description="values of an activity's FS lms.romMal that make it its own course (else a section)",
+    )
     publish: bool = Field(default=False, description="publish (offer) new courses at once")
 
 

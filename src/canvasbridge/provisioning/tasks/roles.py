@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from canvasbridge.clients.canvas.client import sis_account, sis_user
+from canvasbridge.clients.canvas.client import sis_account
 from canvasbridge.engine import TaskContext
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.desired import render_user_ids
@@ -55,13 +55,15 @@ def ensure_user_roles(ctx: TaskContext, employee_id: str | int) -> dict[str, Any
     for code, role in sorted(wanted):
         account_ref = sis_account(sis_t.render({"code": code}))
         admins = list(
-            k.canvas.paginate(f"accounts/{account_ref}/admins", **{"user_id[]": [sis_user(user_sis)]})
+            k.canvas.paginate(f"accounts/{account_ref}/admins", **{"user_id[]": [f"sis_user_id:{user_sis}"]})
         )
         if not any(a.get("role") == role for a in admins):
             ops.append((account_ref, role))
     if not ctx.dry_run:
         for account_ref, role in ops:
             k.canvas.request(
-                "POST", f"accounts/{account_ref}/admins", data={"user_id": sis_user(user_sis), "role": role}
+                "POST",
+                f"accounts/{account_ref}/admins",
+                data={"user_id": f"sis_user_id:{user_sis}", "role": role},
             )
     return {"employee_id": str(employee_id), "user": user_sis, "planned": len(ops), "dry_run": ctx.dry_run}
