@@ -165,7 +165,11 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"nproc={os.cpu_count()}, CPU={cpu}, Python {platform.python_version()}, {platform.system()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"nproc={os.cpu_count()}, CPU={cpu}, Python {platform.python_version()}, {platform.system()}, "
+        f"load average before the run {load}"
+    )
 
 
 def main() -> None:
