@@ -215,3 +215,30 @@ def test_requests_are_counted_per_route(server: ServerThread) -> None:
     assert stats["requests"]["GET /{resource}"] == {"200": 1}
     state = httpx.get(f"{server.url}/_emulator/state").json()
     assert state["undervisning"] > 0
+
+
+def test_filtering_on_the_emne_code_alone_finds_every_term_and_group(
+    fs: httpx.Client, uni: University
+) -> None:
+    unit = next(u for u in uni.undervisning.values() if len(uni.sibling_terms(u.key)) > 1)
+    kode = unit.emne.split(",")[1]
+    units = [u.key for u in uni.units_of_emne(unit.emne)]
+    students = walk(fs, "/studentundervisning", fields="*", **{"undervisning.emne.kode": kode})
+    assert sorted((s["person"]["personlopenummer"], s["href"].rsplit(",", 1)[1]) for s in students) == sorted(
+        (n, k.rsplit(",", 1)[1]) for k in units for n in uni.participants(k)
+    )
+    in_groups = walk(
+        fs, "/studentundervisningsaktiviteter", **{"undervisningsaktivitet.undervisning.emne.kode": kode}
+    )
+    assert len(in_groups) == sum(
+        len(uni.activity_participants(a.key)) for k in units for a in uni.activities_of(k)
+    )
+    autumn = walk(
+        fs,
+        "/studentundervisningsaktiviteter",
+        **{
+            "undervisningsaktivitet.undervisning.emne.kode": kode,
+            "undervisningsaktivitet.undervisning.semester.termin": "HØST",
+        },
+    )
+    assert 0 < len(autumn) < len(in_groups)

@@ -489,17 +489,13 @@ class FsModel:
             except ValueError:
                 return []
             return [f"{lopenummer},{k}" for k in uni.activities_of_student(lopenummer)]
-        if "undervisningsaktivitet.aktivitet" in f:
-            return _by_unit(
-                uni,
-                f,
-                "undervisningsaktivitet.undervisning.",
-                lambda k: [
-                    f"{n},{k},{f['undervisningsaktivitet.aktivitet']}"
-                    for n in uni.activity_participants(f"{k},{f['undervisningsaktivitet.aktivitet']}")
-                ],
-            )
-        return None
+        code = f.get("undervisningsaktivitet.aktivitet")
+
+        def of_unit(unit_key: str) -> list[str]:
+            activities = [f"{unit_key},{code}"] if code else [a.key for a in uni.activities_of(unit_key)]
+            return [f"{n},{a}" for a in activities for n in uni.activity_participants(a)]
+
+        return _by_unit(uni, f, "undervisningsaktivitet.undervisning.", of_unit)
 
     # -- org units
 
@@ -555,11 +551,17 @@ _UNIT_PARTS = (
 def _by_unit(
     uni: University, f: Mapping[str, str], prefix: str, keys_of_unit: Callable[[str], list[str]]
 ) -> Iterable[str] | None:
-    """Keys through the unit index when the filters name one undervisning exactly."""
-    if not all(prefix + part in f for part in _UNIT_PARTS):
+    """Keys through the unit index when the filters name one undervisning exactly, or
+    through the units of the emner with the filtered ``emne.kode``; ``None`` otherwise
+    (the caller then scans everything). Other filters are applied by the caller."""
+    if all(prefix + part in f for part in _UNIT_PARTS):
+        unit_key = ",".join(f[prefix + part] for part in _UNIT_PARTS)
+        return keys_of_unit(unit_key) if unit_key in uni.undervisning else []
+    kode = f.get(prefix + "emne.kode")
+    if kode is None:
         return None
-    unit_key = ",".join(f[prefix + part] for part in _UNIT_PARTS)
-    return keys_of_unit(unit_key) if unit_key in uni.undervisning else []
+    emner = [e.key for e in uni.emner.values() if e.kode == kode]
+    return [k for emne in emner for unit in uni.units_of_emne(emne) for k in keys_of_unit(unit.key)]
 
 
 def _get_rolle(code: str) -> str:
