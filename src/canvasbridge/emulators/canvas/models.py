@@ -20,7 +20,7 @@ import threading
 import time
 import uuid as uuidlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -280,6 +280,9 @@ class CanvasModel(CourseContent):
     Course content (assignments, quizzes, discussions, pages, submissions) comes from
     :class:`~canvasbridge.emulators.canvas.content.CourseContent`."""
 
+    _s: _State
+    _lock: threading.RLock
+
     def __init__(self, root_account_name: str = DEFAULT_ROOT_NAME) -> None:
         self._lock = threading.RLock()
         self._root_name = root_account_name
@@ -358,7 +361,7 @@ class CanvasModel(CourseContent):
             table[new] = obj_id
 
     @staticmethod
-    def _get(table: dict[int, T], obj_id: int | None) -> T:
+    def _get(table: Mapping[int, T], obj_id: int | None) -> T:
         if obj_id is None:
             raise ResourceNotFound()
         obj = table.get(obj_id)
