@@ -87,7 +87,7 @@ class Credentials:
 
 @dataclass
 class _Undo:
-    actions: list[Callable[[], None]] = field(default_factory=list)
+    actions: list[Callable[[], Any]] = field(default_factory=list)
 
 
 class SalesforceModel:
@@ -249,7 +249,7 @@ class SalesforceModel:
             finally:
                 self._undo = None
 
-    def _journal(self, obj: ObjectDef, action: Callable[[], None]) -> None:
+    def _journal(self, obj: ObjectDef, action: Callable[[], Any]) -> None:
         self._touch(obj.name)
         if self._undo is not None:
             self._undo.actions.append(action)
@@ -393,7 +393,12 @@ class SalesforceModel:
             record.update(fields)
             record["LastModifiedDate"] = record["SystemModstamp"] = self.now()
             self._computed(obj, record)
-            self._journal(obj, lambda: (record.clear(), record.update(before)))
+
+            def restore() -> None:
+                record.clear()
+                record.update(before)
+
+            self._journal(obj, restore)
 
     def delete(self, obj_name: str, record_id: str) -> None:
         with self._lock:

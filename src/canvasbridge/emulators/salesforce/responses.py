@@ -533,7 +533,8 @@ class SalesforceResponses:
         try:
             if not VERSION_RE.match(params.get("version", "")):
                 raise exc.not_found()
-            return getattr(self, name)(sub_call)
+            handler: Callable[[Call], Reply] = getattr(self, name)
+            return handler(sub_call)
         except SalesforceError as err:
             return Reply(err.status, err.body())
 

@@ -26,6 +26,7 @@ Semantics kept from Salesforce: ``!=`` and ``NOT IN`` match nulls; string ``=``,
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -619,7 +620,7 @@ class _Compiled:
             current = self.source.get(fdef.reference_to or "", ref)
             if current is None:
                 return None
-        return current.get(final.name)
+        return current.get(final.name) if current is not None else None
 
     # -- WHERE → a predicate
     def compile_expr(self, expr: Expr) -> Callable[[dict[str, Any]], bool]:
@@ -674,26 +675,26 @@ class _Compiled:
                     f"value of filter criterion for field '{label}' must be of type {fdef.type}",
                 )
             first, last = date_range(lit, self.source.today)
-            if fdef.type == "datetime":
-                lo: Any = dt.datetime.combine(first, dt.time(), dt.UTC)
-                hi: Any = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
-                inside = lambda v: lo <= v < hi  # noqa: E731
-                before = lambda v: v < lo  # noqa: E731
-                after = lambda v: v >= hi  # noqa: E731
-            else:
-                lo, hi = first, last
-                inside = lambda v: lo <= v <= hi  # noqa: E731
-                before = lambda v: v < lo  # noqa: E731
-                after = lambda v: v > hi  # noqa: E731
-            tests: dict[str, Callable[[Any], bool]] = {
-                "=": inside,
-                "!=": lambda v: not inside(v),
-                "<": before,
-                ">": after,
-                "<=": lambda v: not after(v),
-                ">=": lambda v: not before(v),
-            }
-            test = tests[op]
+            after_last = last + dt.timedelta(days=1)
+            # the range as a half-open interval [lo, hi), in the field's own type
+            lo: Any = dt.datetime.combine(first, dt.time(), dt.UTC) if fdef.type == "datetime" else first
+            hi: Any = (
+                dt.datetime.combine(after_last, dt.time(), dt.UTC) if fdef.type == "datetime" else after_last
+            )
+
+            def test(v: Any) -> bool:
+                if op == "=":
+                    return bool(lo <= v < hi)
+                if op == "!=":
+                    return not lo <= v < hi
+                if op == "<":
+                    return bool(v < lo)
+                if op == ">":
+                    return bool(v >= hi)
+                if op == "<=":
+                    return bool(v < hi)
+                return bool(v >= lo)
+
             if op == "!=":
                 return lambda r: (v := get(r, resolved)) is None or test(v)
             return lambda r: (v := get(r, resolved)) is not None and test(v)
@@ -704,13 +705,13 @@ class _Compiled:
             return lambda r: (v := get(r, resolved)) is not None and self.key(fdef, v) == key
         if op == "!=":
             return lambda r: (v := get(r, resolved)) is None or self.key(fdef, v) != key
-        compare = {
-            "<": lambda a: a < key,
-            "<=": lambda a: a <= key,
-            ">": lambda a: a > key,
-            ">=": lambda a: a >= key,
+        compare: Callable[[Any, Any], Any] = {
+            "<": operator.lt,
+            "<=": operator.le,
+            ">": operator.gt,
+            ">=": operator.ge,
         }[op]
-        return lambda r: (v := get(r, resolved)) is not None and compare(self.key(fdef, v))
+        return lambda r: (v := get(r, resolved)) is not None and bool(compare(self.key(fdef, v), key))
 
     def operand(self, fdef: FieldDef, lit: Literal, label: str, op: str) -> Any:
         t = fdef.type

@@ -151,12 +151,6 @@ class Enrollment:
     type: str  # StudentEnrollment | TeacherEnrollment
 
 
-class _CanvasModelLike(Protocol):
-    def add_user(self, name: str, **kwargs: Any) -> Any: ...
-    def add_course(self, name: str = ..., **kwargs: Any) -> Any: ...
-    def enroll(self, user_id: int, **kwargs: Any) -> Any: ...
-
-
 class _SalesforceModelLike(Protocol):
     def insert(self, obj_name: str, values: dict[str, Any]) -> str: ...
 
@@ -314,7 +308,7 @@ class ActivityDataset:
 
     # ------------------------------------------------------------ loaders
 
-    def load_canvas(self, model: _CanvasModelLike) -> dict[str, int]:
+    def load_canvas(self, model: Any) -> dict[str, int]:  # a CanvasModel (add_user, add_course, enroll)
         """Create the users (with a login and SIS id), courses and enrollments in a CanvasModel.
 
         Records the ids Canvas gave on the dataset (users, courses) and returns a summary of
