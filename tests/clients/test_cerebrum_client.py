@@ -72,6 +72,8 @@ def test_quarantines_and_locked_follow_cerebrum(cerebrum: CerebrumClient, uni: U
     assert not any(cerebrum.locked(name) for name in free[:5])
     q = cerebrum.quarantines(locked[0])
     assert q.blocking() and q.locked
+    # calls are counted per endpoint template, not per account name
+    assert cerebrum.stats.by_endpoint["cerebrum GET accounts/{name}/quarantines"].calls == len(locked) + 6
 
 
 def test_external_id_search_finds_the_person(cerebrum: CerebrumClient, uni: University) -> None:

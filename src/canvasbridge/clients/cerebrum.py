@@ -166,6 +166,16 @@ def _seg(value: str | int) -> str:
     return quote(str(value), safe="")
 
 
+def _template(path: str) -> str:
+    """``accounts/olan/groups`` → ``accounts/{name}/groups`` (names have no digits to spot)."""
+    parts = path.split("/")
+    if len(parts) >= 2 and parts[0] in ("accounts", "groups"):
+        parts[1] = "{name}"
+    elif len(parts) >= 2 and parts[0] == "persons":
+        parts[1] = "{id}"
+    return "/".join(parts)
+
+
 class CerebrumClient:
     """Reads Cerebrum. Build it with :meth:`CerebrumSettings.build`."""
 
@@ -179,8 +189,11 @@ class CerebrumClient:
     def close(self) -> None:
         self.http.close()
 
+    def _get(self, path: str, endpoint: str, params: dict[str, Any] | None = None) -> Any:
+        return self.http.get_json(path, params=params, endpoint=endpoint)
+
     def _envelope(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]:
-        body = self.http.get_json(path, params=params)
+        body = self._get(path, _template(path), params)
         items = body.get(key) if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise HttpPermanentError(f"cerebrum GET {path}: expected an envelope '{key}'")
@@ -192,7 +205,7 @@ class CerebrumClient:
 
     # persons
     def person(self, person_id: int) -> CerebrumPerson:
-        return CerebrumPerson.model_validate(self.http.get_json(f"persons/{int(person_id)}"))
+        return CerebrumPerson.model_validate(self._get(f"persons/{int(person_id)}", "persons/{id}"))
 
     def person_accounts(self, person_id: int) -> list[AccountRef]:
         return [
@@ -232,12 +245,12 @@ class CerebrumClient:
 
     # accounts
     def account(self, name: str) -> Account:
-        return Account.model_validate(self.http.get_json(f"accounts/{_seg(name)}"))
+        return Account.model_validate(self._get(f"accounts/{_seg(name)}", "accounts/{name}"))
 
     def quarantines(self, name: str, *, context: str | None = None) -> Quarantines:
         params = {"context": context} if context else None
         return Quarantines.model_validate(
-            self.http.get_json(f"accounts/{_seg(name)}/quarantines", params=params)
+            self._get(f"accounts/{_seg(name)}/quarantines", "accounts/{name}/quarantines", params)
         )
 
     def locked(self, name: str) -> bool:
@@ -252,7 +265,7 @@ class CerebrumClient:
 
     # groups
     def group(self, name: str) -> Group:
-        return Group.model_validate(self.http.get_json(f"groups/{_seg(name)}"))
+        return Group.model_validate(self._get(f"groups/{_seg(name)}", "groups/{name}"))
 
     def group_members(self, name: str, *, type: str | None = None) -> list[GroupMember]:
         params = {"type": type} if type else None

@@ -1,0 +1,154 @@
+"""The shared HTTP base: error typing, redaction, endpoint templates, statistics, retry policy."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import httpx
+import pytest
+
+from canvasbridge.clients.http import (
+    AuthenticationError,
+    CallStats,
+    HttpClient,
+    HttpNotFoundError,
+    HttpPermanentError,
+    HttpRateLimitedError,
+    HttpTransientError,
+    Redactor,
+    RetryPolicy,
+    endpoint_template,
+    error_for_status,
+)
+from canvasbridge.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "branch"),
+    [
+        (500, HttpTransientError, TransientError),
+        (502, HttpTransientError, TransientError),
+        (503, HttpTransientError, TransientError),
+        (408, HttpTransientError, TransientError),
+        (429, HttpRateLimitedError, RateLimitedError),
+        (404, HttpNotFoundError, NotFoundError),
+        (401, AuthenticationError, PermanentError),
+        (403, AuthenticationError, PermanentError),
+        (400, HttpPermanentError, PermanentError),
+        (409, HttpPermanentError, PermanentError),
+        (422, HttpPermanentError, PermanentError),
+    ],
+)
+def test_statuses_map_onto_the_shared_error_tree(status: int, kind: type, branch: type) -> None:
+    error = error_for_status(status, system="fs", method="GET", endpoint="personer/{id}", retry_after=3)
+    assert isinstance(error, kind) and isinstance(error, branch)
+    assert str(error).startswith(f"fs GET personer/{{id}}: HTTP {status}")
+    if isinstance(error, RateLimitedError):
+        assert error.retry_after == 3
+
+
+def test_errors_and_urls_never_show_secrets() -> None:
+    redactor = Redactor(["s3cr3t-value", "xyz"])  # too short values are not matched blindly
+    text = (
+        'Authorization: Bearer abc.def.ghi {"password": "hunter22", "access_token":"tok123"} '
+        "echo s3cr3t-value and Basic dXNlcjpwYXNz"
+    )
+    cleaned = redactor.clean(text)
+    for secret in ("abc.def.ghi", "hunter22", "tok123", "s3cr3t-value", "dXNlcjpwYXNz"):
+        assert secret not in cleaned
+    assert "Bearer ***" in cleaned
+    url = redactor.url("https://user:pw@host.example/x?access_token=abc&page=2&api_key=k")
+    assert url == "https://host.example/x?access_token=***&page=2&api_key=***"
+    error = error_for_status(
+        400, system="sf", method="POST", endpoint="token", text="bad s3cr3t-value", redactor=redactor
+    )
+    assert "s3cr3t-value" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("personer/12345", "personer/{id}"),
+        ("undervisning/185,INF1000,1,2026,H%C3%98ST,1", "undervisning/{id}"),
+        ("/api/v1/courses/sis_course_id:X/sections?page=2", "api/v1/courses/{id}/sections"),
+        ("locations(50000001)/parent", "locations({id})/parent"),
+        ("services/data/v59.0/sobjects/Contact", "services/data/v59.0/sobjects/Contact"),
+        ("users/self", "users/self"),
+    ],
+)
+def test_endpoint_templates_hide_identifiers(path: str, template: str) -> None:
+    assert endpoint_template(path) == template
+
+
+def test_call_stats_are_safe_across_threads() -> None:
+    stats = CallStats()
+
+    def work() -> None:
+        for _ in range(1000):
+            stats.record("canvas", "get", "users/{id}", 0.001, ok=True)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stats.total == 4000
+    assert stats.by_endpoint["canvas GET users/{id}"].calls == 4000
+    assert stats.by_system == {"canvas": 4000}
+    assert stats.calls("canvas", "users") == 4000
+    assert stats.by_endpoint["canvas GET users/{id}"].mean_ms == pytest.approx(1.0)
+
+
+def test_retry_policy_retries_only_transient_errors_and_honours_retry_after() -> None:
+    policy = RetryPolicy(max_attempts=3, backoff_base_s=0.0, backoff_cap_s=0.01, jitter=False)
+    attempts: list[int] = []
+
+    def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise TransientError("blip")
+        return "ok"
+
+    assert policy.run(flaky) == "ok" and len(attempts) == 3
+    attempts.clear()
+
+    def broken() -> None:
+        attempts.append(1)
+        raise PermanentError("no")
+
+    with pytest.raises(PermanentError):
+        policy.run(broken)
+    assert len(attempts) == 1
+    assert RetryPolicy(backoff_cap_s=5).wait_s(1, retry_after=120) == 5
+    assert RetryPolicy(backoff_base_s=1, backoff_cap_s=100, jitter=False).wait_s(4) == 8
+
+
+def test_a_connection_refused_is_transient_and_the_log_has_no_credentials(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    client = HttpClient(
+        f"http://127.0.0.1:{port}/",
+        system="fs",
+        headers={"Authorization": "Bearer very-secret-token"},
+        secrets=["very-secret-token"],
+        retry=RetryPolicy(max_attempts=2, backoff_base_s=0.0, jitter=False),
+    )
+    caplog.set_level(logging.DEBUG, logger="canvasbridge.clients")
+    with pytest.raises(HttpTransientError) as info:
+        client.get_json("personer/1", params={"access_token": "very-secret-token"})
+    assert "ConnectError" in str(info.value)
+    assert client.stats.by_endpoint["fs GET personer/{id}"].errors == 2
+    assert "very-secret-token" not in caplog.text + str(info.value)
+
+
+def test_decoding_a_non_json_answer_is_a_permanent_error() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>maintenance</html>"))
+    client = HttpClient("http://fs.test/", system="fs", transport=transport)
+    with pytest.raises(HttpPermanentError, match="not JSON"):
+        client.get_json("personer/1")
