@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from canvasapi import Canvas
 from canvasapi.exceptions import BadRequest, Conflict, ResourceDoesNotExist
@@ -170,8 +171,6 @@ def test_enrollments_all_types_states_and_filters(canvas: Canvas, emu: CanvasEmu
 
 
 def test_enrollment_errors_use_message_bodies(canvas: Canvas, url: str) -> None:
-    import httpx
-
     from canvasbridge.emulators.canvas import DEFAULT_TOKEN
 
     headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
@@ -195,3 +194,15 @@ def test_terms_listing_is_wrapped_and_creatable(canvas: Canvas) -> None:
     created = root.create_enrollment_term(enrollment_term={"name": "Spring 2027", "sis_term_id": "2027V"})
     names = [t.name for t in root.get_enrollment_terms()]
     assert names == ["Default Term", "Autumn 2026", "Spring 2027"] and created.sis_term_id == "2027V"
+
+
+def test_includes_and_a_users_courses(canvas: Canvas, http: httpx.Client, emu: CanvasEmulator) -> None:
+    listed = http.get("/api/v1/accounts/1/users?search_term=user01&include[]=email").json()
+    assert [(u["login_id"], u["email"]) for u in listed] == [("user01", "p1@uni.test")]
+    assert "email" not in http.get("/api/v1/accounts/1/users?search_term=user01").json()[0]
+    course = emu.model.find_course_by_sis("IN1000-2026H")
+    body = http.get(f"/api/v1/courses/{course.id}?include[]=term").json()
+    assert body["term"]["sis_term_id"] == "2026H"
+    user = emu.model.find_user_by_sis("P07")
+    emu.model.enroll(user.id, course_id=course.id, state="active")
+    assert [c.id for c in canvas.get_user(user.id).get_courses()] == [course.id]

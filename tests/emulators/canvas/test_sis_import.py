@@ -191,3 +191,17 @@ def test_diffing_applies_only_changes_and_drops_missing_rows(http: httpx.Client,
     assert emu.model.find_user_by_sis("U2").name == "Bo Dahl-Ny"
     assert emu.model.find_user_by_sis("U3") is None
     assert emu.model.find_user_by_sis("U1").name == "Changed Outside"
+
+
+def test_change_threshold_stops_batch_deletions(http: httpx.Client, emu: CanvasEmulator) -> None:
+    assert wait_for(http, post_zip(http, FILES)["id"])["workflow_state"] == "imported"
+    empty_term = {"courses.csv": "course_id,short_name,long_name,account_id,term_id,status\n"}
+    record = wait_for(
+        http,
+        post_zip(
+            http, empty_term, batch_mode="true", batch_mode_term_id="sis_term_id:2027V", change_threshold="10"
+        )["id"],
+    )
+    assert record["workflow_state"] == "failed_with_messages"
+    assert "change_threshold" in record["processing_errors"][0][1]
+    assert emu.model.find_course_by_sis("JUS2000-2027V") is not None  # nothing was deleted

@@ -28,6 +28,7 @@ from canvasbridge.emulators.canvas.models import (
     ROOT_ACCOUNT_ID,
     Account,
     CanvasModel,
+    Course,
     Enrollment,
     User,
 )
@@ -263,7 +264,19 @@ class CanvasResponses:
             users = sorted(users, key=lambda u: self._user_sort_key(u, sort))
             if query.get("order") == "desc":
                 users.reverse()
-        return self.listing(request, users, lambda u: shapes.user(self.model, u), with_last=False)
+        include = set(query.getlist("include[]"))
+
+        def render(u: User) -> dict[str, Any]:
+            body = shapes.user(self.model, u)
+            if "email" in include:
+                body["email"] = u.email
+            if "time_zone" in include:
+                body["time_zone"] = u.time_zone
+            if "uuid" in include:
+                body["uuid"] = u.uuid
+            return body
+
+        return self.listing(request, users, render, with_last=False)
 
     def _user_matches(self, u: User, term: str) -> bool:
         needle = term.lower()
@@ -476,7 +489,42 @@ class CanvasResponses:
         course = self.model.resolve_course(ref(request))
         if course.workflow_state == "deleted":
             raise ResourceNotFound()
-        return ok(shapes.course(course))
+        return ok(self._course_with_includes(request, course))
+
+    def _course_with_includes(self, request: Request, course: Course) -> dict[str, Any]:
+        body = shapes.course(course)
+        include = set(request.query_params.getlist("include[]"))
+        if "term" in include:
+            body["term"] = shapes.term(self.model.get_term(course.enrollment_term_id))
+        if "total_students" in include:
+            body["total_students"] = len(
+                {
+                    e.user_id
+                    for e in self.model.enrollments(
+                        course_id=course.id, types=["StudentEnrollment"], states=["active", "invited"]
+                    )
+                }
+            )
+        if "sections" in include:
+            body["sections"] = [
+                {"id": s.id, "name": s.name, "start_at": s.start_at, "end_at": s.end_at}
+                for s in self.model.sections(course.id)
+            ]
+        return body
+
+    async def list_user_courses(self, request: Request) -> Response:
+        """``GET /users/:user_id/courses`` and ``GET /courses`` (the caller's): courses with a
+        current (active or invited) enrollment of the user."""
+        if "user_id" in request.path_params:
+            user = self.user(request, ref(request, "user_id"))
+        else:
+            user = self.user(request, "self")
+        states = set(request.query_params.getlist("enrollment_state")) or {"active", "invited"}
+        with self.model.lock:
+            course_ids = sorted({e.course_id for e in self.model.enrollments(user_id=user.id, states=states)})
+            courses = [self.model.get_course(i) for i in course_ids]
+            courses = [c for c in courses if c.workflow_state != "deleted"]
+        return self.listing(request, courses, lambda c: self._course_with_includes(request, c))
 
     async def update_course(self, request: Request) -> Response:
         course = self.model.resolve_course(ref(request))

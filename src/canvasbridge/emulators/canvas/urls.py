@@ -20,6 +20,8 @@ def routes(r: CanvasResponses) -> list[Route]:
         api("/users/{id}/logins", r.list_user_logins, "GET"),
         api("/users/{user_id}/logins/{id}", r.delete_login, "DELETE"),
         api("/users/{user_id}/enrollments", r.list_user_enrollments, "GET"),
+        api("/users/{user_id}/courses", r.list_user_courses, "GET"),
+        api("/courses", r.list_user_courses, "GET"),
         # accounts
         api("/accounts", r.list_accounts, "GET"),
         api("/accounts/{id}", r.get_account, "GET"),
