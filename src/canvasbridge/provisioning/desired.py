@@ -329,34 +329,49 @@ def _section(
 
 
 def decide_unit(
-    view: FsView, settings: ProvisioningSettings, uid: UndervisningId, *, with_activities: bool = True
+    view: FsView,
+    settings: ProvisioningSettings,
+    uid: UndervisningId,
+    *,
+    with_activities: bool = True,
+    unit: Undervisning | None = None,
+    activities: list[Undervisningsaktivitet] | None = None,
+    own_courses: list[CourseDecision] | None = None,
 ) -> CourseDecision:
-    """A teaching unit → its (merged) course and main section, plus its merged activities."""
-    unit = view.fs.undervisning(uid)
+    """A teaching unit → its (merged) course and main section, plus its merged activities.
+
+    ``unit`` and ``activities`` may be given when already read (a full resync); activities
+    that become their own course are appended to ``own_courses`` when it is given.
+    """
+    unit = unit if unit is not None else view.fs.undervisning(uid)
     rule = structure("unit", exported=unit.lms_export)
     decision = CourseDecision(uid.display, "unit", rule)
-    if rule.outcome is Outcome.SKIP:
-        return decision
     emne = view.emne(uid)
     terms = view.terms(uid)
     values = unit_values(uid, emne, terms)
-    decision.course = _course(settings, values, emne, activity=False)
-    decision.section = _section(settings, values, decision.course.sis_course_id, activity=False)
-    decision.members = [t.id.display for t in terms if t.lms_export] or [uid.display]
-    if with_activities:
-        for activity in view.fs.undervisningsaktiviteter(uid):
-            sub = _decide_activity(
-                view,
-                settings,
-                activity,
-                unit_exported=True,
-                unit_values_=values,
-                emne=emne,
-                course=decision.course,
-                terms=terms,
-            )
-            if sub.outcome is Outcome.SECTION:
-                decision.merged.append(sub)
+    if rule.outcome is not Outcome.SKIP:
+        decision.course = _course(settings, values, emne, activity=False)
+        decision.section = _section(settings, values, decision.course.sis_course_id, activity=False)
+        decision.members = [t.id.display for t in terms if t.lms_export] or [uid.display]
+    if not with_activities:
+        return decision
+    if activities is None:
+        activities = list(view.fs.undervisningsaktiviteter(uid))
+    for activity in activities:
+        sub = _decide_activity(
+            view,
+            settings,
+            activity,
+            unit_exported=unit.lms_export,
+            unit_values_=values,
+            emne=emne,
+            course=decision.course,
+            terms=terms,
+        )
+        if sub.outcome is Outcome.SECTION:
+            decision.merged.append(sub)
+        elif sub.outcome is Outcome.COURSE and own_courses is not None:
+            own_courses.append(sub)
     return decision
 
 

@@ -1,0 +1,292 @@
+"""The full resync: read everything, plan the whole diff, check safety, write by REST or bulk.
+
+    result = resync(sources, settings, kinds={"users", "courses"}, dry_run=True)
+    print(result.plan.summary())
+
+Steps:
+
+1. *Desired state* from the sources, each read once in bulk (FS collections, SAP's location
+   list, Cerebrum per candidate user in a small thread pool).
+2. *Current state* from Canvas through one provisioning report (a handful of calls).
+3. *Plan* with :func:`.plan.plan_snapshot`; destructive operations are checked against the
+   safety limits (:meth:`.plan.Plan.check_safety`), which stop the run unless ``force``.
+4. *Write*: below ``bulk.threshold`` planned writes by REST, at or above it as one SIS import
+   (:mod:`.bulk`). ``dry_run`` stops after step 3.
+
+Users: Cerebrum's API offers no listing, so the candidates are every person FS knows (with
+their username) plus every user the service owns in Canvas; each is decided by
+:func:`.desired.decide_user`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from canvasbridge.clients.canvas.client import CanvasClient
+from canvasbridge.clients.cerebrum import CerebrumClient
+from canvasbridge.clients.fs.client import FsClient
+from canvasbridge.clients.fs.identifiers import AktivitetId, UndervisningId
+from canvasbridge.clients.sap import SapClient, location_id_of
+from canvasbridge.errors import CanvasbridgeError
+from canvasbridge.provisioning.canvas_state import Directory, read_snapshot
+from canvasbridge.provisioning.desired import (
+    CourseDecision,
+    FsView,
+    PersonResolver,
+    accounts_from_chain,
+    decide_section_enrollments,
+    decide_unit,
+    decide_user,
+    location_values,
+)
+from canvasbridge.provisioning.model import Snapshot
+from canvasbridge.provisioning.plan import Ownership, Plan, managed_counts, plan_snapshot
+from canvasbridge.provisioning.rest import ApplyReport, Failure, RestExecutor
+from canvasbridge.provisioning.settings import ProvisioningSettings
+
+#: what each ``resync`` argument covers
+KIND_SETS: dict[str, tuple[str, ...]] = {
+    "users": ("users",),
+    "accounts": ("accounts",),
+    "courses": ("courses", "sections"),
+    "enrollments": ("enrollments",),
+    "all": ("accounts", "users", "courses", "sections", "enrollments"),
+}
+USER_LOOKUP_THREADS = 8  # parallel Cerebrum reads while deciding users
+PARENT_FIELDS = ("parentLocationId", "parentId", "parent_id")
+
+
+@dataclass
+class Sources:
+    canvas: CanvasClient
+    fs: FsClient | None = None
+    cerebrum: CerebrumClient | None = None
+    sap: SapClient | None = None
+
+
+@dataclass
+class ResyncResult:
+    kinds: tuple[str, ...]
+    plan: Plan
+    desired: dict[str, int]
+    current: dict[str, int]
+    managed: dict[str, int]
+    path: str = "dry-run"  # dry-run | rest | bulk | nothing
+    report: ApplyReport | None = None
+    failures: list[Failure] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # objects that could not be decided
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.errors
+
+
+def expand(kinds: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for kind in kinds:
+        if kind not in KIND_SETS:
+            raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KIND_SETS)}")
+        out += [k for k in KIND_SETS[kind] if k not in out]
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------- desired state
+
+
+def desired_accounts(sap: SapClient, settings: ProvisioningSettings, snap: Snapshot) -> None:
+    locations = sap.locations()
+    by_id = {str(location_id_of(loc)): loc for loc in locations}
+    for loc_id in by_id:
+        chain: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        current: str | None = loc_id
+        while current is not None and current in by_id and current not in seen:
+            seen.add(current)
+            loc = by_id[current]
+            chain.append(location_values(loc))
+            parent = next((loc[f] for f in PARENT_FIELDS if loc.get(f) not in (None, "")), None)
+            current = str(parent) if parent is not None else None
+        accounts = accounts_from_chain(list(reversed(chain)), settings)
+        if accounts:
+            snap.accounts[accounts[-1].sis_account_id] = accounts[-1]
+
+
+def desired_users(
+    cerebrum: CerebrumClient,
+    settings: ProvisioningSettings,
+    candidates: Iterable[str],
+    snap: Snapshot,
+    errors: list[str],
+) -> set[str]:
+    """Decide every candidate username; returns the SIS ids that must not stay active."""
+    retire: set[str] = set()
+
+    def one(username: str) -> Any:
+        try:
+            return decide_user(cerebrum, settings, username=username)
+        except CanvasbridgeError as exc:
+            return exc
+
+    with ThreadPoolExecutor(USER_LOOKUP_THREADS) as pool:
+        for username, decision in zip(candidates, pool.map(one, candidates), strict=True):
+            if isinstance(decision, Exception):
+                errors.append(f"user {username}: {decision}")
+                continue
+            if decision.excluded:
+                continue
+            if decision.desired is not None:
+                snap.users[decision.desired.sis_user_id] = decision.desired
+            retire.update(decision.retire)
+    return retire - set(snap.users)
+
+
+def desired_courses(
+    fs: FsClient, settings: ProvisioningSettings, snap: Snapshot, *, with_enrollments: bool
+) -> list[CourseDecision]:
+    """Every course and section FS wants; enrollments too when asked (one read per collection)."""
+    view = FsView(fs)
+    units = list(fs.undervisninger())
+    view.seed(fs.emner(), units)
+    activities: dict[str, list[Any]] = defaultdict(list)
+    for activity in fs.undervisningsaktiviteter():
+        activities[activity.id.undervisning.display].append(activity)
+    decisions: list[CourseDecision] = []
+    for unit in units:
+        own: list[CourseDecision] = []
+        decision = decide_unit(
+            view,
+            settings,
+            unit.id,
+            unit=unit,
+            activities=activities.get(unit.id.display, []),
+            own_courses=own,
+        )
+        for d in [decision, *decision.merged, *own]:
+            if d.course is not None and d.section is not None:
+                snap.courses[d.course.sis_course_id] = d.course
+                snap.sections[d.section.sis_section_id] = d.section
+                decisions.append(d)
+    if with_enrollments:
+        desired_enrollments(fs, settings, decisions, snap)
+    return decisions
+
+
+def desired_enrollments(
+    fs: FsClient, settings: ProvisioningSettings, decisions: list[CourseDecision], snap: Snapshot
+) -> None:
+    resolver = PersonResolver(fs, settings)
+    resolver.seed((p.personlopenummer, p.brukernavn) for p in fs.personer() if p.personlopenummer is not None)
+    unit_students: dict[str, list[int]] = defaultdict(list)
+    for s in fs.studentundervisning():
+        if s.person.personlopenummer is not None:
+            unit_students[s.undervisning_id.display].append(s.person.personlopenummer)
+    activity_students: dict[str, list[int]] = defaultdict(list)
+    for s in fs.studentundervisningsaktiviteter():
+        if s.person.personlopenummer is not None:
+            activity_students[s.aktivitet_id.display].append(s.person.personlopenummer)
+    roles_by_unit: dict[str, list[Any]] = defaultdict(list)
+    for role in fs.personroller():
+        if role.undervisning is not None:
+            roles_by_unit[UndervisningId.parse(role.undervisning.href).display].append(role)
+    seen_sections: set[str] = set()
+    for d in decisions:
+        assert d.section is not None
+        if d.section.sis_section_id in seen_sections:
+            continue  # the same merged section reached from another term
+        seen_sections.add(d.section.sis_section_id)
+        source = unit_students if d.kind == "unit" else activity_students
+        students = [n for member in d.members for n in source.get(member, [])]
+        units = {AktivitetId.parse(m).undervisning.display if d.kind == "activity" else m for m in d.members}
+        roles = [r for u in sorted(units) for r in roles_by_unit.get(u, [])]
+        wanted = decide_section_enrollments(fs, settings, d, resolver, roles=roles, students=students)
+        snap.enrollments.update(wanted.desired)
+
+
+def build_desired(
+    sources: Sources,
+    settings: ProvisioningSettings,
+    kinds: tuple[str, ...],
+    current: Snapshot,
+    ownership: Ownership,
+    errors: list[str],
+) -> Snapshot:
+    snap = Snapshot()
+    if "accounts" in kinds and sources.sap is not None:
+        desired_accounts(sources.sap, settings, snap)
+    if "users" in kinds and sources.cerebrum is not None and sources.fs is not None:
+        candidates = {p.brukernavn for p in sources.fs.personer() if p.brukernavn}
+        candidates |= {u.login_id for u in current.users.values() if ownership.user(u) and u.login_id}
+        # owned users absent from the desired set (retired accounts) are suspended by the plan
+        desired_users(sources.cerebrum, settings, sorted(candidates), snap, errors)
+    if {"courses", "sections", "enrollments"} & set(kinds) and sources.fs is not None:
+        desired_courses(sources.fs, settings, snap, with_enrollments="enrollments" in kinds)
+    return snap
+
+
+# ---------------------------------------------------------------------------- the run
+
+
+def resync(
+    sources: Sources,
+    settings: ProvisioningSettings,
+    kinds: Iterable[str] = ("all",),
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    path: str = "auto",  # auto | rest | bulk
+    progress: Callable[[int, int], None] | None = None,
+) -> ResyncResult:
+    """Plan and (unless ``dry_run``) apply the whole diff for ``kinds``; see the module docstring.
+
+    Raises :class:`.plan.SafetyStop` when the plan breaks the safety limits and not ``force``.
+    """
+    expanded = expand(kinds)
+    timings: dict[str, float] = {}
+    ownership = Ownership(settings)
+    started = time.monotonic()
+    current, _facts = read_snapshot(sources.canvas, settings.root_account)
+    timings["read_canvas_s"] = time.monotonic() - started
+    errors: list[str] = []
+    started = time.monotonic()
+    desired = build_desired(sources, settings, expanded, current, ownership, errors)
+    timings["read_sources_s"] = time.monotonic() - started
+    plan = plan_snapshot(desired, current, ownership, expanded)
+    managed = managed_counts(current, ownership)
+    result = ResyncResult(
+        expanded, plan, desired.sizes(), current.sizes(), managed, timings=timings, errors=errors
+    )
+    plan.check_safety(managed, settings, force=force)
+    if dry_run:
+        return result
+    if not plan.operations:
+        result.path = "nothing"
+        return result
+    chosen = path if path != "auto" else ("bulk" if plan.writes() >= settings.bulk.threshold else "rest")
+    started = time.monotonic()
+    if chosen == "bulk":
+        from canvasbridge.provisioning.bulk import apply_bulk
+
+        report = apply_bulk(sources.canvas, settings, plan, _facts)
+    else:
+        directory = Directory(sources.canvas, settings.root_account)
+        executor = RestExecutor(sources.canvas, directory, settings)
+        total, done = plan.writes(), 0
+
+        def tick(_op: Any) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+        report = executor.apply(plan, stop_on_transient=False, progress=tick)
+    timings["write_s"] = time.monotonic() - started
+    result.path = chosen
+    result.report = report
+    result.failures = report.failures
+    return result

@@ -1,0 +1,149 @@
+"""The full resync: initial load, no-op, drift repair, safety stop, and bulk = REST."""
+
+from __future__ import annotations
+
+import pytest
+
+from canvasbridge.provisioning import runtime
+from canvasbridge.provisioning.plan import SafetyStop
+from canvasbridge.provisioning.resync import Sources, resync
+
+
+def sources(stack) -> Sources:
+    ctx = stack.ctx()
+    return Sources(runtime.canvas(ctx), runtime.fs(ctx), runtime.cerebrum(ctx), runtime.sap(ctx))
+
+
+def run(stack, *kinds, **options):
+    ctx = stack.ctx()
+    return resync(sources(stack), runtime.settings(ctx), kinds or ("all",), **options)
+
+
+def canvas_state(model) -> dict[str, set]:
+    """Everything that matters in the Canvas emulator, by SIS id."""
+    accounts = {a.id: a for a in model.accounts()}
+    terms = {t.id: t.sis_term_id for t in model.terms()}
+    sis_of = {a.id: a.sis_account_id for a in accounts.values()}
+    out: dict[str, set] = {
+        "accounts": {
+            (a.sis_account_id, sis_of.get(a.parent_account_id), a.name)
+            for a in accounts.values()
+            if a.sis_account_id
+        },
+        "users": set(),
+        "courses": set(),
+        "sections": set(),
+        "enrollments": set(),
+    }
+    for user in model.users():
+        login = model.primary_login(user.id)
+        out["users"].add(
+            (login.sis_user_id, login.unique_id, user.name, user.email, model.is_suspended(user.id))
+        )
+    for course in model.courses(None):
+        if course.workflow_state == "deleted":
+            continue
+        out["courses"].add(
+            (
+                course.sis_course_id,
+                course.name,
+                course.course_code,
+                sis_of.get(course.account_id),
+                terms.get(course.enrollment_term_id),
+            )
+        )
+        for section in model.sections(course.id):
+            out["sections"].add((section.sis_section_id, course.sis_course_id, section.name))
+    sections = {s.id: s.sis_section_id for s in model.sections(None)}
+    for e in model.enrollments(states=None):
+        login = model.primary_login(e.user_id)
+        state = "live" if e.workflow_state in ("active", "invited") else e.workflow_state
+        out["enrollments"].add(
+            (login.sis_user_id if login else None, sections.get(e.course_section_id), e.type, state)
+        )
+    return out
+
+
+def test_initial_resync_builds_everything_and_a_second_one_writes_nothing(stack):
+    first = run(stack, path="rest")
+    assert first.ok, [f.describe() for f in first.failures] + first.errors
+    summary = first.plan.summary()
+    assert summary["enrollment"]["create"] > 50 and summary["course"]["create"] == 3
+    m = stack.canvas.model
+    assert m.find_course_by_sis("UE_185_INF1001_1_2026_HØST") is not None
+    assert m.find_user_by_sis("emila2") is None  # a secondary account
+    assert m.is_suspended(m.find_user_by_sis("thomr").id)  # quarantined
+    stack.clear_stats()
+    second = run(stack)
+    assert second.plan.writes() == 0 and second.path == "nothing"
+    assert stack.writes() == 1 and stack.canvas.control.count("POST", "reports") == 1  # only the report
+
+
+def test_dry_run_plans_and_writes_nothing(stack):
+    result = run(stack, "courses", dry_run=True)
+    assert result.path == "dry-run" and result.plan.summary()["course"]["create"] == 3
+    assert stack.canvas.control.count("POST", "courses") == 0
+
+
+def test_resync_repairs_drift_and_leaves_unmanaged_objects_alone(stack):
+    assert run(stack, path="rest").ok
+    m = stack.canvas.model
+    course = m.find_course_by_sis("UE_185_MAT1001_1_2027_VÅR")
+    m.update_course(course.id, name="Renamed by hand")
+    gone = m.find_section_by_sis("UA_185_MAT1001_1_2027_VÅR_2-2")
+    for e in m.enrollments(section_id=gone.id):
+        m.end_enrollment(e.id, task="delete")
+    m.delete_section(gone.id)
+    main = m.find_section_by_sis("UE_185_MAT1001_1_2027_VÅR")
+    missing = m.enrollments(section_id=main.id, types=["StudentEnrollment"])[0]
+    m.end_enrollment(missing.id, task="delete")
+    intruder = m.find_user_by_sis("annap")
+    extra = m.enroll(intruder.id, section_id=main.id, type="StudentEnrollment", state="active")
+    manual = m.add_course("Teachers' lounge", course_code="LOUNGE", account_id=1, sis_course_id="MANUAL-1")
+    lounge = m.enroll(intruder.id, course_id=manual.id, type="StudentEnrollment", state="active")
+    expected = None
+
+    result = run(stack, path="rest")
+    assert result.ok, [f.describe() for f in result.failures]
+    assert m.get_course(course.id).name.startswith("MAT1001 - ")
+    assert m.find_section_by_sis("UA_185_MAT1001_1_2027_VÅR_2-2") is not None
+    assert m.get_enrollment(extra.id).workflow_state == "completed"  # concluded, not deleted
+    user = m.get_user(missing.user_id)
+    assert any(e.workflow_state == "active" for e in m.enrollments(section_id=main.id, user_id=user.id))
+    assert (
+        m.get_course(manual.id).name == "Teachers' lounge"
+        and m.get_enrollment(lounge.id).workflow_state == "active"
+    )
+    assert expected is None
+    assert run(stack, dry_run=True).plan.writes() == 0
+
+
+def test_a_resync_that_would_end_too_much_stops_unless_forced(stack):
+    assert run(stack, path="rest").ok
+    stack.configure(safety={"max_destructive": 2, "max_destructive_share": 0.05})
+    uni = stack.university
+    for unit in list(uni.undervisning):
+        for n in uni.participants(unit):
+            uni.remove_participation(n, unit)
+    with pytest.raises(SafetyStop, match="enrollment"):
+        run(stack, "enrollments")
+    assert stack.canvas.control.count("DELETE") == 0
+    forced = run(stack, "enrollments", force=True, path="rest")
+    assert forced.ok and forced.plan.summary()["enrollment"]["conclude"] > 2
+
+
+@pytest.mark.slow
+def test_the_bulk_path_reaches_the_same_state_as_the_rest_path(stack):
+    rest = run(stack, path="rest")
+    assert rest.ok
+    by_rest = canvas_state(stack.canvas.model)
+    stack.canvas.control.reset()  # back to an empty Canvas
+    stack.configure()
+    stack.clear_stats()
+    bulk = run(stack, path="bulk")
+    assert bulk.path == "bulk" and bulk.ok, [f.describe() for f in bulk.failures]
+    assert stack.calls() <= 10
+    by_bulk = canvas_state(stack.canvas.model)
+    for kind in by_rest:
+        assert by_bulk[kind] == by_rest[kind], kind
+    assert run(stack, dry_run=True).plan.writes() == 0
