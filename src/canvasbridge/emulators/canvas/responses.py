@@ -303,14 +303,8 @@ class CanvasResponses:
         unique_id = text(pseudonym.get("unique_id"))
         if not unique_id:
             raise ValidationFailed("unique_id", "blank", "can't be blank", nest="pseudonym")
-        email = (
-            text(channel.get("address"))
-            if text(
-                channel.get("type"),
-            )
-            in (None, "email")
-            else None
-        )
+        is_email = text(channel.get("type")) in (None, "email")
+        email = text(channel.get("address")) if is_email else None
         with self.model.lock:
             user = self.model.add_user(
                 text(user_fields.get("name")) or unique_id,
