@@ -8,6 +8,7 @@ inclusive and ``until`` exclusive; ``origin`` is a source name or a source messa
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Query
@@ -18,8 +19,6 @@ from .errors import FieldInvalid
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL in text)
 MAX_ID = 2**63 - 1  # call ids are 64-bit
-
-Text = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
 
 
 def _utc(name: str, value: datetime | None) -> datetime | None:
@@ -33,16 +32,50 @@ def _utc(name: str, value: datetime | None) -> datetime | None:
         raise FieldInvalid(name, "query", "time is out of range") from None
 
 
+class RequeueableState(StrEnum):
+    """The states a bulk requeue may select."""
+
+    DEAD = CallState.DEAD.value
+    DISCARDED = CallState.DISCARDED.value
+
+
+TaskName = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE, description="a task name")]
+OriginName = Annotated[
+    str | None, Query(max_length=200, pattern=PRINTABLE, description="a source name or message id")
+]
+Since = Annotated[datetime | None, Query(description="created at or after (ISO 8601)")]
+Until = Annotated[datetime | None, Query(description="created before (ISO 8601)")]
+
+
 def call_filter(
     state: Annotated[list[CallState] | None, Query(description="repeat for several states")] = None,
-    task: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE, description="a task name")] = None,
-    origin: Annotated[
-        str | None, Query(max_length=200, pattern=PRINTABLE, description="a source name or message id")
-    ] = None,
-    since: Annotated[datetime | None, Query(description="created at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="created before (ISO 8601)")] = None,
+    task: TaskName = None,
+    origin: OriginName = None,
+    since: Since = None,
+    until: Until = None,
 ) -> CallFilter:
-    start, end = _utc("since", since), _utc("until", until)
-    if start is not None and end is not None and end < start:
-        raise FieldInvalid("until", "query", "must not be earlier than since")
-    return CallFilter(states=tuple(state or ()), task=task, origin=origin, since=start, until=end)
+    return _build(tuple(state or ()), task, origin, since, until)
+
+
+def requeue_filter(
+    state: Annotated[
+        list[RequeueableState] | None, Query(description="dead (the default) and/or discarded")
+    ] = None,
+    task: TaskName = None,
+    origin: OriginName = None,
+    since: Since = None,
+    until: Until = None,
+) -> CallFilter:
+    states = tuple(CallState(s.value) for s in state or ())
+    return _build(states, task, origin, since, until)
+
+
+def _build(
+    states: tuple[CallState, ...],
+    task: str | None,
+    origin: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> CallFilter:
+    start, end = _utc("since", since), _utc("until", until)  # until before since selects nothing
+    return CallFilter(states=states, task=task, origin=origin, since=start, until=end)

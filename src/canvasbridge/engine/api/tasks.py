@@ -14,8 +14,8 @@ from canvasbridge.engine.ledger import CallFilter
 
 from . import operations as ops
 from .auth import Principal, require_operate, require_read
-from .errors import FieldInvalid, responses
-from .filters import MAX_ID, call_filter
+from .errors import responses
+from .filters import MAX_ID, call_filter, requeue_filter
 from .schemas import BulkRequeueResult, RequeueResult, TaskDetail, TaskPage, TaskSummary
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -48,7 +48,7 @@ def list_tasks(
 def requeue_many(
     request: Request,
     principal: Annotated[Principal, Depends(require_operate)],
-    where: Annotated[CallFilter, Depends(call_filter)],
+    where: Annotated[CallFilter, Depends(requeue_filter)],
     dry_run: Annotated[bool, Query(description="only count what would be requeued")] = False,
     limit: Annotated[int, Query(ge=1, le=ops.BULK_REQUEUE_MAX)] = 1000,
 ) -> BulkRequeueResult:
@@ -57,9 +57,6 @@ def requeue_many(
     Calls requeued before are left out. With ``dry_run=true`` nothing changes and only the
     counts come back.
     """
-    wrong = [s.value for s in where.states if s not in ops.REQUEUEABLE_STATES]
-    if wrong:
-        raise FieldInvalid("state", "query", f"only dead or discarded calls can be requeued, not {wrong}")
     outcome = _ops(request).bulk_requeue(where, dry_run=dry_run, limit=limit, actor=principal.name)
     return BulkRequeueResult.of(outcome)
 
