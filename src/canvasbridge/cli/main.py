@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: list[str] = ["emulate", "events"]
+COMMAND_MODULES: list[str] = ["emulate", "events", "provisioning"]
 
 app = typer.Typer(
     name="canvasbridge",

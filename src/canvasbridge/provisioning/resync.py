@@ -241,6 +241,7 @@ def resync(
     force: bool = False,
     path: str = "auto",  # auto | rest | bulk
     progress: Callable[[int, int], None] | None = None,
+    on_plan: Callable[[ResyncResult], None] | None = None,
 ) -> ResyncResult:
     """Plan and (unless ``dry_run``) apply the whole diff for ``kinds``; see the module docstring.
 
@@ -261,6 +262,8 @@ def resync(
     result = ResyncResult(
         expanded, plan, desired.sizes(), current.sizes(), managed, timings=timings, errors=errors
     )
+    if on_plan is not None:
+        on_plan(result)
     plan.check_safety(managed, settings, force=force)
     if dry_run:
         return result
