@@ -19,6 +19,8 @@ from canvasbridge.emulators.common import ServerThread
 from canvasbridge.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
 from tests.clients.conftest import FAST_RETRY, EmulatorHandle
 
+pytestmark = pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly")
+
 USERS = 25
 
 
