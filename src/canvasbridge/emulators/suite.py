@@ -78,12 +78,14 @@ class Suite:
         return sqs.credentials["queue"] if sqs else None
 
     def live_events(self, seed: int | None = None, **options: Any) -> Any:
-        """A :class:`LiveEventGenerator` over this suite's activity, sensor = the Canvas emulator."""
+        """A :class:`LiveEventGenerator` over this suite's activity: the sensor is the Canvas
+        emulator, whose model receives the submissions the events are about."""
 
         from canvasbridge.emulators.live_events import LiveEventGenerator, Site
 
         canvas = self.emulators.get("canvas")
         host = canvas.url.split("://", 1)[1] if canvas else "canvas.example.edu"
+        options.setdefault("canvas", canvas.model if canvas else None)
         return LiveEventGenerator(
             self.activity, seed=self.seed if seed is None else seed, site=Site(host=host), **options
         )

@@ -172,3 +172,26 @@ def test_canvasbridge_consumer_names_every_generated_event_without_the_attribute
     for e in [*gen.variants(), *gen.events(300)]:
         (event,) = caliper.parse_envelope(e.json())
         assert naming.event_name_from_body(event) == e.name
+
+
+def test_with_a_canvas_model_submissions_exist_there_and_can_be_looked_up() -> None:
+    from canvasbridge.emulators.canvas import CanvasModel
+
+    dataset = ActivityDataset.generate("tiny", seed=1, today=TODAY)
+    canvas = CanvasModel()
+    dataset.load_canvas(canvas)
+    gen = LiveEventGenerator(dataset, seed=8, canvas=canvas)
+    quiz = gen.one("quiz_submitted", local_ids=True)
+    found = canvas.get_quiz_submission(quiz.facts["submission_id"], quiz.facts["quiz_id"])
+    assert found.user_id == quiz.facts["user_id"] and found.score == quiz.facts["score"]
+    assert canvas.get_quiz(quiz.facts["quiz_id"], quiz.facts["course_id"]).title == quiz.facts["item_name"]
+    assert quiz.event["object"]["id"] == f"urn:instructure:canvas:submission:{found.id}"
+    graded = gen.one("grade_change", local_ids=True)
+    submission = canvas.find_submission(graded.facts["assignment_id"], graded.facts["user_id"])
+    assert submission is not None and submission.id == graded.facts["submission_id"]
+    assert graded.event["generated"]["scoreGiven"] == submission.score == graded.facts["score"]
+    topic = gen.one("discussion_entry_created", local_ids=True)
+    assert (
+        canvas.get_discussion_topic(topic.facts["topic_id"], topic.facts["course_id"]).title
+        == topic.facts["item_name"]
+    )

@@ -92,3 +92,16 @@ def test_university_size_builds_quickly() -> None:
     ds = ActivityDataset.generate("university", seed=1, today=TODAY)
     assert time.perf_counter() - started < 5
     assert ds.summary()["participants"] >= 4000
+
+
+def test_quizzes_assignments_topics_and_pages_are_loaded_into_canvas(loaded) -> None:
+    ds, canvas, _sf = loaded
+    for item in ds.items():
+        course_id = ds.course(item.course_key).id
+        getter = {
+            "quiz": lambda i, c: canvas.get_quiz(i, c).title,
+            "assignment": lambda i, c: canvas.get_assignment(i, c).name,
+            "discussion_topic": lambda i, c: canvas.get_discussion_topic(i, c).title,
+            "wiki_page": lambda i, c: canvas.get_page(str(i), c).title,
+        }[item.kind]
+        assert getter(item.id, course_id) == item.name

@@ -126,6 +126,7 @@ class Context:
     item_id: int | None = None
     item_name: str | None = None
     points: float | None = None
+    score: float | None = None  # grade_change: the score given (drawn when None)
     extra_ids: dict[str, int] = field(default_factory=dict)  # submission, entry, group, ...
     asset_type: str | None = None
     asset_subtype: str | None = None
@@ -503,7 +504,7 @@ def grade_change(ctx: Context) -> dict[str, Any]:
     student = ctx.subject
     assert student is not None and assignment is not None
     points = ctx.points or 100
-    score = round(ctx.rng.uniform(0.4, 1.0) * points)
+    score = ctx.score if ctx.score is not None else round(ctx.rng.uniform(0.4, 1.0) * points)
     assignee: dict[str, Any] = {"id": ctx.urn("user", student.id), "type": "Person"}
     if student.sis_id:
         assignee["extensions"] = {EXT: {"sis_id": student.sis_id}}

@@ -9,7 +9,7 @@
 
 ``facts`` tells a test what the event is about in local Canvas ids (``user_id``,
 ``user_sis_id``, ``course_id``, ``quiz_id``, ``assignment_id``, ``submission_id``,
-``topic_id``, ``item_name``, ``participant``), so expected Salesforce effects can be
+``topic_id``, ``item_name``, ``participant``, ``score``), so expected Salesforce effects can be
 computed without parsing the envelope.
 """
 
@@ -107,7 +107,9 @@ class LiveEventGenerator:
     SQS attributes ``event_name`` and ``event_time``; ``system_rate``: share emitted by a
     background job (SoftwareApplication actor, ``job_id``) where Canvas does that
     (grade_change, enrollment_state_*, asset_accessed calendar feeds); ``interval_ms``: the
-    average time between events' ``eventTime``; ``mix``: relative weights by event name (only
+    average time between events' ``eventTime``; ``canvas``: the Canvas emulator's model the dataset
+    was loaded into: quiz submissions and submissions are then created there as they are emitted
+    (with their scores), so the ids in the events can be looked up; ``mix``: relative weights by event name (only
     the names given are drawn; default :data:`DEFAULT_MIX` plus a little of every other event).
     """
 
@@ -124,8 +126,10 @@ class LiveEventGenerator:
         attribute_rate: float = 1.0,
         system_rate: float = 0.05,
         interval_ms: float = 200.0,
+        canvas: Any = None,
     ) -> None:
         self.dataset = dataset
+        self.canvas = canvas
         self.site = site or Site()
         self.rng = random.Random(f"live-events:{seed}")
         self.when = start or dt.datetime.combine(dataset.today, dt.time(9, 0), dt.UTC)
@@ -259,6 +263,8 @@ class LiveEventGenerator:
             facts.update(
                 user_id=student.id, user_sis_id=student.sis_user_id, participant=student.role == "participant"
             )
+        if self.canvas is not None and item is not None:
+            self._record_in_canvas(ctx, name, item, user, student, facts)
         if name == "asset_accessed":
             self._asset(ctx, course, asset_type, asset_subtype, facts)
         if name.startswith("attachment_"):
@@ -272,6 +278,36 @@ class LiveEventGenerator:
         return GeneratedEvent(name, body, attrs, facts)
 
     # ------------------------------------------------------------ helpers
+
+    def _record_in_canvas(
+        self,
+        ctx: Context,
+        name: str,
+        item: CourseItem,
+        user: CanvasUser,
+        student: CanvasUser,
+        facts: dict[str, Any],
+    ) -> None:
+        """Create the submission the event is about in the Canvas emulator, so look-ups find it."""
+
+        canvas = self.canvas
+        points = item.points_possible or 10
+        if name == "quiz_submitted" and hasattr(canvas, "add_quiz_submission"):
+            score = float(round(self.rng.uniform(0.3, 1.0) * points))
+            quiz_submission = canvas.add_quiz_submission(item.id, user.id, score=score)
+            ctx.extra_ids["quiz_submission"] = int(quiz_submission.id)
+            facts.update(submission_id=int(quiz_submission.id), score=score)
+        elif name in ("submission_created", "submission_updated", "grade_change") and hasattr(
+            canvas, "add_submission"
+        ):
+            submitter = user if name == "submission_created" else student
+            score = (
+                None if name == "submission_created" else float(round(self.rng.uniform(0.4, 1.0) * points))
+            )
+            submission = canvas.add_submission(item.id, submitter.id, score=score)
+            ctx.extra_ids["submission"] = int(submission.id)
+            ctx.score = score
+            facts.update(submission_id=int(submission.id), score=score)
 
     def _next_id(self) -> int:
         self._counter += 1
