@@ -293,10 +293,10 @@ class LiveEventGenerator:
         canvas = self.canvas
         points = item.points_possible or 10
         if name == "quiz_submitted" and hasattr(canvas, "add_quiz_submission"):
-            score = float(round(self.rng.uniform(0.3, 1.0) * points))
-            quiz_submission = canvas.add_quiz_submission(item.id, user.id, score=score)
+            quiz_score = float(round(self.rng.uniform(0.3, 1.0) * points))
+            quiz_submission = canvas.add_quiz_submission(item.id, user.id, score=quiz_score)
             ctx.extra_ids["quiz_submission"] = int(quiz_submission.id)
-            facts.update(submission_id=int(quiz_submission.id), score=score)
+            facts.update(submission_id=int(quiz_submission.id), score=quiz_score)
         elif name in ("submission_created", "submission_updated", "grade_change") and hasattr(
             canvas, "add_submission"
         ):
