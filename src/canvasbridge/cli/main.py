@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: list[str] = ["emulate", "events", "provisioning"]
+COMMAND_MODULES: list[str] = ["emulate", "events", "provisioning", "serve", "tasks", "config_check"]
 
 app = typer.Typer(
     name="canvasbridge",

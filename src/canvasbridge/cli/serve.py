@@ -1,0 +1,108 @@
+"""The long-running processes: ``consume``, ``worker`` and ``api``.
+
+* ``canvasbridge consume [--source NAME]…`` runs the configured sources (all, or those
+  named) until SIGTERM or SIGINT; the first signal stops them cleanly (in-flight messages
+  are finished and acknowledged, the rest stay on the broker), a second one exits at once.
+* ``canvasbridge worker [--concurrency N] [--pool prefork|threads|solo]`` runs a Celery
+  worker for the configured tasks (Celery handles its own signals: SIGTERM = warm stop).
+* ``canvasbridge api [--host H] [--port P]`` serves the admin API with uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from canvasbridge.cli.options import ConfigOption, ExitCode, config_errors, fail, load
+
+log = logging.getLogger("canvasbridge.cli")
+INTERRUPTED = 130  # exit code after a second signal
+
+
+def register(app: typer.Typer) -> None:
+    app.command("consume")(consume)
+    app.command("worker")(worker)
+    app.command("api")(api)
+
+
+def consume(
+    config: ConfigOption = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="only this source (repeatable)")
+    ] = None,
+) -> None:
+    """Receive messages from the sources, route and parse them, and queue their tasks."""
+    settings = load(config)
+    configured = [s.name for s in settings.sources]
+    if not configured:
+        fail("configuration error: sources: nothing to consume from; configure at least one source")
+    unknown = sorted(set(source or ()) - set(configured))
+    if unknown:
+        fail(f"--source: unknown source(s) {unknown} (configured: {configured})")
+    from canvasbridge.engine.runtime import Runtime
+
+    stop = threading.Event()
+
+    def on_signal(number: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise SystemExit(INTERRUPTED)
+        log.info("received %s: stopping the sources (again to exit at once)", signal.Signals(number).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with config_errors():
+        runtime = Runtime(settings)
+        runtime.consume(stop, only=source or None)
+    log.info("consumer stopped")
+
+
+def worker(
+    config: ConfigOption = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-n", min=1, max=256, help="worker processes or threads")
+    ] = None,
+    pool: Annotated[
+        str | None, typer.Option("--pool", "-P", help="prefork, threads or solo (default: worker.pool)")
+    ] = None,
+) -> None:
+    """Run a worker that executes queued tasks, with retries and dead letters."""
+    if pool is not None and pool not in ("prefork", "threads", "solo"):
+        fail(f"--pool: must be prefork, threads or solo, not {pool!r}")
+    settings = load(config)
+    from canvasbridge.engine.runtime import Runtime
+
+    with config_errors():
+        runtime = Runtime(settings)
+        runtime.run_worker(concurrency=concurrency, pool=pool)
+
+
+def api(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on (default: admin.host)")] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default: admin.port)")] = None,
+) -> None:
+    """Serve the admin HTTP API (tasks, requeue, sync, stats, health, metrics)."""
+    settings = load(config)
+    import uvicorn
+
+    from canvasbridge.engine.api import create_api
+    from canvasbridge.engine.runtime import Runtime
+
+    with config_errors():
+        app = create_api(Runtime(settings))
+    if not settings.admin.tokens:
+        typer.echo("warning: admin.tokens is empty; every endpoint but /health/* will answer 401", err=True)
+    uvicorn.run(
+        app,
+        host=host or settings.admin.host,
+        port=settings.admin.port if port is None else port,
+        log_config=None,
+        access_log=False,
+    )
+    raise typer.Exit(int(ExitCode.OK))
