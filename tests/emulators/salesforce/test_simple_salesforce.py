@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from simple_salesforce import Salesforce
@@ -258,3 +260,85 @@ def test_control_reset_restores_seed_and_today_can_be_set(sf: Salesforce, org: O
     requests.post(f"{org.url}/_emulator/reset", timeout=5).raise_for_status()
     state = requests.get(f"{org.url}/_emulator/state", timeout=5).json()
     assert state["records"]["TL_Programme__c"] == 0 and state["today"] == "2026-03-02"
+
+
+def test_collection_upsert_get_and_delete(sf: Salesforce, org: Org) -> None:
+    records = [
+        {"attributes": {"type": "Contact"}, "LastName": f"U{i}", "Participant_UID__c": f"C-{i}"}
+        for i in range(3)
+    ]
+    first = sf.restful(
+        "composite/sobjects/Contact/Participant_UID__c", method="PATCH", json={"records": records}
+    )
+    assert [r["created"] for r in first] == [True, True, True]
+    records[0]["LastName"] = "Changed"
+    again = sf.restful(
+        "composite/sobjects/Contact/Participant_UID__c", method="PATCH", json={"records": records}
+    )
+    assert [r["created"] for r in again] == [False, False, False]
+    ids = [r["id"] for r in first]
+    got = sf.restful(
+        "composite/sobjects/Contact",
+        params={"ids": ",".join([*ids, ids[0][:3] + "Dn0000000999AAA"]), "fields": "LastName"},
+    )
+    assert [g["LastName"] if g else None for g in got] == ["Changed", "U1", "U2", None]
+    deleted = sf.restful("composite/sobjects", method="DELETE", params={"ids": ",".join(ids[:2])})
+    assert [d["success"] for d in deleted] == [True, True]
+    assert org.model.state()["records"]["Contact"] == 1
+
+
+def test_composite_counts_as_one_api_call_and_refuses_more_than_25(sf: Salesforce, org: Org) -> None:
+    sub = {"method": "GET", "url": "/services/data/v59.0/limits", "referenceId": "l"}
+    before = org.model.api_used
+    sf.restful(
+        "composite",
+        method="POST",
+        json={"compositeRequest": [dict(sub, referenceId=f"l{i}") for i in range(25)]},
+    )
+    assert org.model.api_used == before + 1
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.restful(
+            "composite",
+            method="POST",
+            json={"compositeRequest": [dict(sub, referenceId=f"l{i}") for i in range(26)]},
+        )
+
+
+def test_describe_and_limits(sf: Salesforce, org: Org) -> None:
+    fields = {f["name"]: f for f in sf.Programme_Participant__c.describe()["fields"]}
+    assert fields["Programme__c"]["referenceTo"] == ["TL_Programme__c"]
+    assert fields["Programme__c"]["relationshipName"] == "Programme__r"
+    assert fields["Participant_UID__c"]["externalId"] is True
+    assert sf.limits()["DailyApiRequests"]["Max"] == org.model.api_max
+    prefixes = {o["name"]: o["keyPrefix"] for o in sf.describe()["sobjects"]}
+    assert (
+        prefixes["Account"] == "001"
+        and prefixes["Contact"] == "003"
+        and prefixes["TL_Programme__c"].startswith("a0")
+    )
+
+
+def test_session_ttl_expires_old_sessions(sf: Salesforce, org: Org) -> None:
+    old = sf.session_id
+    org.faults(session_ttl_s=0)
+    time.sleep(0.01)
+    raw = requests.get(
+        f"{org.url}/services/data/v59.0/limits", headers={"Authorization": f"Bearer {old}"}, timeout=5
+    )
+    assert raw.status_code == 401 and raw.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+
+
+def test_requests_without_a_token_and_soap_login_failures(org: Org) -> None:
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+    assert (
+        requests.get(
+            f"{org.url}/services/data/v59.0/query", params={"q": "SELECT Id FROM Contact"}, timeout=5
+        ).status_code
+        == 401
+    )
+    c = org.model.credentials
+    with pytest.raises(SalesforceAuthenticationFailed) as err:
+        Salesforce(username=c.username, password="nope", security_token="x", session=org.session())
+    assert err.value.code == "INVALID_LOGIN"
+    assert requests.get(f"{org.url}/services/data/vXX/limits", timeout=5).status_code == 404
