@@ -100,6 +100,20 @@ def test_call_stats_are_safe_across_threads() -> None:
     assert stats.by_endpoint["canvas GET users/{id}"].mean_ms == pytest.approx(1.0)
 
 
+def test_call_hooks_see_every_request_and_cannot_break_it() -> None:
+    seen: list[tuple[str, str, str, bool]] = []
+
+    def broken_hook(*_args: object) -> None:
+        raise RuntimeError("metrics backend down")
+
+    stats = CallStats(hooks=[lambda s, m, t, _sec, ok: seen.append((s, m, t, ok)), broken_hook])
+    transport = httpx.MockTransport(lambda request: httpx.Response(404, json={"error": "x"}))
+    client = HttpClient("http://sap.test/", system="sap", stats=stats, transport=transport)
+    with pytest.raises(HttpNotFoundError):
+        client.get_json("locations(5)")
+    assert seen == [("sap", "GET", "locations({id})", False)]
+
+
 def test_retry_policy_retries_only_transient_errors_and_honours_retry_after() -> None:
     policy = RetryPolicy(max_attempts=3, backoff_base_s=0.0, backoff_cap_s=0.01, jitter=False)
     attempts: list[int] = []

@@ -233,16 +233,23 @@ class EndpointStats:
         return 1000.0 * self.seconds / self.calls if self.calls else 0.0
 
 
+#: ``hook(system, METHOD, template, seconds, ok)``, called after every HTTP request.
+CallHook = Callable[[str, str, str, float, bool], None]
+
+
 @dataclass
 class CallStats:
     """Counts every HTTP call made through the clients that share it (thread-safe).
 
     ``total`` is the number of HTTP requests sent (retries count); ``by_endpoint`` maps
     ``"<system> <METHOD> <template>"`` to :class:`EndpointStats`; ``by_system`` sums them.
+    ``hooks`` are called after each request (e.g. to feed Prometheus); a failing hook is
+    logged, never raised.
     """
 
     total: int = 0
     by_endpoint: dict[str, EndpointStats] = field(default_factory=dict)
+    hooks: list[CallHook] = field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record(self, system: str, method: str, template: str, seconds: float, ok: bool) -> None:
@@ -254,6 +261,11 @@ class CallStats:
             entry.seconds += seconds
             if not ok:
                 entry.errors += 1
+        for hook in self.hooks:
+            try:
+                hook(system, method.upper(), template, seconds, ok)
+            except Exception:  # a metrics hook must never break a call
+                log.exception("call hook %r failed", hook)
 
     @property
     def by_system(self) -> dict[str, int]:

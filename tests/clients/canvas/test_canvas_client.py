@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from canvasbridge.clients.canvas import CanvasClient, Throttle, sis_course, sis_user
+from canvasbridge.clients.canvas import SIS_IMPORT_FINAL_STATES, CanvasClient, Throttle, sis_course, sis_user
 from canvasbridge.clients.http import AuthenticationError, CallStats, HttpPermanentError, RetryPolicy
 from canvasbridge.emulators.canvas import CanvasModel
 from canvasbridge.emulators.canvas.app import DEFAULT_TOKEN, create_app
@@ -289,3 +289,20 @@ def test_provisioning_report_comes_back_as_rows_per_csv(canvas: CanvasClient) ->
     sis_ids = {row["user_id"] for row in report["users.csv"]}
     assert {"P00", "P24", "a/b c"} <= sis_ids
     assert [row["course_id"] for row in report["courses.csv"]] == ["IN1000-2026H"]
+
+
+def test_a_failed_sis_import_is_returned_with_its_errors(canvas: CanvasClient) -> None:
+    data = _zip({"users.csv": "user_id,status\nS9,active\n"})  # login_id is required
+    final = canvas.wait_for_sis_import(canvas.create_sis_import(data)["id"])
+    assert final["workflow_state"] in SIS_IMPORT_FINAL_STATES
+    assert final["workflow_state"] != "imported"
+    assert final.get("processing_errors") or final.get("processing_warnings")
+
+
+def test_waiting_too_long_for_a_sis_import_is_a_transient_error(
+    canvas: CanvasClient, emu: EmulatorHandle
+) -> None:
+    emu.faults(sis_import_delay_s=0.5)
+    started = canvas.create_sis_import(_zip({"users.csv": "user_id,login_id,status\nS8,s8,active\n"}))
+    with pytest.raises(TransientError, match="still"):
+        canvas.wait_for_sis_import(started["id"], timeout_s=0.05)

@@ -15,7 +15,7 @@ every client using the same token in this process and keeps us inside the bucket
 
 :class:`ThrottlingAdapter` is mounted on canvasapi's private ``requests.Session`` and on our
 own, so canvasapi objects and the raw helpers share pacing, retries (throttling, 5xx,
-timeouts, connection errors), the User-Agent, a default timeout, call counting and typed
+timeouts and connection errors; not a POST whose answer timed out), the User-Agent, a default timeout, call counting and typed
 errors from :mod:`canvasbridge.clients.http` (a 404 raises ``HttpNotFoundError`` before
 canvasapi sees it).
 """
@@ -198,7 +198,9 @@ class ThrottlingAdapter(HTTPAdapter):
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.stats.record("canvas", method, template, time.perf_counter() - started, ok=False)
                 self.throttle.release()
-                if last:
+                # a POST that timed out while reading may have been applied: do not send it twice
+                sent = isinstance(exc, requests.ReadTimeout) and method == "POST"
+                if last or sent:
                     raise transport_error(
                         exc, system="canvas", method=method, endpoint=template, redactor=self.redactor
                     ) from None
