@@ -81,7 +81,7 @@ def create_app(
     sis = SisImporter(model, delay=sis_delay)
     responses = CanvasResponses(model, sis)
     starlette = Starlette(
-        routes=[*control_routes(control), *routes(responses)],
+        routes=[*routes(responses), *control_routes(control)],  # the hot API routes match first
         exception_handlers={CanvasError: canvas_error_handler},
     )
     gate = CanvasGate(starlette, control, token_map, throttle)
