@@ -427,3 +427,108 @@ def test_index_follows_writes_and_deletes() -> None:
         m.update("Contact", first, {"Participant_UID__c": "X"})
         rollback()
     assert m.query("SELECT Id FROM Contact WHERE Participant_UID__c = 'x'")["totalSize"] == 0
+
+
+# ---------------------------------------------------------------- differential: SOQL vs a plain Python filter
+
+VALUES = ["a", "A", "b", "ab", "a'b", "a\\b", "%", "_x", None]
+
+
+def _cond() -> st.SearchStrategy[tuple]:
+    field = st.sampled_from(["LastName", "Email", "Account.Name"])
+    value = st.sampled_from([v for v in VALUES if v is not None])
+    return st.one_of(
+        st.tuples(st.just("cmp"), field, st.sampled_from(["=", "!=", "<", ">=", "LIKE"]), value),
+        st.tuples(st.just("null"), field, st.sampled_from(["=", "!="])),
+        st.tuples(
+            st.just("in"), field, st.sampled_from(["IN", "NOT IN"]), st.lists(value, min_size=1, max_size=3)
+        ),
+    )
+
+
+EXPRS = st.recursive(
+    _cond(),
+    lambda inner: st.one_of(
+        st.tuples(st.just("not"), inner),
+        st.tuples(st.sampled_from(["AND", "OR"]), st.lists(inner, min_size=2, max_size=3)),
+    ),
+    max_leaves=6,
+)
+
+
+def _to_soql(expr: tuple) -> str:
+    kind = expr[0]
+    if kind == "cmp":
+        _k, field, op, value = expr
+        literal = escape_like(value) if op == "LIKE" else escape(value)
+        return f"{field} {op} '{literal}'"
+    if kind == "null":
+        return f"{expr[1]} {expr[2]} null"
+    if kind == "in":
+        return f"{expr[1]} {expr[2]} ({', '.join(repr_soql(v) for v in expr[3])})"
+    if kind == "not":
+        return f"NOT ({_to_soql(expr[1])})"
+    return "(" + f" {kind} ".join(_to_soql(e) for e in expr[1]) + ")"
+
+
+def repr_soql(value: str) -> str:
+    return f"'{escape(value)}'"
+
+
+def _matches(expr: tuple, row: dict) -> bool:
+    """SOQL semantics, written independently: case-insensitive text, != and NOT IN match nulls."""
+    kind = expr[0]
+    if kind == "cmp":
+        _k, field, op, value = expr
+        have = row[field]
+        if op == "!=":
+            return have is None or have.casefold() != value.casefold()
+        if have is None:
+            return False
+        a, b = have.casefold(), value.casefold()
+        return {"=": a == b, "<": a < b, ">=": a >= b, "LIKE": a == b}[op]  # literal LIKE (escaped)
+    if kind == "null":
+        return (row[expr[1]] is None) == (expr[2] == "=")
+    if kind == "in":
+        have = row[expr[1]]
+        inside = have is not None and have.casefold() in {v.casefold() for v in expr[3]}
+        return inside if expr[2] == "IN" else (have is None or not inside)
+    if kind == "not":
+        return not _matches(expr[1], row)
+    parts = [_matches(e, row) for e in expr[1]]
+    return all(parts) if kind == "AND" else any(parts)
+
+
+@pytest.fixture(scope="module")
+def small_org() -> tuple[SalesforceModel, list[dict]]:
+    m = SalesforceModel(today=TODAY)
+    accounts = {v: m.insert("Account", {"Name": v}) for v in ("a", "B", "a'b")}
+    rows = []
+    for i, (last, email, acc) in enumerate(
+        [
+            (v, w, a)
+            for v in ("a", "A", "b", "ab", "a'b", "a\\b", "%", "_x")
+            for w in (None, "ab", "%")
+            for a in (None, "a", "B", "a'b")
+        ][::3]
+    ):
+        rid = m.insert(
+            "Contact",
+            {
+                "LastName": last,
+                "Email": email,
+                "AccountId": accounts.get(acc) if acc else None,
+                "Participant_UID__c": str(i),
+            },
+        )
+        rows.append({"Id": rid, "LastName": last, "Email": email, "Account.Name": acc})
+    return m, rows
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(expr=EXPRS)
+def test_where_clauses_agree_with_an_independent_evaluator(small_org, expr: tuple) -> None:  # type: ignore[no-untyped-def]
+    m, rows = small_org
+    soql = f"SELECT Id FROM Contact WHERE {_to_soql(expr)}"
+    got = [r["Id"] for r in m.query(soql)["records"]]
+    assert got == [r["Id"] for r in rows if _matches(expr, r)], soql
