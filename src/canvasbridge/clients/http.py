@@ -61,7 +61,8 @@ _SECRET_PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 ***"),
     (
         re.compile(
-            r"(?i)(\"?(?:password|access_token|client_secret|session_?id|api_?key|token)\"?\s*[:=]\s*\"?)[^\"&,\s}]+"
+            r"(?i)((?:password|access_token|client_secret|session_?id|api_?key|token)\]?['\"]?\s*[:=,]\s*['\"]?)"
+            r"[^'\"&,\s})\]]+"
         ),
         r"\1***",
     ),
@@ -167,6 +168,10 @@ def parse_retry_after(value: str | None) -> float | None:
 class Redactor:
     """Removes secret values and credential-looking fragments from text and URLs."""
 
+    def filter(self) -> logging.Filter:
+        """A logging filter that redacts records (for libraries that log requests)."""
+        return RedactingFilter(self)
+
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
@@ -191,6 +196,22 @@ class Redactor:
             [(k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, True)]
         )
         return self.clean(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message through a :class:`Redactor` (never drops a record)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        record.msg, record.args = self.redactor.clean(message), None
+        return True
 
 
 # --------------------------------------------------------------------------- statistics

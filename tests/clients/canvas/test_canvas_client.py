@@ -4,6 +4,7 @@ helpers, SIS ids, errors and retries, throttling, SIS imports and the provisioni
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -306,3 +307,15 @@ def test_waiting_too_long_for_a_sis_import_is_a_transient_error(
     started = canvas.create_sis_import(_zip({"users.csv": "user_id,login_id,status\nS8,s8,active\n"}))
     with pytest.raises(TransientError, match="still"):
         canvas.wait_for_sis_import(started["id"], timeout_s=0.05)
+
+
+def test_canvasapi_debug_logs_carry_neither_the_token_nor_passwords(
+    canvas: CanvasClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    canvas.api.get_account(1).create_user(
+        {"unique_id": "logged", "password": "hunter22-secret"}, user={"name": "Logged Person"}
+    )
+    assert "Logged Person" in caplog.text or "accounts/1/users" in caplog.text
+    assert "hunter22-secret" not in caplog.text
+    assert DEFAULT_TOKEN not in caplog.text

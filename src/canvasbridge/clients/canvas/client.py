@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import time
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -185,6 +186,9 @@ class CanvasClient:
             pool_maxsize=pool_maxsize,
         )
         self._token = token
+        # canvasapi logs requests (and form data at DEBUG): pass its records through our redactor
+        self._log_filter = self.redactor.filter()
+        logging.getLogger("canvasapi.requester").addFilter(self._log_filter)
         self.api = canvasapi.Canvas(self.base_url, token)
         requester = self.api._Canvas__requester  # private: canvasapi takes no session (PR #556)
         self.session: requests.Session = requester._session
@@ -193,6 +197,7 @@ class CanvasClient:
 
     def close(self) -> None:
         self.session.close()
+        logging.getLogger("canvasapi.requester").removeFilter(self._log_filter)
 
     # ------------------------------------------------------------------ raw JSON
 
