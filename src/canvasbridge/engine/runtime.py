@@ -30,7 +30,7 @@ from canvasbridge.engine.ledger import Ledger, RecordedCall
 from canvasbridge.engine.queue import Publisher, create_celery
 from canvasbridge.engine.registry import TaskRegistry
 from canvasbridge.engine.routing import Router
-from canvasbridge.engine.sources import build_source
+from canvasbridge.engine.sources import Source, build_source
 from canvasbridge.engine.worker import Executor
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class Runtime:
         self.celery: Celery = create_celery(config, self.executor)
         self.publisher = Publisher(self.celery, config.backends.queue)
         self._router: Router | None = None
+        self._owed: dict[int, RecordedCall] = {}
+        self._owed_lock = threading.Lock()
 
     # -- shared pieces ---------------------------------------------------------------
 
@@ -99,14 +101,30 @@ class Runtime:
                 metrics.TASKS_FOLDED.labels(call.task).inc()
             elif call.id not in fresh:
                 fresh[call.id] = call
+        self._publish_owed()
         try:
             self.publisher.publish(list(fresh.values()), correlation_id=correlation_id)
         except Exception:
-            self.ledger().forget(fresh)
+            kept = self.ledger().forget(fresh)
+            with self._owed_lock:
+                self._owed.update({call_id: fresh[call_id] for call_id in kept})
             raise
         for call in fresh.values():
             metrics.TASKS_QUEUED.labels(call.task).inc()
         return recorded
+
+    def _publish_owed(self) -> None:
+        """Publish calls whose first publish failed after another message folded into them."""
+        with self._owed_lock:
+            owed, self._owed = self._owed, {}
+        if not owed:
+            return
+        try:
+            self.publisher.publish(list(owed.values()), correlation_id=None)
+        except Exception:
+            with self._owed_lock:
+                self._owed.update(owed)
+            raise
 
     def requeue(self, call_id: int) -> RecordedCall:
         """Queue a dead or discarded call again as a new attempt chain."""
@@ -128,17 +146,27 @@ class Runtime:
         configs = [s for s in self.config.sources if only is None or s.name in only]
         if not configs:
             raise ValueError("no sources to consume from: configure 'sources' (or check the names given)")
+        failures: list[BaseException] = []
+
+        def run(source: Source) -> None:
+            try:
+                source.run(stop)
+            except BaseException as exc:  # one failed source stops the others, then the process
+                log.error("source %s stopped: %s", source.name, exc)
+                failures.append(exc)
+                stop.set()
+
         threads = []
         for source_config in configs:
             source = build_source(source_config, dispatch)
-            thread = threading.Thread(
-                target=source.run, args=(stop,), name=f"source:{source.name}", daemon=True
-            )
+            thread = threading.Thread(target=run, args=(source,), name=f"source:{source.name}", daemon=True)
             thread.start()
             threads.append(thread)
             log.info("consuming from %s (%s)", source.name, source_config.type)
         for thread in threads:
             thread.join()
+        if failures:
+            raise failures[0]
 
     def worker_argv(self, *, concurrency: int | None = None, pool: str | None = None) -> list[str]:
         worker = self.config.worker

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-CallList = list
 
 import sqlalchemy as sa
 from alembic import command
@@ -28,6 +27,7 @@ from canvasbridge.engine.ledger.schema import (
     task_calls,
 )
 
+CallList = list  # ``Ledger.list`` shadows the builtin inside the class body
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
@@ -151,6 +151,19 @@ class Ledger:
     def close(self) -> None:
         self.engine.dispose()
 
+    @contextlib.contextmanager
+    def _progress_transaction(self) -> Iterator[sa.Connection]:
+        """A transaction for a worker's progress (claim, outcome).
+
+        On PostgreSQL it commits without waiting for the WAL flush: losing the last few
+        milliseconds of progress in a database crash only makes a call run again or show
+        a stale state, never loses work, and it spares a disk flush per task.
+        """
+        with self.engine.begin() as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
+            yield connection
+
     # -- recording -----------------------------------------------------------------
 
     def record(
@@ -192,16 +205,29 @@ class Ledger:
                 results.append(RecordedCall(int(row.id), call.task, dict(call.params), folded=row.folded > 0))
         return results
 
-    def forget(self, call_ids: Iterable[int]) -> None:
-        """Remove freshly recorded calls whose publishing failed (so nothing folds into them)."""
+    def forget(self, call_ids: Iterable[int]) -> list[int]:
+        """Remove freshly recorded calls whose publishing failed, so nothing folds into them.
+
+        A call that another message already folded into is kept (that message was
+        acknowledged); its id is returned so the caller can publish it again.
+        """
         ids = list(call_ids)
-        if ids:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    sa.delete(task_calls).where(
-                        task_calls.c.id.in_(ids), task_calls.c.state == CallState.QUEUED.value
-                    )
+        if not ids:
+            return []
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.delete(task_calls).where(
+                    task_calls.c.id.in_(ids),
+                    task_calls.c.state == CallState.QUEUED.value,
+                    task_calls.c.folded == 0,
                 )
+            )
+            kept = connection.execute(
+                sa.select(task_calls.c.id).where(
+                    task_calls.c.id.in_(ids), task_calls.c.state == CallState.QUEUED.value
+                )
+            ).scalars()
+            return [int(value) for value in kept]
 
     # -- execution -----------------------------------------------------------------
 
@@ -213,7 +239,7 @@ class Ledger:
         """
         now = _now()
         startable = [CallState.QUEUED.value, CallState.RETRYING.value, CallState.RUNNING.value]
-        with self.engine.begin() as connection:
+        with self._progress_transaction() as connection:
             row = connection.execute(
                 sa.update(task_calls)
                 .where(task_calls.c.id == call_id, task_calls.c.state.in_(startable))
@@ -245,7 +271,7 @@ class Ledger:
 
     def succeed(self, call_id: int, result: Any = None) -> None:
         now = _now()
-        with self.engine.begin() as connection:
+        with self._progress_transaction() as connection:
             self._finish(
                 connection,
                 call_id,
@@ -268,7 +294,7 @@ class Ledger:
     ) -> CallState:
         """Record a failed attempt; retrying when ``retry_in`` seconds are given, else dead."""
         now = _now()
-        with self.engine.begin() as connection:
+        with self._progress_transaction() as connection:
             outcome = "retry" if retry_in is not None else "dead"
             self._log_attempt(connection, call_id, attempt, outcome, error, traceback, started_at, now)
             if retry_in is None:
