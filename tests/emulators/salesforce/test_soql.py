@@ -532,3 +532,30 @@ def test_where_clauses_agree_with_an_independent_evaluator(small_org, expr: tupl
     soql = f"SELECT Id FROM Contact WHERE {_to_soql(expr)}"
     got = [r["Id"] for r in m.query(soql)["records"]]
     assert got == [r["Id"] for r in rows if _matches(expr, r)], soql
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    expr=EXPRS,
+    tail=st.sampled_from(
+        [
+            " GROUP BY LastName",
+            " AND LastName = 'a' OR Email = null",
+            " OR LastName = 'a' AND Email = null",
+            " FOR UPDATE",
+            " LIMIT",
+            " ORDER BY",
+            " WITH SECURITY_ENFORCED",
+            ")",
+            " AND LastName = 'unterminated",
+            " AND LastName IN (SELECT LastName FROM Contact)",
+            " AND LastName = 'x\\u0041'",
+        ]
+    ),
+)
+def test_a_valid_where_with_an_unsupported_tail_is_malformed(small_org, expr: tuple, tail: str) -> None:  # type: ignore[no-untyped-def]
+    m, _rows = small_org
+    soql = f"SELECT Id FROM Contact WHERE {_to_soql(expr)}{tail}"
+    with pytest.raises(SalesforceError) as err:
+        m.query(soql)
+    assert (err.value.status, err.value.code) == (400, "MALFORMED_QUERY"), soql
