@@ -15,7 +15,7 @@ state through the model's methods (they keep the SIS-id indexes right).
 
 from __future__ import annotations
 
-import copy
+import pickle
 import threading
 import time
 import uuid as uuidlib
@@ -299,14 +299,15 @@ class CanvasModel(CourseContent):
         with self._lock:
             self._s = _State(self._root_name)
 
-    def snapshot(self) -> _State:
-        """A deep copy of the whole state, for :meth:`restore`."""
+    def snapshot(self) -> bytes:
+        """The whole state, frozen (pickled: several times faster than a deep copy), for :meth:`restore`."""
         with self._lock:
-            return copy.deepcopy(self._s)
+            return pickle.dumps(self._s, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def restore(self, snapshot: _State) -> None:
+    def restore(self, snapshot: bytes) -> None:
+        state = pickle.loads(snapshot)  # noqa: S301 (our own snapshot)
         with self._lock:
-            self._s = copy.deepcopy(snapshot)
+            self._s = state
 
     def _new_id(self, kind: str) -> int:
         self._s.next_id[kind] += 1

@@ -147,11 +147,13 @@ def _build(
     base: str,
 ) -> None:
     model.update_record("report", report_id, status="running", started_at=now_iso())
-    with model.lock:
-        tables = {
-            name: _write(COLUMNS[name], BUILDERS[name](model, account_id, term_id, include_deleted))
-            for name in wanted
-        }
+    # No model-wide lock: each model call copies what it returns under the lock, so API
+    # requests keep being served while a big report is written (as in Canvas, a report is
+    # not a point-in-time snapshot).
+    tables = {
+        name: _write(COLUMNS[name], BUILDERS[name](model, account_id, term_id, include_deleted))
+        for name in wanted
+    }
     stamp = now_iso().replace(":", "").replace("-", "")
     if len(tables) == 1:
         ((name, data),) = tables.items()
@@ -184,8 +186,7 @@ def _write(columns: tuple[str, ...], rows: Iterable[list[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+    writer.writerows(rows)  # the csv module writes None as an empty field
     return out.getvalue().encode()
 
 
@@ -271,26 +272,27 @@ def _sections(model: CanvasModel, account_id: int, term_id: int | None, deleted:
 def _enrollments(
     model: CanvasModel, account_id: int, term_id: int | None, deleted: bool
 ) -> Iterable[list[Any]]:
-    courses = _course_index(model, account_id, term_id)
-    roles = {r.id: r for r in model.roles()}
-    sections = {s.id: s for s in model.sections(include_deleted=True)}
-    logins: dict[int, Any] = {}
+    courses = {c.id: (c.id, c.sis_course_id) for c in _course_index(model, account_id, term_id).values()}
+    roles = {r.id: ROLE_NAMES.get(r.role, r.label) for r in model.roles()}
+    sections = {s.id: s.sis_section_id for s in model.sections(include_deleted=True)}
+    user_sis: dict[int, str | None] = {}
+
+    def sis_of(user_id: int) -> str | None:
+        if user_id not in user_sis:
+            login = model.primary_login(user_id)
+            user_sis[user_id] = login.sis_user_id if login else None
+        return user_sis[user_id]
+
     for e in model.enrollments():
-        if e.course_id not in courses or (e.workflow_state == "deleted" and not deleted):
+        course = courses.get(e.course_id)
+        if course is None or (e.workflow_state == "deleted" and not deleted):
             continue
-        course = courses[e.course_id]
-        section = sections.get(e.course_section_id)
-        if e.user_id not in logins:
-            logins[e.user_id] = model.primary_login(e.user_id)
-        login = logins[e.user_id]
-        associated = model.primary_login(e.associated_user_id) if e.associated_user_id else None
-        role = roles.get(e.role_id)
-        role_name = ROLE_NAMES.get(role.role, role.label) if role else ROLE_NAMES[e.type]
+        associated = e.associated_user_id
         yield [
-            course.id, course.sis_course_id, e.user_id, login.sis_user_id if login else None, role_name,
-            e.role_id, e.course_section_id, section.sis_section_id if section else None,
-            ENROLLMENT_STATUS.get(e.workflow_state, e.workflow_state), e.associated_user_id,
-            associated.sis_user_id if associated else None, _flag(e.sis_import_id), e.type,
+            course[0], course[1], e.user_id, sis_of(e.user_id), roles.get(e.role_id) or ROLE_NAMES[e.type],
+            e.role_id, e.course_section_id, sections.get(e.course_section_id),
+            ENROLLMENT_STATUS.get(e.workflow_state, e.workflow_state), associated,
+            sis_of(associated) if associated else None, _flag(e.sis_import_id), e.type,
             "true" if e.limit_privileges_to_course_section else "false",
         ]  # fmt: skip
 
