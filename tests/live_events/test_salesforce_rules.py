@@ -19,8 +19,7 @@ def make(org):
         stats = CallStats()
         client = SalesforceSettings.model_validate(org.settings()).build(stats=stats)
         processor = build_processor(LiveEventsSettings(), canvas=None, salesforce=client)
-        processor.lookups = FakeLookups(**lookups)
-        processor._context = type(processor._context)(processor.lookups, False)
+        processor.use_lookups(FakeLookups(**lookups))
         processor._today = lambda: TODAY
         return processor, stats
 
@@ -111,3 +110,12 @@ def test_steady_load_costs_far_below_a_call_per_event(org, make):
     assert len(org.activities()) == 600
     # 2 logins? plus 2 bulk directory queries plus 3 collections of 200
     assert stats.total / 400 <= 0.02
+
+
+def test_names_are_looked_up_only_for_people_something_could_be_written_for(org, make):
+    processor, _ = make()
+    send(processor, "quiz_submitted", sis="S-NOBODY")
+    send(processor, "assignment_updated", sis="TEACHER-1")
+    assert processor.lookups.calls == {}
+    send(processor, "quiz_submitted", sis="S-OTHER")  # a participant (other course): worth naming
+    assert processor.lookups.calls["quiz_title"] == 1

@@ -85,7 +85,9 @@ class LiveEventProcessor:
         self.directory = directory
         self.writer = writer
         self._today = today or (lambda: datetime.now(settings.zone).date())
-        self._context = HandlerContext(lookups=lookups, fetch_scores=settings.fetch_scores)
+        self._context = HandlerContext(
+            lookups=lookups, fetch_scores=settings.fetch_scores, relevant=self._relevant
+        )
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
 
@@ -97,6 +99,22 @@ class LiveEventProcessor:
 
     def today(self) -> date:
         return self._today()
+
+    def use_lookups(self, lookups: CanvasLookups) -> None:
+        """Answer Canvas questions with ``lookups`` from now on (tests, explain)."""
+        self.lookups = lookups
+        self._context = HandlerContext(
+            lookups=lookups, fetch_scores=self.settings.fetch_scores, relevant=self._relevant
+        )
+
+    def _relevant(self, uid: str | None) -> bool:
+        """Could anything be written for ``uid``? (Names are looked up only if so.)"""
+        if self.directory is None:
+            return True
+        if not uid:
+            return False
+        directory = self.directory.get()
+        return uid in directory.participants or uid in directory.attendees
 
     # -- pure-ish steps ----------------------------------------------------------------
     def events(

@@ -11,13 +11,15 @@ another's record (the original reused a mutated template).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from canvasbridge.live_events.caliper import CaliperEvent, Entity
-from canvasbridge.live_events.lookups import CanvasLookups
+from canvasbridge.live_events.lookups import CanvasLookups, OfflineLookups
 from canvasbridge.live_events.urns import local_id, try_parse_urn
 
+_OFFLINE = OfflineLookups()
 _COURSE_IN_URL = re.compile(r"/courses/(\d+)(?:/|$|\?)")
 
 
@@ -45,10 +47,22 @@ class Activity:
 
 @dataclass(frozen=True)
 class HandlerContext:
-    """What handlers may use besides the event: Canvas lookups and two switches."""
+    """What handlers may use besides the event: Canvas lookups and two switches.
+
+    ``relevant(uid)`` says whether anything could be written for that participant UID (the
+    processor asks the participant directory). Names and scores are looked up only for
+    relevant participants (:meth:`names_for`): an event of a teacher or of someone on no
+    programme costs no Canvas call beyond, at most, finding out their SIS id.
+    """
 
     lookups: CanvasLookups
     fetch_scores: bool = False
+    relevant: Callable[[str | None], bool] | None = None
+
+    def names_for(self, uid: str | None) -> CanvasLookups:
+        if self.relevant is None or self.relevant(uid):
+            return self.lookups
+        return _OFFLINE
 
 
 def user_of(entity: Entity | None) -> str | None:

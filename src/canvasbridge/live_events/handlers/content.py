@@ -31,8 +31,10 @@ _LABELS = {
 def content(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
     label, verb = _LABELS[name]
     user_id = user_of(event.actor)
+    uid = sis_id_for(event, user_id, ctx)
+    names = ctx.names_for(uid)
     course_id = course_of(event)
-    course_name = ctx.lookups.course_name(course_id) if course_id else None
+    course_name = names.course_name(course_id) if course_id else None
     title = quoted(event.object.name, id_of(event.object) or "")
     return make(
         event,
@@ -40,7 +42,7 @@ def content(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
         label,
         f"{verb} {title}{in_course(course_name, course_id)}",
         user_id=user_id,
-        uid=sis_id_for(event, user_id, ctx),
+        uid=uid,
         course_id=course_id,
         course_scoped=True,
     )

@@ -29,8 +29,10 @@ def enrollment(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
     label, verb = _LABELS[name]
     ext = event.object.canvas
     user_id = local_id(ext.get("user_id")) if ext.get("user_id") else user_of(event.actor)
+    uid = sis_id_for(event, user_id, ctx)
+    names = ctx.names_for(uid)
     course_id = local_id(ext.get("course_id")) if ext.get("course_id") else course_of(event)
-    course_name = ctx.lookups.course_name(course_id) if course_id else None
+    course_name = names.course_name(course_id) if course_id else None
     role = ext.get("type") or "enrollment"
     state = ext.get("workflow_state")
     summary = f"{verb} as {role}{in_course(course_name, course_id)}"
@@ -42,7 +44,7 @@ def enrollment(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
         label,
         summary,
         user_id=user_id,
-        uid=sis_id_for(event, user_id, ctx),
+        uid=uid,
         course_id=course_id,
         course_scoped=True,
     )

@@ -21,6 +21,7 @@ from canvasbridge.live_events.handlers.base import (
 def asset_accessed(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
     ext = event.object.canvas
     user_id = user_of(event.actor)
+    uid = sis_id_for(event, user_id, ctx)
     course_id = course_of(event) if event.group is not None else None
     kind = str(ext.get("asset_subtype") or ext.get("asset_type") or event.object.type).replace("_", " ")
     title = ext.get("asset_name") or event.object.name
@@ -30,7 +31,7 @@ def asset_accessed(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activ
         "Asset Accessed",
         f"viewed the {kind} {quoted(title, '')}".rstrip(),
         user_id=user_id,
-        uid=sis_id_for(event, user_id, ctx),
+        uid=uid,
         course_id=course_id,
         course_scoped=course_id is not None,
     )

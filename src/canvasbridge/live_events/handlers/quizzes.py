@@ -18,14 +18,16 @@ from canvasbridge.live_events.handlers.base import (
 
 def quiz_submitted(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
     user_id = user_of(event.object.assignee) or user_of(event.actor)
+    uid = sis_id_for(event, user_id, ctx)
+    names = ctx.names_for(uid)
     course_id = course_of(event)
     quiz_id = id_of(event.object.assignable)
     submission_id = id_of(event.object)
-    title = ctx.lookups.quiz_title(course_id, quiz_id) if course_id and quiz_id else None
-    course_name = ctx.lookups.course_name(course_id) if course_id else None
+    title = names.quiz_title(course_id, quiz_id) if course_id and quiz_id else None
+    course_name = names.course_name(course_id) if course_id else None
     summary = f"submitted the quiz {quoted(title, f'{quiz_id}')}{in_course(course_name, course_id)}"
     if ctx.fetch_scores and course_id and quiz_id and submission_id:
-        score = ctx.lookups.quiz_score(course_id, quiz_id, submission_id)
+        score = names.quiz_score(course_id, quiz_id, submission_id)
         if score:
             summary += f" with score {score}"
     return make(
@@ -34,7 +36,7 @@ def quiz_submitted(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activ
         "Quiz Submitted",
         summary,
         user_id=user_id,
-        uid=sis_id_for(event, user_id, ctx),
+        uid=uid,
         course_id=course_id,
         course_scoped=True,
         match_name=title,

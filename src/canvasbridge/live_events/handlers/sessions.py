@@ -14,13 +14,14 @@ _LABELS = {
 def session(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
     label, summary = _LABELS[name]
     user_id = user_of(event.actor)
+    uid = sis_id_for(event, user_id, ctx)
     return make(
         event,
         name,
         label,
         summary,
         user_id=user_id,
-        uid=sis_id_for(event, user_id, ctx),
+        uid=uid,
         course_id=None,
         course_scoped=False,
     )

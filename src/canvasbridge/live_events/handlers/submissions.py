@@ -20,6 +20,7 @@ from canvasbridge.live_events.handlers.base import (
     sis_id_for,
     user_of,
 )
+from canvasbridge.live_events.lookups import CanvasLookups
 
 _VERBS = {
     "submission_created": ("Submission Created", "created a submission for the assignment"),
@@ -27,21 +28,23 @@ _VERBS = {
 }
 
 
-def _assignment(event: CaliperEvent, ctx: HandlerContext) -> tuple[str | None, str | None, str | None]:
+def _assignment(event: CaliperEvent, names: CanvasLookups) -> tuple[str | None, str | None, str | None]:
     course_id = course_of(event)
     assignment_id = id_of(event.object.assignable)
-    name = ctx.lookups.assignment_name(course_id, assignment_id) if course_id and assignment_id else None
+    name = names.assignment_name(course_id, assignment_id) if course_id and assignment_id else None
     return course_id, assignment_id, name
 
 
 def submission(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
     label, verb = _VERBS[name]
     user_id = user_of(event.object.assignee) or user_of(event.actor)
-    course_id, assignment_id, assignment_name = _assignment(event, ctx)
-    course_name = ctx.lookups.course_name(course_id) if course_id else None
+    uid = sis_id_for(event, user_id, ctx)
+    names = ctx.names_for(uid)
+    course_id, assignment_id, assignment_name = _assignment(event, names)
+    course_name = names.course_name(course_id) if course_id else None
     summary = f"{verb} {quoted(assignment_name, f'{assignment_id}')}{in_course(course_name, course_id)}"
     if ctx.fetch_scores and course_id and assignment_id and user_id:
-        grade = ctx.lookups.submission_grade(course_id, assignment_id, user_id)
+        grade = names.submission_grade(course_id, assignment_id, user_id)
         if grade:
             summary += f" with grade {grade}"
     return make(
@@ -50,7 +53,7 @@ def submission(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
         label,
         summary,
         user_id=user_id,
-        uid=sis_id_for(event, user_id, ctx),
+        uid=uid,
         course_id=course_id,
         course_scoped=True,
         match_name=assignment_name,
@@ -68,8 +71,10 @@ def _score(generated: dict[str, Any] | None) -> str | None:
 
 def grade_change(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activity:
     user_id = user_of(event.object.assignee)
-    course_id, assignment_id, assignment_name = _assignment(event, ctx)
-    course_name = ctx.lookups.course_name(course_id) if course_id else None
+    uid = sis_id_for(event, user_id, ctx)
+    names = ctx.names_for(uid)
+    course_id, assignment_id, assignment_name = _assignment(event, names)
+    course_name = names.course_name(course_id) if course_id else None
     grade = event.object.canvas.get("grade")
     score = _score(event.generated)
     summary = f"was graded on the assignment {quoted(assignment_name, f'{assignment_id}')}"
@@ -84,7 +89,7 @@ def grade_change(event: CaliperEvent, name: str, ctx: HandlerContext) -> Activit
         "Grade Changed",
         summary,
         user_id=user_id,
-        uid=sis_id_for(event, user_id, ctx),
+        uid=uid,
         course_id=course_id,
         course_scoped=True,
     )

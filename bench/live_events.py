@@ -1,0 +1,417 @@
+"""Live events: Caliper on SQS → Salesforce records, against the emulators, with a baseline.
+
+    .venv/bin/python -m bench.live_events [--events 6000] [--batch 200] [--size university]
+
+The emulators (Canvas with the activity dataset, Salesforce with the Ambition org) run in a
+child process, so the measured process has the other core. Three runs over events from the
+emulator's generator (its default mix: 40 % asset_accessed, which is off by default):
+
+* ``lambda (no SQS)``  batches handed straight to ``handle_batch`` (the Lambda code path):
+  what the processing itself sustains;
+* ``lambda + SQS``     a producer sends to moto's SQS at full speed while a poller gathers
+  up to ``--batch`` messages (≤ 1 s window, like the Lambda event source mapping) and calls
+  ``handle_batch``, then deletes them; latency is SentTimestamp → record written;
+* ``baseline``         the original Lambda's pattern on a sample: a participant query per
+  event, one create per record, an attendee query per quiz/submission (escaped values).
+
+Calls are counted by our clients (``CallStats``), logins and bulk directory loads included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import os
+import platform
+import threading
+import time
+from typing import Any
+
+REGION = "eu-west-2"
+
+
+def _serve(size: str, seed: int, today: str, conn: Any) -> None:  # child process
+    from canvasbridge.emulators.canvas import create_app as canvas_app
+    from canvasbridge.emulators.common import ServerThread
+    from canvasbridge.emulators.salesforce import create_app as salesforce_app
+    from canvasbridge.emulators.salesforce import schema_from_spec
+    from canvasbridge.emulators.salesforce.schema import AMBITION_SPEC
+    from canvasbridge.emulators.university.activity import ActivityDataset
+
+    dataset = ActivityDataset.generate(size, seed=seed, today=dt.date.fromisoformat(today))
+    canvas = canvas_app()
+    dataset.load_canvas(canvas.model)
+    spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
+    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {"type": "string", "external_id": True}
+    sf_app, sf_model, _ = salesforce_app(
+        schema=schema_from_spec(spec), today=dt.date.fromisoformat(today), api_max=10_000_000
+    )
+    dataset.load_salesforce(sf_model)
+    canvas_server = ServerThread(canvas.app).start()
+    sf_server = ServerThread(sf_app).start()
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    conn.send(
+        {
+            "canvas": canvas_server.url,
+            "salesforce": sf_server.url,
+            "moto": f"http://{host}:{port}",
+            "credentials": sf_model.credentials.as_dict(),
+            "summary": dataset.summary(),
+        }
+    )
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    conn.recv()  # wait until the parent is done
+    moto.stop()
+
+
+def _processor(urls: dict[str, Any], batch: int) -> tuple[Any, Any, Any]:
+    from canvasbridge.clients.canvas import CanvasSettings
+    from canvasbridge.clients.http import CallStats
+    from canvasbridge.clients.salesforce import SalesforceSettings
+    from canvasbridge.emulators.canvas import DEFAULT_TOKEN
+    from canvasbridge.live_events.runtime import build_processor
+    from canvasbridge.live_events.settings import LiveEventsSettings
+
+    c = urls["credentials"]
+    os.environ.update(
+        BENCH_CANVAS_TOKEN=DEFAULT_TOKEN,
+        BENCH_SF_PASSWORD=c["password"],
+        BENCH_SF_TOKEN=c["security_token"],
+        BENCH_SF_SECRET=c["consumer_secret"],
+    )
+    canvas_stats, sf_stats = CallStats(), CallStats()
+    canvas = CanvasSettings(base_url=urls["canvas"], token={"env": "BENCH_CANVAS_TOKEN"}).build(
+        stats=canvas_stats
+    )
+    salesforce = SalesforceSettings.model_validate(
+        {
+            "login_url": urls["salesforce"],
+            "username": c["username"],
+            "password": {"env": "BENCH_SF_PASSWORD"},
+            "security_token": {"env": "BENCH_SF_TOKEN"},
+            "consumer_key": c["consumer_key"],
+            "consumer_secret": {"env": "BENCH_SF_SECRET"},
+            "plain_http": True,
+        }
+    ).build(stats=sf_stats)
+    settings = LiveEventsSettings.model_validate(
+        {"timezone": "UTC", "writer": {"batch_size": min(200, batch)}}
+    )
+    return build_processor(settings, canvas=canvas, salesforce=salesforce), canvas_stats, sf_stats
+
+
+def _records(events: list[Any], start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "messageId": f"m{start + i}",
+            "body": e.json(),
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {k: {"stringValue": v} for k, v in e.attributes.items()},
+        }
+        for i, e in enumerate(events)
+    ]
+
+
+def _warm(urls: dict[str, Any], warmup: list[Any], batch: int) -> tuple[Any, Any, Any]:
+    """A processor that has seen ``warmup`` (login, directory, Canvas cache), counters zeroed."""
+    from canvasbridge.live_events.lambda_handler import handle_batch
+
+    processor, canvas_stats, sf_stats = _processor(urls, batch)
+    for offset in range(0, len(warmup), batch):
+        handle_batch(processor, {"Records": _records(warmup[offset : offset + batch], 10**6 + offset)})
+    canvas_stats.total = sf_stats.total = 0
+    processor.writer.stats.created = 0
+    processor.counts.clear()
+    return processor, canvas_stats, sf_stats
+
+
+def run_direct(urls: dict[str, Any], warmup: list[Any], rest: list[Any], batch: int) -> dict[str, Any]:
+    from canvasbridge.live_events.lambda_handler import handle_batch
+
+    processor, canvas_stats, sf_stats = _warm(urls, warmup, batch)
+    latencies, failed = [], 0
+    started = time.perf_counter()
+    for offset in range(0, len(rest), batch):
+        chunk = rest[offset : offset + batch]
+        t0 = time.perf_counter()
+        failed += len(handle_batch(processor, {"Records": _records(chunk, offset)})["batchItemFailures"])
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    return {
+        "run": "lambda (no SQS)",
+        "events": len(rest),
+        "seconds": elapsed,
+        "failed": failed,
+        "sf_calls": sf_stats.total,
+        "canvas_calls": canvas_stats.total,
+        "latencies": latencies,
+        "written": processor.writer.stats.created,
+        "counts": processor.counts,
+    }
+
+
+def run_sqs(urls: dict[str, Any], warmup: list[Any], rest: list[Any], batch: int) -> dict[str, Any]:
+    import boto3
+
+    from canvasbridge.live_events.lambda_handler import handle_batch
+
+    sqs = boto3.client(
+        "sqs",
+        region_name=REGION,
+        endpoint_url=urls["moto"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    queue_url = sqs.create_queue(QueueName=f"canvas-live-events-bench-{os.getpid()}")["QueueUrl"]
+    processor, canvas_stats, sf_stats = _warm(urls, warmup, batch)
+    progress = {"done": 0}
+    backlog = batch  # moto's SQS slows with queue depth; at steady load the backlog is small anyway
+
+    def produce() -> None:
+        for offset in range(0, len(rest), 10):
+            while offset - progress["done"] >= backlog:
+                time.sleep(0.005)
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": e.json(),
+                    "MessageAttributes": {
+                        k: {"DataType": "String", "StringValue": v} for k, v in e.attributes.items()
+                    },
+                }
+                for i, e in enumerate(rest[offset : offset + 10])
+            ]
+            sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+
+    producer = threading.Thread(target=produce, daemon=True)
+    latencies: list[float] = []
+    done, failed = 0, 0
+    started = time.perf_counter()
+    producer.start()
+    while done < len(rest):
+        gathered: list[dict[str, Any]] = []
+        window_end = time.monotonic() + 1.0
+        while len(gathered) < batch and time.monotonic() < window_end:
+            answer = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            )
+            gathered.extend(answer.get("Messages", []))
+            if not answer.get("Messages") and done + len(gathered) >= len(rest):
+                break
+        if not gathered:
+            continue
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    k: {"stringValue": v.get("StringValue")}
+                    for k, v in m.get("MessageAttributes", {}).items()
+                },
+            }
+            for m in gathered
+        ]
+        result = handle_batch(processor, {"Records": records})
+        written_at = time.time()
+        bad = {item["itemIdentifier"] for item in result["batchItemFailures"]}
+        failed += len(bad)
+        for m in gathered:
+            latencies.append(written_at - int(m["Attributes"]["SentTimestamp"]) / 1000)
+        ok = [m for m in gathered if m["MessageId"] not in bad]
+        for offset in range(0, len(ok), 10):
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(ok[offset : offset + 10])
+                ],
+            )
+        done += len(gathered)
+        progress["done"] = done
+    elapsed = time.perf_counter() - started
+    return {
+        "run": "lambda + SQS (moto)",
+        "events": len(rest),
+        "seconds": elapsed,
+        "failed": failed,
+        "sf_calls": sf_stats.total,
+        "canvas_calls": canvas_stats.total,
+        "latencies": latencies,
+        "written": processor.writer.stats.created,
+        "counts": processor.counts,
+    }
+
+
+def run_baseline(urls: dict[str, Any], warmup: list[Any], events: list[Any]) -> dict[str, Any]:
+    """The original's pattern: per-event SOQL (escaped here) and single-record creates."""
+    from canvasbridge.clients.salesforce import soql
+    from canvasbridge.live_events.caliper import parse_envelope
+    from canvasbridge.live_events.handlers import HANDLERS, HandlerContext
+    from canvasbridge.live_events.naming import event_name
+
+    processor, canvas_stats, sf_stats = _warm(urls, warmup, 200)  # same warm Canvas cache
+    sf = processor.writer._sf
+    today = processor.today().isoformat()
+    latencies, written = [], 0
+    started = time.perf_counter()
+    for item in events:
+        t0 = time.perf_counter()
+        [event] = parse_envelope(item.json())
+        name = event_name(event, item.attributes)
+        spec = HANDLERS.get(name)
+        if spec is None or not processor.settings.handled(name):
+            continue
+        activity = spec.handler(event, name, HandlerContext(processor.lookups))  # no relevance check
+        if not activity.participant_uid:
+            continue
+        query = (
+            "SELECT Id, ParticipantName__c FROM Programme_Participant__c WHERE "
+            "Programme__r.LMS_Start_Date__c <= {today} AND Programme__r.LMS_End_Date__c >= {today} "
+            "AND Participant_UID__c = {uid}"
+        )
+        values: dict[str, Any] = {"today": dt.date.fromisoformat(today), "uid": activity.participant_uid}
+        if activity.course_id:
+            query += " AND Programme__r.LMS_Course_Id__c = {course}"
+            values["course"] = int(activity.course_id)
+        for row in sf.query_all(soql.format(query, **values)):
+            sf.create(
+                "Canvas_Activitiy__c",
+                {
+                    "Canvas_Activity__c": activity.label,
+                    "Programme_Participant__c": row["Id"],
+                    "Canvas_Activity_Detail__c": activity.detail(row.get("ParticipantName__c")),
+                },
+            )
+            written += 1
+        if spec.marks_attendance and activity.match_name:
+            sf.query_all(
+                soql.format(
+                    "SELECT Id FROM Attendees__c WHERE Contact__r.Participant_UID__c = {uid} "
+                    "AND FLIP_Event__r.Event_Name__c = {name}",
+                    uid=activity.participant_uid,
+                    name=activity.match_name,
+                )
+            )
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    return {
+        "run": "baseline (per-event calls)",
+        "events": len(events),
+        "seconds": elapsed,
+        "failed": 0,
+        "sf_calls": sf_stats.total,
+        "canvas_calls": canvas_stats.total,
+        "latencies": latencies,
+        "written": written,
+        "counts": {},
+    }
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Canvas may respond unexpectedly")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=6000)
+    parser.add_argument("--batch", type=int, default=200, help="SQS messages per Lambda invocation")
+    parser.add_argument("--size", default="university")
+    parser.add_argument("--baseline-events", type=int, default=400)
+    parser.add_argument("--sqs-events", type=int, default=1000, help="moto's SQS is slow: fewer events there")
+    parser.add_argument("--warmup", type=int, default=3000, help="events seen before measuring (warm caches)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from canvasbridge.emulators.live_events import LiveEventGenerator
+    from canvasbridge.emulators.university.activity import ActivityDataset
+
+    today = dt.datetime.now(dt.UTC).date()
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.Process(
+        target=_serve, args=(args.size, 1, today.isoformat(), child), daemon=True
+    )
+    server.start()
+    urls = parent.recv()
+    try:
+        generator = LiveEventGenerator(ActivityDataset.generate(args.size, seed=1, today=today), seed=7)
+        warmup = list(generator.events(args.warmup))
+        events = list(generator.events(args.events))
+        results = [
+            run_direct(urls, warmup, events, args.batch),
+            run_sqs(urls, warmup, events[: args.sqs_events], args.batch),
+            run_baseline(urls, warmup, events[: args.baseline_events]),
+        ]
+    finally:
+        parent.send("stop")
+        server.join(timeout=30)
+    table = Table(
+        title=f"Live events on {platform.machine()} ({os.cpu_count()} cores), {args.size} dataset, "
+        f"batches of {args.batch}"
+    )
+    for column in (
+        "run",
+        "events",
+        "events/s",
+        "SF calls/event",
+        "Canvas calls/event",
+        "records",
+        "p50 ms",
+        "p99 ms",
+        "failed",
+    ):
+        table.add_column(column, justify="right" if column != "run" else "left")
+    for r in results:
+        table.add_row(
+            r["run"],
+            str(r["events"]),
+            f"{r['events'] / r['seconds']:.0f}",
+            f"{r['sf_calls'] / r['events']:.4f}",
+            f"{r['canvas_calls'] / r['events']:.4f}",
+            str(r["written"]),
+            f"{_pct(r['latencies'], 0.5):.0f}",
+            f"{_pct(r['latencies'], 0.99):.0f}",
+            str(r["failed"]),
+        )
+    Console().print(table)
+    print(
+        "latency: lambda (no SQS) = per batch, handed over → written; lambda + SQS = per event, "
+        "SentTimestamp → written; baseline = per event"
+    )
+    print(
+        "outcomes (lambda + SQS):",
+        json.dumps({k: v for k, v in sorted(results[1]["counts"].items()) if ":" not in k}),
+    )
+    print("dataset:", json.dumps(urls["summary"]), f"warm-up: {args.warmup} events before each run")
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if k not in ("latencies", "counts")} for r in results]))
+
+
+if __name__ == "__main__":
+    main()
