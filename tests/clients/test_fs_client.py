@@ -93,6 +93,7 @@ def test_a_token_refused_with_401_is_renewed_once_and_the_call_succeeds(
     assert emu.count("GET /{resource}/{key:path}", 401) == 1
 
 
+@pytest.mark.slow
 def test_a_token_is_renewed_before_its_exp_claim(uni: University, monkeypatch: pytest.MonkeyPatch) -> None:
     app, _model, _control, _changes = create_app(uni, token_ttl_s=1.2)
     with ServerThread(app) as short_lived:

@@ -166,3 +166,16 @@ def test_decoding_a_non_json_answer_is_a_permanent_error() -> None:
     client = HttpClient("http://fs.test/", system="fs", transport=transport)
     with pytest.raises(HttpPermanentError, match="not JSON"):
         client.get_json("personer/1")
+
+
+def test_a_redirect_is_a_permanent_error_naming_where_it_points() -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            302, headers={"Location": "https://sso.example.org/login?token=abc123"}
+        )
+    )
+    client = HttpClient("http://fs.test/", system="fs", transport=transport)
+    with pytest.raises(HttpPermanentError) as info:
+        client.get_json("personer/1")
+    assert "redirect to https://sso.example.org/login" in str(info.value)
+    assert "abc123" not in str(info.value)

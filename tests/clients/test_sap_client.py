@@ -142,3 +142,23 @@ def test_an_unknown_unit_is_not_found_and_not_retried(sap: SapClient, emu: Emula
     with pytest.raises(NotFoundError):
         sap.location(99999999)
     assert emu.count("GET /locations({id:int})", 404) == 1
+
+
+def test_odata_next_links_are_followed_for_paged_lists() -> None:
+    import httpx
+
+    from canvasbridge.clients.http import HttpClient
+
+    pages = {
+        "/locations": {
+            "d": {"results": [{"locationId": 1}], "__next": "http://sap.test/locations?$skiptoken=2"}
+        },
+        "/locations?$skiptoken=2": {"d": {"results": [{"locationId": 2}]}},
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        key = request.url.raw_path.decode().replace("%24", "$")
+        return httpx.Response(200, json=pages[key], headers={"sap-server": "true"})
+
+    client = SapClient(HttpClient("http://sap.test/", system="sap", transport=httpx.MockTransport(answer)))
+    assert [u["locationId"] for u in client.locations()] == [1, 2]

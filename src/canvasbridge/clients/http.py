@@ -537,6 +537,14 @@ class HttpClient:
     def _raise_for(self, response: httpx.Response, method: str, template: str) -> None:
         if self._check_response is not None:
             self._check_response(response)
+        if 300 <= response.status_code < 400:
+            location = self.redactor.url(response.headers.get("Location", "?"))
+            error = HttpPermanentError(
+                f"{self.system} {method} {template}: HTTP {response.status_code} redirect to {location} "
+                "(redirects are not followed: check base_url)"
+            )
+            error._attach(self.system, method, template, response.status_code, None)
+            raise error
         if response.status_code >= 400:
             raise error_for_status(
                 response.status_code,

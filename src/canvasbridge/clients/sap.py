@@ -87,7 +87,7 @@ def unwrap(body: Any) -> Any:
     if not isinstance(body, dict) or "d" not in body:
         raise HttpPermanentError("sap: answer is not OData (no 'd')")
     inner = body["d"]
-    if isinstance(inner, dict) and isinstance(inner.get("results"), list) and len(inner) <= 2:
+    if isinstance(inner, dict) and isinstance(inner.get("results"), list):
         return inner["results"]
     return inner
 
@@ -148,10 +148,30 @@ class SapClient:
     def _check_origin(self, url: str) -> None:
         self.http.check_origin(url)
 
+    def get_list(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """A list answer, following OData's ``d.__next`` links when the server pages."""
+        self._check_origin(path)
+        items: list[dict[str, Any]] = []
+        url: str | None = path
+        query: dict[str, Any] | None = params or None
+        seen: set[str] = set()
+        while url:
+            body = self.http.get_json(url, params=query)
+            query = None
+            result = unwrap(body)
+            if not isinstance(result, list):
+                raise HttpPermanentError(f"sap GET {path}: expected a list")
+            items.extend(r for r in result if isinstance(r, dict))
+            nxt = body["d"].get("__next") if isinstance(body.get("d"), dict) else None
+            url = nxt if isinstance(nxt, str) and nxt not in seen else None
+            if url:
+                self._check_origin(url)
+                seen.add(url)
+        return items
+
     # locations (org units)
     def locations(self, **params: Any) -> list[dict[str, Any]]:
-        result = self.get("locations", **params)
-        return list(result) if isinstance(result, list) else []
+        return self.get_list("locations", **params)
 
     def location(self, location_id: int | str) -> dict[str, Any]:
         result = self.get(f"locations({_key(location_id)})")
@@ -199,9 +219,7 @@ class SapClient:
         return result
 
     def assignments(self, employee_id: int | str) -> list[dict[str, Any]]:
-        result = self.get(f"employees({_key(employee_id)})/assignments")
-        return list(result) if isinstance(result, list) else []
+        return self.get_list(f"employees({_key(employee_id)})/assignments")
 
     def roles(self, employee_id: int | str) -> list[dict[str, Any]]:
-        result = self.get(f"employees({_key(employee_id)})/roles")
-        return list(result) if isinstance(result, list) else []
+        return self.get_list(f"employees({_key(employee_id)})/roles")
