@@ -120,3 +120,10 @@ def test_throttle_settings_through_the_faults_endpoint(url: str, http: httpx.Cli
     ).raise_for_status()
     http.get("/api/v1/users/1")
     assert http.get("/api/v1/users/1").status_code == 429
+
+
+def test_unknown_api_paths_and_methods_get_the_canvas_404(http: httpx.Client) -> None:
+    for method, path in [("GET", "/api/v1/widgets/1"), ("PATCH", "/api/v1/users/1")]:
+        response = http.request(method, path)
+        assert response.status_code == 404
+        assert response.json() == {"errors": [{"message": "The specified resource does not exist."}]}

@@ -134,6 +134,9 @@ class CanvasResponses:
             self_id=request.scope.get("state", {}).get("canvas_user_id"),
         )
 
+    async def not_found(self, request: Request) -> Response:
+        raise ResourceNotFound()
+
     # ------------------------------------------------------------------ accounts
     async def list_accounts(self, request: Request) -> Response:
         return self.listing(request, [self.model.root_account], shapes.account)

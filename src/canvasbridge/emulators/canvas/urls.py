@@ -7,6 +7,7 @@ from starlette.routing import Route
 from canvasbridge.emulators.canvas.responses import CanvasResponses
 
 API = "/api/v1"
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def routes(r: CanvasResponses) -> list[Route]:
@@ -93,4 +94,6 @@ def routes(r: CanvasResponses) -> list[Route]:
         api("/files/{id}", r.get_file, "GET"),
         Route("/files/{id}/download", r.download_file, methods=["GET"]),
         Route("/accounts/{account_id}/files/{id}/download", r.download_file, methods=["GET"]),
+        # anything else under /api/v1 (or a known path with another method): Canvas's 404
+        Route(API + "/{rest:path}", r.not_found, methods=ALL_METHODS),
     ]
