@@ -122,6 +122,9 @@ class SalesforceModel:
         self._indexes: dict[tuple[str, str], tuple[int, dict[Any, set[str]]]] = {}
         self._seed: tuple[Any, ...] | None = None
         self._initial = (today, api_max, batch_size)
+        from canvasbridge.emulators.salesforce.bulk import BulkJobs
+
+        self.bulk = BulkJobs(self)
 
     # ------------------------------------------------------------ time
 
@@ -573,6 +576,7 @@ class SalesforceModel:
                 self._counters, self._autonumbers = dict(counters), dict(autonumbers)
             self._sessions.clear()
             self._cursors.clear()
+            self.bulk.clear()
             self._touch()
             self.api_used = 0
             self.session_ttl_s = None

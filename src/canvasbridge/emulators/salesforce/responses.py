@@ -462,6 +462,71 @@ class SalesforceResponses:
                 out.append(None)
         return Reply(200, out)
 
+    # ------------------------------------------------------------ Bulk API 2.0
+
+    def jobs_ingest(self, call: Call) -> Reply:
+        bulk = self.model.bulk
+        if call.method == "GET":
+            jobs = [j.info(detail=False) for j in bulk.list(query=False)]
+            return Reply(200, {"done": True, "records": jobs, "nextRecordsUrl": None})
+        body = call.json()
+        if not isinstance(body, dict):
+            raise exc.json_parser_error("Expected a JSON object describing the job")
+        return Reply(200, bulk.create_ingest(body, call.version).info(detail=False))
+
+    def job_ingest(self, call: Call) -> Reply:
+        bulk = self.model.bulk
+        job_id = call.path_params["job_id"]
+        if call.method == "DELETE":
+            bulk.delete(job_id, query=False)
+            return Reply(204)
+        if call.method == "PATCH":
+            body = call.json()
+            state = body.get("state") if isinstance(body, dict) else None
+            return Reply(200, bulk.set_state(job_id, str(state)).info(detail=False))
+        return Reply(200, bulk.poll(job_id, query=False).info())
+
+    def job_ingest_batches(self, call: Call) -> Reply:
+        self.model.bulk.upload(call.path_params["job_id"], call.body)
+        return Reply(201)
+
+    def job_ingest_results(self, call: Call) -> Reply:
+        kind = call.path_params["kind"]
+        if kind not in ("successfulResults", "failedResults", "unprocessedrecords"):
+            raise exc.not_found()
+        text = self.model.bulk.results(call.path_params["job_id"], kind)
+        return Reply(200, text=text, media_type="text/csv")
+
+    def jobs_query(self, call: Call) -> Reply:
+        bulk = self.model.bulk
+        if call.method == "GET":
+            jobs = [j.info(detail=False) for j in bulk.list(query=True)]
+            return Reply(200, {"done": True, "records": jobs, "nextRecordsUrl": None})
+        body = call.json()
+        if not isinstance(body, dict):
+            raise exc.json_parser_error("Expected a JSON object describing the job")
+        return Reply(200, bulk.create_query(body, call.version).info(detail=False))
+
+    def job_query(self, call: Call) -> Reply:
+        bulk = self.model.bulk
+        job_id = call.path_params["job_id"]
+        if call.method == "DELETE":
+            bulk.delete(job_id, query=True)
+            return Reply(204)
+        if call.method == "PATCH":
+            job = bulk.get(job_id, query=True)
+            job.state = "Aborted" if job.state != "JobComplete" else job.state
+            return Reply(200, job.info(detail=False))
+        return Reply(200, bulk.poll(job_id, query=True).info())
+
+    def job_query_results(self, call: Call) -> Reply:
+        max_records = call.query.get("maxRecords")
+        text, count, locator = self.model.bulk.query_results(
+            call.path_params["job_id"], call.query.get("locator"), int(max_records) if max_records else None
+        )
+        headers = {"Sforce-NumberOfRecords": str(count), "Sforce-Locator": locator}
+        return Reply(200, text=text, media_type="text/csv", headers=headers)
+
     # ------------------------------------------------------------ composite
 
     def composite(self, call: Call) -> Reply:
@@ -519,7 +584,7 @@ class SalesforceResponses:
         parts = urlsplit(url)
         method = str(sub["method"]).upper()
         matched = urls.match(method, parts.path)
-        if matched is None or matched[0] in ("composite", "versions"):
+        if matched is None or matched[0] in ("composite", "versions") or matched[0].startswith("job"):
             return Reply(404, exc.not_found().body())
         name, params = matched
         sub_call = Call(

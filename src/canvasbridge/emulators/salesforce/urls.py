@@ -41,6 +41,13 @@ ROUTES: list[tuple[str, tuple[str, ...], str, str]] = [
     (f"{API}/composite/sobjects", ("POST", "PATCH", "DELETE"), "collections", "api"),
     (f"{API}/composite/sobjects/{{sobject}}", ("GET",), "collections_get", "api"),
     (f"{API}/composite/sobjects/{{sobject}}/{{field}}", ("PATCH",), "collections_upsert", "api"),
+    (f"{API}/jobs/ingest", ("GET", "POST"), "jobs_ingest", "api"),
+    (f"{API}/jobs/ingest/{{job_id}}", ("GET", "PATCH", "DELETE"), "job_ingest", "api"),
+    (f"{API}/jobs/ingest/{{job_id}}/batches", ("PUT",), "job_ingest_batches", "api"),
+    (f"{API}/jobs/ingest/{{job_id}}/{{kind}}", ("GET",), "job_ingest_results", "api"),
+    (f"{API}/jobs/query", ("GET", "POST"), "jobs_query", "api"),
+    (f"{API}/jobs/query/{{job_id}}", ("GET", "PATCH", "DELETE"), "job_query", "api"),
+    (f"{API}/jobs/query/{{job_id}}/results", ("GET",), "job_query_results", "api"),
 ]
 
 _COMPILED = [(compile_path(path)[0], methods, name) for path, methods, name, _kind in ROUTES]
