@@ -118,3 +118,12 @@ def test_parked_message_keeps_body_and_reason(ledger):
     (parked,) = ledger.parked()
     assert parked.body == b"\xff not json" and parked.reason == "body is not valid UTF-8"
     assert parked.attributes == {"a": "b"} and ledger.stats()["parked"] == 1
+
+
+def test_a_call_whose_record_was_lost_is_recreated_from_its_queue_message(ledger):
+    claim = ledger.claim(12345, max_attempts=3, recover=TaskCall("t", {"k": 1}), correlation_id="m-1")
+    assert claim.proceed and claim.call_id != 12345 and claim.attempt == 1
+    record = ledger.get(claim.call_id)
+    assert record.task == "t" and record.params == {"k": 1} and record.state is CallState.RUNNING
+    assert record.correlation_id == "m-1"
+    assert not ledger.claim(999999, max_attempts=3).proceed  # without the message there is nothing to run

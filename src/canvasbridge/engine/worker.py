@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from canvasbridge.engine import metrics
+from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.context import TaskContext
 from canvasbridge.engine.ledger import CallState, Ledger
@@ -64,7 +65,15 @@ class Executor:
     ) -> None:
         ledger = self._ledger()
         policy = self.config.retry_policy(task_name)
-        claim = ledger.claim(call_id, max_attempts=policy.max_attempts)
+        claim = ledger.claim(
+            call_id,
+            max_attempts=policy.max_attempts,
+            recover=TaskCall(task_name, params),
+            correlation_id=correlation_id,
+        )
+        if claim.call_id != call_id:
+            log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
+            call_id = claim.call_id
         if not claim.proceed:
             if claim.attempt:  # out of attempts: the claim made it a dead letter
                 metrics.TASKS_DEAD.labels(task_name).inc()

@@ -152,12 +152,14 @@ class Ledger:
         self.engine.dispose()
 
     @contextlib.contextmanager
-    def _progress_transaction(self) -> Iterator[sa.Connection]:
-        """A transaction for a worker's progress (claim, outcome).
+    def _relaxed_transaction(self) -> Iterator[sa.Connection]:
+        """A transaction for bookkeeping that the broker backs up (calls, claims, outcomes).
 
-        On PostgreSQL it commits without waiting for the WAL flush: losing the last few
-        milliseconds of progress in a database crash only makes a call run again or show
-        a stale state, never loses work, and it spares a disk flush per task.
+        On PostgreSQL it commits without waiting for the WAL flush, sparing a disk flush per
+        write. A database crash may then lose the last milliseconds of bookkeeping: a lost
+        call is recreated by the worker from its Celery message (see :meth:`claim`), a lost
+        claim or outcome makes a call run again or show a stale state. No work is lost.
+        Parking stays fully durable: for a parked message the ledger is the only copy.
         """
         with self.engine.begin() as connection:
             if self.engine.dialect.name == "postgresql":
@@ -177,7 +179,7 @@ class Ledger:
         now = _now()
         origin_fields = _origin_fields(origin)
         results: list[RecordedCall] = []
-        with self.engine.begin() as connection:
+        with self._relaxed_transaction() as connection:
             for call in calls:
                 params = call.canonical_params()
                 statement = (
@@ -231,15 +233,24 @@ class Ledger:
 
     # -- execution -----------------------------------------------------------------
 
-    def claim(self, call_id: int, *, max_attempts: int) -> Claim:
+    def claim(
+        self,
+        call_id: int,
+        *,
+        max_attempts: int,
+        recover: TaskCall | None = None,
+        correlation_id: str | None = None,
+    ) -> Claim:
         """Mark a call running and count the attempt, unless it is final or out of attempts.
 
         A call found ``running`` was started by a worker that died; claiming it again
         counts another attempt, which is what bounds a task that kills its worker.
+        A call the ledger does not know (its record was lost) is recorded again from
+        ``recover``, the call its queue message carries, under a new id.
         """
         now = _now()
         startable = [CallState.QUEUED.value, CallState.RETRYING.value, CallState.RUNNING.value]
-        with self._progress_transaction() as connection:
+        with self._relaxed_transaction() as connection:
             row = connection.execute(
                 sa.update(task_calls)
                 .where(task_calls.c.id == call_id, task_calls.c.state.in_(startable))
@@ -256,6 +267,9 @@ class Ledger:
                 state = connection.execute(
                     sa.select(task_calls.c.state).where(task_calls.c.id == call_id)
                 ).scalar_one_or_none()
+                if state is None and recover is not None:
+                    new_id = self._recreate(connection, recover, correlation_id, now)
+                    return Claim(new_id, 1, proceed=True, reason=f"recreated lost call {call_id}")
                 reason = "unknown call" if state is None else f"call is already {state}"
                 return Claim(call_id, 0, proceed=False, reason=reason)
             attempt = int(row.attempts)
@@ -269,9 +283,32 @@ class Ledger:
                 return Claim(call_id, attempt, proceed=False, reason=error)
         return Claim(call_id, attempt, proceed=True)
 
+    @staticmethod
+    def _recreate(
+        connection: sa.Connection, call: TaskCall, correlation_id: str | None, now: datetime
+    ) -> int:
+        row = connection.execute(
+            sa.insert(task_calls)
+            .values(
+                task=call.task,
+                params=call.canonical_params(),
+                coalesce_key=call.coalesce_key(),
+                state=CallState.RUNNING.value,
+                attempts=1,
+                folded=0,
+                correlation_id=correlation_id,
+                origin_source="(recreated from its queue message)",
+                created_at=now,
+                updated_at=now,
+                started_at=now,
+            )
+            .returning(task_calls.c.id)
+        ).one()
+        return int(row.id)
+
     def succeed(self, call_id: int, result: Any = None) -> None:
         now = _now()
-        with self._progress_transaction() as connection:
+        with self._relaxed_transaction() as connection:
             self._finish(
                 connection,
                 call_id,
@@ -294,7 +331,7 @@ class Ledger:
     ) -> CallState:
         """Record a failed attempt; retrying when ``retry_in`` seconds are given, else dead."""
         now = _now()
-        with self._progress_transaction() as connection:
+        with self._relaxed_transaction() as connection:
             outcome = "retry" if retry_in is not None else "dead"
             self._log_attempt(connection, call_id, attempt, outcome, error, traceback, started_at, now)
             if retry_in is None:
