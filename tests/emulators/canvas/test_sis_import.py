@@ -205,3 +205,23 @@ def test_change_threshold_stops_batch_deletions(http: httpx.Client, emu: CanvasE
     assert record["workflow_state"] == "failed_with_messages"
     assert "change_threshold" in record["processing_errors"][0][1]
     assert emu.model.find_course_by_sis("JUS2000-2027V") is not None  # nothing was deleted
+
+
+def test_fields_edited_through_the_api_are_sticky_until_an_import_overrides(
+    canvas: Canvas, http: httpx.Client, emu: CanvasEmulator
+) -> None:
+    courses = {"courses.csv": "course_id,short_name,long_name,status\nSTICKY-1,ST1,Original Name,active\n"}
+    assert wait_for(http, post_zip(http, courses)["id"])["workflow_state"] == "imported"
+    course = canvas.get_course("STICKY-1", use_sis_id=True)
+    course.update(course={"name": "Renamed By Hand"})
+    assert wait_for(http, post_zip(http, courses)["id"])["workflow_state"] == "imported"
+    assert emu.model.find_course_by_sis("STICKY-1").name == "Renamed By Hand"
+    record = wait_for(
+        http, post_zip(http, courses, override_sis_stickiness="true", clear_sis_stickiness="true")["id"]
+    )
+    assert record["workflow_state"] == "imported"
+    restored = emu.model.find_course_by_sis("STICKY-1")
+    assert restored.name == "Original Name" and "name" not in restored.sticky
+    emu.model.update_course(restored.id, name="Drifted", sticky=True)  # drift as a person would make it
+    wait_for(http, post_zip(http, courses)["id"])
+    assert emu.model.find_course_by_sis("STICKY-1").name == "Drifted"

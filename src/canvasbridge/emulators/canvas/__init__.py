@@ -39,6 +39,7 @@ making drift behind the service's back and asserting end states::
     m.update_user(id, name=...); m.suspend_user(id); m.unsuspend_user(id); m.is_suspended(id)
     m.update_login(id, workflow_state="suspended", sis_user_id=...); m.delete_login(user_id, id)
     m.update_course(id, name=..., event="offer|claim|conclude|delete|undelete")
+    m.update_course(id, name=..., sticky=True)   # as a person in the UI: SIS imports keep it
     m.update_section(id, ...); m.delete_section(id, force=False); m.crosslist_section(id, course_id)
     m.set_enrollment_state(id, "completed"); m.end_enrollment(id, task="conclude|delete|inactivate")
     m.update_account(id, ...); m.delete_sub_account(parent_id, id); m.delete_user(id)

@@ -105,6 +105,7 @@ class Account:
     default_time_zone: str = "Etc/UTC"
     uuid: str = field(default_factory=_uuid)
     created_by_sis: bool = False
+    sticky: set[str] = field(default_factory=set)  # fields edited outside SIS (see sis_import)
 
 
 @dataclass
@@ -119,6 +120,7 @@ class Term:
     sis_import_id: int | None = None
     created_at: str = field(default_factory=now_iso)
     created_by_sis: bool = False
+    sticky: set[str] = field(default_factory=set)  # fields edited outside SIS (see sis_import)
 
 
 @dataclass
@@ -134,6 +136,7 @@ class User:
     created_at: str = field(default_factory=now_iso)
     uuid: str = field(default_factory=_uuid)
     created_by_sis: bool = False
+    sticky: set[str] = field(default_factory=set)  # fields edited outside SIS (see sis_import)
 
 
 @dataclass
@@ -172,6 +175,7 @@ class Course:
     created_at: str = field(default_factory=now_iso)
     uuid: str = field(default_factory=_uuid)
     created_by_sis: bool = False
+    sticky: set[str] = field(default_factory=set)  # fields edited outside SIS (see sis_import)
 
 
 @dataclass
@@ -190,6 +194,7 @@ class Section:
     sis_import_id: int | None = None
     created_at: str = field(default_factory=now_iso)
     created_by_sis: bool = False
+    sticky: set[str] = field(default_factory=set)  # fields edited outside SIS (see sis_import)
 
 
 @dataclass
@@ -432,7 +437,7 @@ class CanvasModel(CourseContent):
                         queue.append(child.id)
             return out
 
-    def update_account(self, account_id: int, **changes: Any) -> Account:
+    def update_account(self, account_id: int, *, sticky: bool = False, **changes: Any) -> Account:
         """Change ``name``, ``sis_account_id``, ``integration_id``, ``parent_account_id``,
         ``default_time_zone``, ``workflow_state`` or ``sis_import_id``."""
         with self._lock:
@@ -449,7 +454,7 @@ class CanvasModel(CourseContent):
                 account.integration_id = new
             if changes.get("parent_account_id") is not None:
                 self._get(self._s.accounts, changes["parent_account_id"])
-            _assign(account, changes)
+            _assign(account, changes, sticky)
             return account
 
     def delete_sub_account(self, parent_id: int, account_id: int) -> Account:
@@ -520,7 +525,7 @@ class CanvasModel(CourseContent):
         with self._lock:
             return [t for t in self._s.terms.values() if include_deleted or t.workflow_state != "deleted"]
 
-    def update_term(self, term_id: int, **changes: Any) -> Term:
+    def update_term(self, term_id: int, *, sticky: bool = False, **changes: Any) -> Term:
         with self._lock:
             term = self._get(self._s.terms, term_id)
             if "sis_term_id" in changes:
@@ -528,7 +533,7 @@ class CanvasModel(CourseContent):
                 self._claim("sis", "term", new, term.id, "sis_term_id")
                 self._reindex("sis", "term", term.sis_term_id, new, term.id)
                 term.sis_term_id = new
-            _assign(term, changes)
+            _assign(term, changes, sticky)
             return term
 
     # ------------------------------------------------------------------ users and logins
@@ -639,11 +644,11 @@ class CanvasModel(CourseContent):
             login_id = self._s.integration["login"].get(integration_id)
             return self._s.users.get(self._s.logins[login_id].user_id) if login_id else None
 
-    def update_user(self, user_id: int, **changes: Any) -> User:
+    def update_user(self, user_id: int, *, sticky: bool = False, **changes: Any) -> User:
         """Change ``name``, ``short_name``, ``sortable_name``, ``email``, ``locale``, ``time_zone``."""
         with self._lock:
             user = self._get(self._s.users, user_id)
-            _assign(user, changes)
+            _assign(user, changes, sticky)
             return user
 
     def suspend_user(self, user_id: int) -> list[Login]:
@@ -858,7 +863,7 @@ class CanvasModel(CourseContent):
                 and (term_id is None or c.enrollment_term_id == term_id)
             ]
 
-    def update_course(self, course_id: int, **changes: Any) -> Course:
+    def update_course(self, course_id: int, *, sticky: bool = False, **changes: Any) -> Course:
         """Change any Course field; ``event`` applies a ``course[event]`` (claim, offer,
         conclude, delete, undelete); ``term_id`` moves it to a term."""
         with self._lock:
@@ -880,9 +885,11 @@ class CanvasModel(CourseContent):
                 self._claim("integration", "course", new, course.id, "integration_id")
                 self._reindex("integration", "course", course.integration_id, new, course.id)
                 course.integration_id = new
-            _assign(course, changes)
+            _assign(course, changes, sticky)
             if event is not None:
                 self.course_event(course.id, event)
+                if sticky:
+                    course.sticky.add("workflow_state")
             return course
 
     def course_event(self, course_id: int, event: str) -> Course:
@@ -973,7 +980,7 @@ class CanvasModel(CourseContent):
             course = self._get(self._s.courses, course_id)
             return self.add_section(course.id, course.name, default_section=True)
 
-    def update_section(self, section_id: int, **changes: Any) -> Section:
+    def update_section(self, section_id: int, *, sticky: bool = False, **changes: Any) -> Section:
         with self._lock:
             section = self.get_section(section_id)
             if "sis_section_id" in changes:
@@ -986,7 +993,7 @@ class CanvasModel(CourseContent):
                 self._claim("integration", "section", new, section.id, "integration_id")
                 self._reindex("integration", "section", section.integration_id, new, section.id)
                 section.integration_id = new
-            _assign(section, changes)
+            _assign(section, changes, sticky)
             return section
 
     def delete_section(self, section_id: int, *, force: bool = False) -> Section:
@@ -1389,7 +1396,27 @@ class CanvasModel(CourseContent):
             return fn(self)
 
 
-def _assign(obj: Any, changes: dict[str, Any]) -> None:
+# Fields Canvas makes "sticky" when they are edited outside SIS: a later SIS import leaves
+# them alone unless it passes override_sis_stickiness.
+STICKY_FIELDS = frozenset(
+    {
+        "name",
+        "course_code",
+        "short_name",
+        "sortable_name",
+        "start_at",
+        "end_at",
+        "account_id",
+        "enrollment_term_id",
+        "parent_account_id",
+        "workflow_state",
+    }
+)
+
+
+def _assign(obj: Any, changes: dict[str, Any], sticky: bool = False) -> None:
+    if sticky and hasattr(obj, "sticky"):
+        obj.sticky.update(key for key in changes if key in STICKY_FIELDS)
     for key, value in changes.items():
         if not hasattr(obj, key) or key == "id":
             raise CanvasError(

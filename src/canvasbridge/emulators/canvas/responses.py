@@ -155,7 +155,7 @@ class CanvasResponses:
             if account.id == ROOT_ACCOUNT_ID:
                 raise BadRequest("cannot move a root account")
             changes["parent_account_id"] = self.model.resolve_account(str(fields["parent_account_id"])).id
-        return ok(shapes.account(self.model.update_account(account.id, **changes)))
+        return ok(shapes.account(self.model.update_account(account.id, sticky=True, **changes)))
 
     async def list_sub_accounts(self, request: Request) -> Response:
         account = self.account(request)
@@ -212,7 +212,7 @@ class CanvasResponses:
         term = self.model.resolve_term(ref(request))
         fields = section(await read_params(request), "enrollment_term")
         changes = {k: text(fields[k]) for k in ("name", "sis_term_id", "start_at", "end_at") if k in fields}
-        return ok(shapes.term(self.model.update_term(term.id, **changes)))
+        return ok(shapes.term(self.model.update_term(term.id, sticky=True, **changes)))
 
     async def delete_term(self, request: Request) -> Response:
         self.account(request, "account_id")
@@ -339,7 +339,7 @@ class CanvasResponses:
         event = text(fields.get("event"))
         changes = {k: text(fields[k]) for k in USER_FIELDS if k in fields}
         with self.model.lock:
-            self.model.update_user(user.id, **changes)
+            self.model.update_user(user.id, sticky=True, **changes)
             if event == "suspend":
                 self.model.suspend_user(user.id)
             elif event == "unsuspend":
@@ -536,7 +536,7 @@ class CanvasResponses:
         if event is not None:
             changes["event"] = event
         with self.model.lock:
-            return ok(shapes.course(self.model.update_course(course.id, **changes)))
+            return ok(shapes.course(self.model.update_course(course.id, sticky=True, **changes)))
 
     async def delete_course(self, request: Request) -> Response:
         course = self.model.resolve_course(ref(request))
@@ -545,6 +545,7 @@ class CanvasResponses:
         if event not in ("delete", "conclude"):
             raise BadRequest('Only "delete" and "conclude" events are allowed.')
         self.model.course_event(course.id, event)
+        course.sticky.add("workflow_state")
         return ok({event: "true"})
 
     # ------------------------------------------------------------------ sections
@@ -589,7 +590,9 @@ class CanvasResponses:
             changes["restrict_enrollments_to_section_dates"] = as_bool(
                 fields["restrict_enrollments_to_section_dates"]
             )
-        return ok(shapes.section(self.model, self.model.update_section(section_obj.id, **changes)))
+        return ok(
+            shapes.section(self.model, self.model.update_section(section_obj.id, sticky=True, **changes))
+        )
 
     async def delete_section(self, request: Request) -> Response:
         section_obj = self.model.resolve_section(ref(request))

@@ -35,7 +35,13 @@ from collections.abc import Callable
 from typing import Any
 
 from canvasbridge.emulators.canvas.exceptions import BadRequest, CanvasError
-from canvasbridge.emulators.canvas.models import FIRST_CUSTOM_ROLE_ID, CanvasModel, Enrollment, now_iso
+from canvasbridge.emulators.canvas.models import (
+    FIRST_CUSTOM_ROLE_ID,
+    STICKY_FIELDS,
+    CanvasModel,
+    Enrollment,
+    now_iso,
+)
 from canvasbridge.emulators.canvas.params import as_bool, text
 
 COUNT_KEYS = (
@@ -335,6 +341,25 @@ class _ImportRun:
             diffed_against_import_id=self.diffed_against,
         )
 
+    # -------------------------------------------------------------- stickiness
+    def _update(self, update: Callable[..., Any], obj: Any, **changes: Any) -> None:
+        """Apply an update, leaving sticky fields alone unless the import overrides stickiness."""
+        override = bool(self.record.get("override_sis_stickiness"))
+        if not override:
+            changes = {k: v for k, v in changes.items() if k not in obj.sticky}
+        update(obj.id, **changes)
+        if override:
+            fields = {k for k in changes if k in STICKY_FIELDS}
+            if self.record.get("clear_sis_stickiness"):
+                obj.sticky -= fields
+            elif self.record.get("add_sis_stickiness"):
+                obj.sticky |= fields
+
+    def _course_event(self, course: Any, event: str) -> None:
+        if "workflow_state" in course.sticky and not self.record.get("override_sis_stickiness"):
+            return
+        self.model.course_event(course.id, event)
+
     # -------------------------------------------------------------- rows
     def _need(self, row: dict[str, str], *columns: str, what: str) -> None:
         for column in columns:
@@ -380,7 +405,7 @@ class _ImportRun:
             changes["sortable_name"] = sortable
         if row.get("email"):
             changes["email"] = row["email"]
-        self.model.update_user(user.id, **changes)
+        self._update(self.model.update_user, user, **changes)
         login_changes: dict[str, Any] = {
             "workflow_state": "suspended" if status == "suspended" else "active",
             "sis_import_id": self.import_id,
@@ -414,8 +439,9 @@ class _ImportRun:
                 sis_import_id=self.import_id,
             )
             return
-        self.model.update_account(
-            account.id,
+        self._update(
+            self.model.update_account,
+            account,
             name=row.get("name") or account.name,
             parent_account_id=parent_id,
             sis_import_id=self.import_id,
@@ -437,8 +463,9 @@ class _ImportRun:
                 sis_import_id=self.import_id,
             )
             return
-        self.model.update_term(
-            term.id,
+        self._update(
+            self.model.update_term,
+            term,
             name=row.get("name") or term.name,
             start_at=row.get("start_date") or term.start_at,
             end_at=row.get("end_date") or term.end_at,
@@ -487,8 +514,9 @@ class _ImportRun:
                 sis_import_id=self.import_id,
             )
         else:
-            self.model.update_course(
-                course.id,
+            self._update(
+                self.model.update_course,
+                course,
                 name=row.get("long_name") or course.name,
                 course_code=row.get("short_name") or course.course_code,
                 account_id=account_id,
@@ -499,15 +527,15 @@ class _ImportRun:
             )
         state = course.workflow_state
         if status == "deleted":
-            self.model.course_event(course.id, "delete")
+            self._course_event(course, "delete")
         elif status == "completed":
-            self.model.course_event(course.id, "conclude")
+            self._course_event(course, "conclude")
         elif status == "published":
-            self.model.course_event(course.id, "offer")
+            self._course_event(course, "offer")
         elif status == "unpublished":
-            self.model.course_event(course.id, "claim")
+            self._course_event(course, "claim")
         elif state in ("completed", "deleted"):
-            self.model.course_event(course.id, "undelete")
+            self._course_event(course, "undelete")
         self.touched["courses"].add(course.id)
 
     def _apply_sections(self, row: dict[str, str]) -> None:
@@ -537,8 +565,11 @@ class _ImportRun:
                 return
             if section.nonxlist_course_id is None and section.course_id != course.id:
                 self.model.move_section(section.id, course.id)
-            self.model.update_section(
-                section.id, name=row.get("name") or section.name, sis_import_id=self.import_id
+            self._update(
+                self.model.update_section,
+                section,
+                name=row.get("name") or section.name,
+                sis_import_id=self.import_id,
             )
         self.touched["sections"].add(section.id)
 
