@@ -225,3 +225,21 @@ def test_fields_edited_through_the_api_are_sticky_until_an_import_overrides(
     emu.model.update_course(restored.id, name="Drifted", sticky=True)  # drift as a person would make it
     wait_for(http, post_zip(http, courses)["id"])
     assert emu.model.find_course_by_sis("STICKY-1").name == "Drifted"
+
+
+def test_multi_term_batch_mode_covers_the_terms_in_the_upload(
+    http: httpx.Client, emu: CanvasEmulator
+) -> None:
+    assert wait_for(http, post_zip(http, FILES)["id"])["workflow_state"] == "imported"
+    refused = http.post(
+        "/api/v1/accounts/1/sis_imports",
+        files={"attachment": ("a.zip", make_zip(FILES), "application/zip")},
+        data={"multi_term_batch_mode": "true"},
+    )
+    assert refused.status_code == 400
+    only_terms = {"terms.csv": FILES["terms.csv"], "courses.csv": FILES["courses.csv"].split("\n")[0] + "\n"}
+    record = wait_for(
+        http, post_zip(http, only_terms, multi_term_batch_mode="true", change_threshold="100")["id"]
+    )
+    assert record["data"]["counts"]["batch_courses_deleted"] == 2
+    assert emu.model.find_course_by_sis("JUS1000-2027V") is None

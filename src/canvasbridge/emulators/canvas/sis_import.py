@@ -14,6 +14,8 @@ creates or updates get its id as ``sis_import_id`` (Canvas's SIS batch).
 * ``batch_mode`` + ``batch_mode_term_id``: afterwards, SIS-managed courses, sections and
   enrollments of that term that this import did not mention are deleted (not with
   ``skip_deletes``; ``change_threshold`` (percent) stops deletions that would remove more).
+* ``multi_term_batch_mode`` (needs ``change_threshold``): batch mode for every term in the
+  upload's terms.csv.
 * ``diffing_data_set_identifier``: only rows that changed since the last import of the
   same data set are applied; rows that disappeared are applied with status
   ``deleted`` (enrollments: ``diffing_drop_status``). ``diffing_remaster_data_set``
@@ -132,6 +134,9 @@ class SisImporter:
         if drop_status is not None and drop_status not in DIFF_DROP_STATUSES:
             raise BadRequest("Invalid diffing_drop_status")
         threshold = text(params.get("change_threshold"))
+        multi_term = as_bool(params.get("multi_term_batch_mode"))
+        if multi_term and not threshold:
+            raise BadRequest("change_threshold is required to use multi term_batch mode.")
         now = now_iso()
         record = self.model.add_record(
             "sis_import",
@@ -149,7 +154,7 @@ class SisImporter:
                 "processing_errors": [],
                 "batch_mode": batch_mode or None,
                 "batch_mode_term_id": batch_term_id,
-                "multi_term_batch_mode": as_bool(params.get("multi_term_batch_mode")),
+                "multi_term_batch_mode": multi_term,
                 "skip_deletes": as_bool(params.get("skip_deletes")),
                 "override_sis_stickiness": as_bool(params.get("override_sis_stickiness")) or None,
                 "add_sis_stickiness": as_bool(params.get("add_sis_stickiness")) or None,
@@ -275,8 +280,13 @@ class _ImportRun:
                     (self.errors if problem.level == "error" else self.warnings).append([name, str(problem)])
                 except CanvasError as exc:
                     self.warnings.append([name, _message(exc)])
-        if self.record.get("batch_mode") and not self.fatal:
-            self._batch_deletes()
+        if self.fatal:
+            return
+        if self.record.get("multi_term_batch_mode"):
+            terms = [self.model.find_term_by_sis(row.get("term_id", "")) for _name, row in by_kind["terms"]]
+            self._batch_deletes([t.id for t in terms if t is not None])
+        elif self.record.get("batch_mode"):
+            self._batch_deletes([self.record["batch_mode_term_id"]])
 
     def _diff(
         self, identifier: str, by_kind: dict[str, list[tuple[str, dict[str, str]]]]
@@ -669,35 +679,31 @@ class _ImportRun:
         return None
 
     # -------------------------------------------------------------- batch mode
-    def _batch_deletes(self) -> None:
-        term_id = self.record["batch_mode_term_id"]
+    def _batch_deletes(self, term_ids: list[int]) -> None:
+        live = ["active", "invited", "inactive", "completed"]
         with self.model.lock:
+            term_courses = [c for t in term_ids for c in self.model.courses(term_id=t)]
+            term_enrollments = [e for t in term_ids for e in self.model.enrollments(term_id=t, states=live)]
             courses = [
-                c
-                for c in self.model.courses(term_id=term_id)
-                if c.sis_import_id is not None and c.id not in self.touched["courses"]
+                c for c in term_courses if c.sis_import_id is not None and c.id not in self.touched["courses"]
             ]
             sections = [
                 s
-                for c in self.model.courses(term_id=term_id)
+                for c in term_courses
                 for s in self.model.sections(c.id)
                 if s.sis_import_id is not None and s.id not in self.touched["sections"]
             ]
             enrollments = [
                 e
-                for e in self.model.enrollments(
-                    term_id=term_id, states=["active", "invited", "inactive", "completed"]
-                )
+                for e in term_enrollments
                 if e.sis_import_id is not None and e.id not in self.touched["enrollments"]
             ]
             if self.record.get("skip_deletes"):
                 return
             threshold = self.record.get("change_threshold")
             if threshold is not None:
-                managed = sum(1 for c in self.model.courses(term_id=term_id) if c.sis_import_id is not None)
-                managed += sum(
-                    1 for e in self.model.enrollments(term_id=term_id) if e.sis_import_id is not None
-                )
+                managed = sum(1 for c in term_courses if c.sis_import_id is not None)
+                managed += sum(1 for e in term_enrollments if e.sis_import_id is not None)
                 share = 100.0 * (len(courses) + len(enrollments)) / max(1, managed)
                 if share > threshold:
                     self.errors.append(
