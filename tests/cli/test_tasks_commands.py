@@ -31,6 +31,11 @@ def test_list_shows_calls_and_filters_by_state(config_file: Path, ledger: Ledger
     assert only_dead.exit_code == 0
     body = json.loads(only_dead.stdout)
     assert body["total"] == 1 and body["items"][0]["id"] == dead
+    by_param = json.loads(
+        invoke("tasks", "list", "-c", str(config_file), "--param", "key=kari", "--json").stdout
+    )
+    assert [item["params"]["key"] for item in by_param["items"]] == ["kari"]
+    assert invoke("tasks", "list", "-c", str(config_file), "--param", "kari").exit_code == 2
 
 
 def test_config_comes_from_the_environment_variable(

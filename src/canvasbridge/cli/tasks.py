@@ -5,6 +5,7 @@ whoever can read the configuration can reach the ledger anyway), through the sam
 operations the admin API uses.
 
     canvasbridge tasks list --state dead --task ensure_user --since 2026-11-01
+    canvasbridge tasks list --param username=olan     # every call for one object
     canvasbridge tasks show 4711
     canvasbridge tasks requeue 4711 4712            # these calls
     canvasbridge tasks requeue --task ensure_user   # every dead ensure_user call
@@ -113,13 +114,25 @@ def list_tasks(
     origin: OriginOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="NAME=VALUE, a task parameter's value, e.g. username=olan (repeatable)"
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="rows to show")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="rows to skip")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Task calls, newest first, with filters."""
+    """Task calls, newest first, with filters. ``--param username=olan`` finds one object's calls."""
     where = _filter(state, task, origin, since, until)
-    page = _operations(config).list_calls(where, limit=limit, offset=offset)
+    params: dict[str, str] = {}
+    for pair in param or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            fail(f"--param: expected NAME=VALUE, got {pair!r}")
+        params[name] = value
+    page = _operations(config).list_calls(where, limit=limit, offset=offset, params=params)
     if as_json:
         from canvasbridge.engine.api.schemas import TaskPage, TaskSummary
 

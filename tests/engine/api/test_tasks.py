@@ -180,3 +180,25 @@ def test_bulk_requeue_honours_its_limit_and_refuses_live_states(api: Api) -> Non
     refused = api.client.post("/tasks/requeue", params={"state": "succeeded"}, headers=OPERATE)
     assert refused.status_code == 422
     assert refused.json()["fields"][0]["field"] == "state"
+
+
+def test_param_filter_finds_every_call_for_one_object(api: Api) -> None:
+    ledger = api.runtime.ledger()
+    first = seeding.dead(ledger, "record", key="olan", effects_dir="x")
+    second = seeding.succeeded(ledger, "record", key="olan", effects_dir="y")
+    seeding.queued(ledger, "record", key="olana", effects_dir="x")  # a longer value must not match
+    seeding.queued(ledger, "record", key="ol%n", effects_dir="x")  # LIKE wildcards are taken literally
+    numbered = seeding.queued(ledger, "flaky", key="n", effects_dir="x", failures=3)
+
+    def ids(*pairs: str) -> list[int]:
+        body = api.client.get("/tasks", params=[("param", p) for p in pairs], headers=READ).json()
+        assert body["total"] == len(body["items"])
+        return [item["id"] for item in body["items"]]
+
+    assert ids("key=olan") == [second, first]
+    assert ids("key=olan", "effects_dir=x") == [first]
+    assert ids("key=ol%n") != [] and first not in ids("key=ol%n")
+    assert ids("failures=3") == [numbered]
+    malformed = api.client.get("/tasks", params={"param": "no-equals-sign"}, headers=READ)
+    assert malformed.status_code == 422
+    assert malformed.json()["fields"][0]["field"] == "param"

@@ -79,3 +79,19 @@ def _build(
 ) -> CallFilter:
     start, end = _utc("since", since), _utc("until", until)  # until before since selects nothing
     return CallFilter(states=states, task=task, origin=origin, since=start, until=end)
+
+
+PARAM_PATTERN = r"^[^=\x00-\x1f\x7f]+=[^\x00-\x1f\x7f]*$"
+
+
+def param_filter(
+    param: Annotated[
+        list[Annotated[str, Query(max_length=300, pattern=PARAM_PATTERN)]] | None,
+        Query(description="NAME=VALUE: a task parameter's value, e.g. username=olan (repeatable)"),
+    ] = None,
+) -> dict[str, str]:
+    chosen: dict[str, str] = {}
+    for pair in param or ():
+        name, _, value = pair.partition("=")
+        chosen[name] = value
+    return chosen

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -138,8 +138,15 @@ class Operations:
 
     # -- reading ---------------------------------------------------------------------
 
-    def list_calls(self, where: CallFilter, *, limit: int, offset: int) -> CallPage:
+    def list_calls(
+        self, where: CallFilter, *, limit: int, offset: int, params: Mapping[str, str] | None = None
+    ) -> CallPage:
+        """Calls ``where`` selects, newest first; ``params`` also match parameter values
+        (``{"username": "olan"}``)."""
         ledger = self.runtime.ledger()
+        if params:
+            items, total = queries.list_calls(ledger, where, params, limit=limit, offset=offset)
+            return CallPage(items, total, limit, offset)
         return CallPage(ledger.list(where, limit=limit, offset=offset), ledger.count(where), limit, offset)
 
     def show(self, call_id: int) -> CallDetail:

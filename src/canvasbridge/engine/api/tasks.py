@@ -15,7 +15,7 @@ from canvasbridge.engine.ledger import CallFilter
 from . import operations as ops
 from .auth import Principal, require_operate, require_read
 from .errors import responses
-from .filters import MAX_ID, call_filter, requeue_filter
+from .filters import MAX_ID, call_filter, param_filter, requeue_filter
 from .schemas import BulkRequeueResult, RequeueResult, TaskDetail, TaskPage, TaskSummary
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -34,11 +34,16 @@ def list_tasks(
     request: Request,
     _: Annotated[Principal, Depends(require_read)],
     where: Annotated[CallFilter, Depends(call_filter)],
+    params: Annotated[dict[str, str], Depends(param_filter)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> TaskPage:
-    """Task calls, newest first, with the total matching the filter."""
-    page = _ops(request).list_calls(where, limit=limit, offset=offset)
+    """Task calls, newest first, with the total matching the filter.
+
+    ``param=username=olan`` finds the calls for one object: every call that had that
+    parameter value, whatever its state, including the requeued ones.
+    """
+    page = _ops(request).list_calls(where, limit=limit, offset=offset, params=params)
     return TaskPage(
         items=[TaskSummary.of(r) for r in page.items], total=page.total, limit=page.limit, offset=page.offset
     )
