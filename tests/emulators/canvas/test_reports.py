@@ -93,3 +93,18 @@ def test_sis_created_objects_are_flagged_and_deleted_ones_hidden_unless_asked(
     with_deleted = rows(http.get(run_report(canvas, courses=True, include_deleted=True).file_url).content)
     assert {r["course_id"]: r["status"] for r in with_deleted}["SIS-2"] == "deleted"
     assert record["workflow_state"] == "created"
+
+
+def test_term_filter_and_crosslistings(canvas: Canvas, http: httpx.Client, emu: CanvasEmulator) -> None:
+    m = emu.model
+    other_term = m.add_term("Spring 2027", sis_term_id="2027V")
+    host = m.add_course("Host", sis_course_id="HOST-2027V", term_id=other_term.id)
+    m.crosslist_section(m.find_section_by_sis("IN1000-2026H-G1").id, host.id)
+    report = run_report(canvas, courses=True, xlist=True, enrollment_term_id="sis_term_id:2027V")
+    with zipfile.ZipFile(io.BytesIO(http.get(report.file_url).content)) as archive:
+        courses = rows(archive.read("courses.csv"))
+        xlist = rows(archive.read("xlist.csv"))
+    assert [c["course_id"] for c in courses] == ["HOST-2027V"]
+    assert [(x["xlist_course_id"], x["section_id"], x["nonxlist_course_id"]) for x in xlist] == [
+        ("HOST-2027V", "IN1000-2026H-G1", "IN1000-2026H")
+    ]
