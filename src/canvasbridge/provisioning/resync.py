@@ -35,6 +35,7 @@ from canvasbridge.clients.sap import SapClient, location_id_of
 from canvasbridge.errors import CanvasbridgeError
 from canvasbridge.provisioning.canvas_state import Directory, read_snapshot
 from canvasbridge.provisioning.desired import (
+    FIELDS,
     CourseDecision,
     FsView,
     PersonResolver,
@@ -151,10 +152,10 @@ def desired_courses(
 ) -> list[CourseDecision]:
     """Every course and section FS wants; enrollments too when asked (one read per collection)."""
     view = FsView(fs)
-    units = list(fs.undervisninger())
-    view.seed(fs.emner(), units)
+    units = list(fs.undervisninger(fields=FIELDS))
+    view.seed(fs.emner(fields=FIELDS), units)
     activities: dict[str, list[Any]] = defaultdict(list)
-    for activity in fs.undervisningsaktiviteter():
+    for activity in fs.undervisningsaktiviteter(fields=FIELDS):
         activities[activity.id.undervisning.display].append(activity)
     decisions: list[CourseDecision] = []
     for unit in units:
@@ -181,17 +182,21 @@ def desired_enrollments(
     fs: FsClient, settings: ProvisioningSettings, decisions: list[CourseDecision], snap: Snapshot
 ) -> None:
     resolver = PersonResolver(fs, settings)
-    resolver.seed((p.personlopenummer, p.brukernavn) for p in fs.personer() if p.personlopenummer is not None)
+    resolver.seed(
+        (p.personlopenummer, p.brukernavn)
+        for p in fs.personer(fields=FIELDS)
+        if p.personlopenummer is not None
+    )
     unit_students: dict[str, list[int]] = defaultdict(list)
-    for s in fs.studentundervisning():
+    for s in fs.studentundervisning(fields=FIELDS):
         if s.person.personlopenummer is not None:
             unit_students[s.undervisning_id.display].append(s.person.personlopenummer)
     activity_students: dict[str, list[int]] = defaultdict(list)
-    for s in fs.studentundervisningsaktiviteter():
+    for s in fs.studentundervisningsaktiviteter(fields=FIELDS):
         if s.person.personlopenummer is not None:
             activity_students[s.aktivitet_id.display].append(s.person.personlopenummer)
     roles_by_unit: dict[str, list[Any]] = defaultdict(list)
-    for role in fs.personroller():
+    for role in fs.personroller(fields=FIELDS):
         if role.undervisning is not None:
             roles_by_unit[UndervisningId.parse(role.undervisning.href).display].append(role)
     seen_sections: set[str] = set()
@@ -220,7 +225,7 @@ def build_desired(
     if "accounts" in kinds and sources.sap is not None:
         desired_accounts(sources.sap, settings, snap)
     if "users" in kinds and sources.cerebrum is not None and sources.fs is not None:
-        candidates = {p.brukernavn for p in sources.fs.personer() if p.brukernavn}
+        candidates = {p.brukernavn for p in sources.fs.personer(fields=FIELDS) if p.brukernavn}
         candidates |= {u.login_id for u in current.users.values() if ownership.user(u) and u.login_id}
         # owned users absent from the desired set (retired accounts) are suspended by the plan
         desired_users(sources.cerebrum, settings, sorted(candidates), snap, errors)

@@ -1,0 +1,177 @@
+"""Provisioning: Canvas calls and wall time per scenario, counted by the Canvas emulator.
+
+Scenarios (each on fresh emulators over the same synthetic university):
+
+* ``user``: one user changed in Canvas behind the service's back → ``ensure_user`` (writes
+  must be ≤ 2), then the same user unchanged (writes must be 0).
+* ``rest``: the initial full sync by the REST path, then a no-op full resync (writes must
+  be 0: only the provisioning report's request).
+* ``bulk``: the initial full sync by the bulk path (provisioning report + one SIS import;
+  goal ≤ 10 Canvas calls in total), then a no-op full resync.
+
+The emulators run in this process (uvicorn threads), so wall times include their work and
+the machine's two cores are shared between client and servers.
+
+    .venv/bin/python -m bench.provisioning [--size small] [--scenarios user,rest,bulk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from canvasbridge.emulators.canvas.app import DEFAULT_TOKEN
+from canvasbridge.emulators.canvas.app import create_app as create_canvas
+from canvasbridge.emulators.cerebrum import create_app as create_cerebrum
+from canvasbridge.emulators.common import ServerThread
+from canvasbridge.emulators.fs import create_app as create_fs
+from canvasbridge.emulators.sap import create_app as create_sap
+from canvasbridge.emulators.university import University
+from canvasbridge.engine import TaskContext
+from canvasbridge.provisioning import runtime
+from canvasbridge.provisioning.resync import Sources, resync
+from canvasbridge.provisioning.tasks.users import ensure_user
+
+
+@dataclass
+class Row:
+    scenario: str
+    calls: int
+    writes: int
+    seconds: float
+    note: str = ""
+
+
+class Bench:
+    def __init__(self, size: str) -> None:
+        os.environ.setdefault("CB_BENCH_CANVAS", DEFAULT_TOKEN)
+        os.environ.setdefault("CB_BENCH_FS", "fs-secret")
+        os.environ.setdefault("CB_BENCH_CEREBRUM", "cerebrum-key")
+        os.environ.setdefault("CB_BENCH_SAP", "sap-key")
+        started = time.monotonic()
+        self.university = University.generate(size, seed=1)
+        self.generate_s = time.monotonic() - started
+        self.canvas = create_canvas()
+        fs_app, _, _, _ = create_fs(self.university, password="fs-secret")
+        cerebrum_app, _, _, _ = create_cerebrum(self.university, api_key="cerebrum-key")
+        sap_app, _, _, _ = create_sap(self.university, api_key="sap-key")
+        self.servers = [ServerThread(app).start() for app in (self.canvas.app, fs_app, cerebrum_app, sap_app)]
+        canvas_url, fs_url, cerebrum_url, sap_url = (s.url for s in self.servers)
+        self.sections = {
+            "systems": {
+                "canvas": {
+                    "base_url": canvas_url,
+                    "token": {"env": "CB_BENCH_CANVAS"},
+                    "account_id": 1,
+                    "poll_s": 0.05,
+                },
+                "fs": {
+                    "base_url": fs_url + "/",
+                    "username": "fs",
+                    "password": {"env": "CB_BENCH_FS"},
+                    "page_size": 1000,
+                },
+                "cerebrum": {"base_url": cerebrum_url + "/v1/", "api_key": {"env": "CB_BENCH_CEREBRUM"}},
+                "sap": {"base_url": sap_url + "/", "api_key": {"env": "CB_BENCH_SAP"}},
+            },
+            "provisioning": {"root_account": "1", "bulk": {"poll_interval_s": 0.1}},
+        }
+        self.resources: dict[str, Any] = {}
+
+    def ctx(self) -> TaskContext:
+        return TaskContext(task_name="bench", sections=self.sections, resources=self.resources)
+
+    def counted(self, name: str, work: Callable[[], Any], note: str = "") -> tuple[Row, Any]:
+        control = self.canvas.control
+        time.sleep(0.05)  # the emulator counts a request after answering it: let the last land
+        control.clear_stats()
+        started = time.monotonic()
+        result = work()
+        seconds = time.monotonic() - started
+        time.sleep(0.05)
+        writes = sum(control.count(m) for m in ("POST", "PUT", "DELETE"))
+        return Row(name, control.count(), writes, seconds, note), result
+
+    def full(self, **options: Any) -> Any:
+        ctx = self.ctx()
+        sources = Sources(runtime.canvas(ctx), runtime.fs(ctx), runtime.cerebrum(ctx), runtime.sap(ctx))
+        return resync(sources, runtime.settings(ctx), ("all",), force=True, **options)
+
+    def reset_canvas(self) -> None:
+        self.canvas.control.reset()
+        self.resources.clear()
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def scenario_user(bench: Bench) -> list[Row]:
+    person = next(
+        p
+        for p in bench.university.persons.values()
+        if p.primary_account and not bench.university.is_locked(p.primary_account)
+    )
+    name = person.primary_account
+    ensure_user(bench.ctx(), username=name)
+    user = bench.canvas.model.find_user_by_sis(name)
+    bench.canvas.model.update_user(user.id, name="Changed Behind Our Back")
+    changed, _ = bench.counted(
+        "changed user (ensure_user)", lambda: ensure_user(bench.ctx(), username=name), "goal: writes <= 2"
+    )
+    same, _ = bench.counted(
+        "unchanged user (ensure_user)", lambda: ensure_user(bench.ctx(), username=name), "goal: writes = 0"
+    )
+    return [changed, same]
+
+
+def scenario_full(bench: Bench, path: str) -> list[Row]:
+    bench.reset_canvas()
+    initial, result = bench.counted(f"initial full sync ({path})", lambda: bench.full(path=path))
+    summary = result.plan.summary()
+    initial.note = f"{result.plan.writes()} planned, {len(result.failures)} failed; " + ", ".join(
+        f"{k} {sum(v.values())}" for k, v in summary.items()
+    )
+    if path == "bulk":
+        initial.note += "; goal: calls <= 10"
+    noop, again = bench.counted(
+        f"no-op full resync after {path}", lambda: bench.full(), "goal: writes = 0 (1 = the report)"
+    )
+    noop.note = f"{again.plan.writes()} planned; " + noop.note
+    return [initial, noop]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="small", choices=["tiny", "small", "university"])
+    parser.add_argument("--scenarios", default="user,rest,bulk")
+    args = parser.parse_args()
+    bench = Bench(args.size)
+    rows: list[Row] = []
+    try:
+        for scenario in args.scenarios.split(","):
+            if scenario == "user":
+                rows += scenario_user(bench)
+            elif scenario in ("rest", "bulk"):
+                rows += scenario_full(bench, scenario)
+    finally:
+        bench.close()
+    summary = bench.university.summary()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"university '{args.size}': {summary['persons']} persons, {summary['undervisning']} units, "
+        f"{summary['aktiviteter']} activities, {summary['student_undervisning']} unit enrolments (built in {bench.generate_s:.1f}s)"
+    )
+    print(f"| {'scenario':<34} | {'Canvas calls':>12} | {'writes':>7} | {'wall s':>8} | note")
+    print(f"|{'-' * 36}|{'-' * 14}|{'-' * 9}|{'-' * 10}|------")
+    for row in rows:
+        print(f"| {row.scenario:<34} | {row.calls:>12} | {row.writes:>7} | {row.seconds:>8.2f} | {row.note}")
+
+
+if __name__ == "__main__":
+    main()
