@@ -57,8 +57,8 @@ def settings_from_env(environ: Mapping[str, str]) -> tuple[LiveEventsSettings, A
     section: dict[str, Any] = {}
     config_path = environ.get("LIVE_EVENTS_CONFIG")
     if config_path:
-        loaded = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
-        section = dict(loaded.get("live_events", loaded))
+        loaded: dict[str, Any] = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+        section = dict(loaded.get("live_events") or loaded)
     if environ.get("LIVE_EVENTS_TIMEZONE"):
         section["timezone"] = environ["LIVE_EVENTS_TIMEZONE"]
     try:

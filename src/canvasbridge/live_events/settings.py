@@ -75,17 +75,17 @@ class SalesforceSchema(BaseModel):
 class CacheSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    directory_refresh_s: float = Field(300.0, gt=0)  # programme/attendee bulk reload interval
-    canvas_ttl_s: float = Field(3600.0, gt=0)  # how long a Canvas name or SIS id is trusted
-    canvas_max_entries: int = Field(100_000, ge=100)
+    directory_refresh_s: float = Field(default=300.0, gt=0)  # programme/attendee bulk reload interval
+    canvas_ttl_s: float = Field(default=3600.0, gt=0)  # how long a Canvas name or SIS id is trusted
+    canvas_max_entries: int = Field(default=100_000, ge=100)
 
 
 class WriterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    batch_size: int = Field(200, ge=1, le=200)  # sObject Collections take at most 200 records
-    flush_window_s: float = Field(1.0, gt=0, le=60)  # longest a record waits for a full batch
-    seen_ids_max: int = Field(200_000, ge=0)  # in-process memory of written records
+    batch_size: int = Field(default=200, ge=1, le=200)  # sObject Collections take at most 200 records
+    flush_window_s: float = Field(default=1.0, gt=0, le=60)  # longest a record waits for a full batch
+    seen_ids_max: int = Field(default=200_000, ge=0)  # in-process memory of written records
 
 
 class LiveEventsSettings(BaseModel):

@@ -38,7 +38,7 @@ class CanvasUrn:
 
     @property
     def local_id(self) -> str:
-        return local_id(self.id)
+        return local_id(self.id) or self.id
 
     def get(self, kind: str) -> str | None:
         """The id given for ``kind`` anywhere in a compound URN, e.g. ``get("course")``."""

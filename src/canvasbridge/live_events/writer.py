@@ -332,12 +332,12 @@ class ActivityWriter:
             elif ALREADY_WRITTEN & set(codes):
                 self._done(item, followers, duplicate=True)
             else:
-                error = PermanentError(
+                text = (
                     f"Salesforce refused {self._schema.activity_object} {item.record.key}: "
                     f"{', '.join(codes)} {message}".strip()
                 )
-                if "UNABLE_TO_LOCK_ROW" in codes:
-                    error = TransientError(str(error))
+                retryable = "UNABLE_TO_LOCK_ROW" in codes
+                error: Exception = TransientError(text) if retryable else PermanentError(text)
                 self._done(item, followers, error=error)
 
     def _fail(self, items: list[_Pending], followers: dict[str, list[_Pending]], exc: Exception) -> None:
