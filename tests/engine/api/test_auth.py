@@ -26,7 +26,7 @@ ENDPOINTS = [
     ("GET", "/stats", "read"),
     ("GET", "/parked", "read"),
     ("GET", "/metrics", "read"),
-    ("GET", "/openapi.json", None),
+    ("GET", "/openapi.json", "read"),
     ("GET", "/health/live", None),
     ("GET", "/health/ready", None),
 ]
@@ -65,7 +65,8 @@ def test_auth_matrix_for_every_endpoint(api: Api) -> None:
 
 
 def test_openapi_document_declares_bearer_auth(api: Api) -> None:
-    document = api.client.get("/openapi.json").json()
+    assert api.client.get("/docs").status_code == 404  # no public documentation pages
+    document = api.client.get("/openapi.json", headers=READ).json()
     schemes = document["components"]["securitySchemes"]
     assert any(scheme.get("scheme") == "bearer" for scheme in schemes.values())
     assert "security" not in document["paths"]["/health/live"]["get"]

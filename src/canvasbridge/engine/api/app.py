@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from canvasbridge.engine.health import Readiness
 from canvasbridge.engine.runtime import Runtime
 
-from . import errors, health, metrics, parked, routing, stats, sync, tasks
+from . import errors, health, metrics, openapi, parked, routing, stats, sync, tasks
 from .auth import TokenBook
 from .operations import Operations
 
@@ -19,7 +19,7 @@ API_VERSION = "1"
 DESCRIPTION = """\
 Look into the task ledger and the queue, requeue or discard task calls, queue a sync of
 one object, and check health. Every endpoint except `/health/live` and `/health/ready`
-needs `Authorization: Bearer <token>`, with a token from `admin.tokens` in the
+(this document included) needs `Authorization: Bearer <token>`, with a token from `admin.tokens` in the
 configuration: role `read` may read, role `operate` may also change things.
 Errors are JSON: `{"error": code, "message": ..., "fields": [...]}`.
 """
@@ -30,7 +30,15 @@ def create_api(runtime: Runtime, *, readiness: Readiness | None = None) -> FastA
     tokens = TokenBook.from_config(runtime.config.admin.tokens)
     if not len(tokens):
         log.warning("admin.tokens is empty: every endpoint but /health/* will answer 401")
-    app = FastAPI(title="canvasbridge admin API", version=API_VERSION, description=DESCRIPTION)
+    # the document is served by openapi.py behind a token; no public /docs or /redoc pages
+    app = FastAPI(
+        title="canvasbridge admin API",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     operations = Operations(runtime)
     app.state.runtime = runtime
     app.state.operations = operations
@@ -43,6 +51,6 @@ def create_api(runtime: Runtime, *, readiness: Readiness | None = None) -> FastA
     )
     app.state.metrics_registry = metrics.ledger_registry(operations)
     errors.install(app)
-    for module in (tasks, sync, routing, stats, parked, health, metrics):
+    for module in (tasks, sync, routing, stats, parked, health, metrics, openapi):
         app.include_router(module.router)
     return app
