@@ -30,6 +30,8 @@ from canvasbridge.errors import CanvasbridgeError, ConfigError
 from canvasbridge.provisioning.plan import SafetyStop
 
 console = Console()
+if not console.is_terminal:  # piped or captured: wide enough for the summary table
+    console = Console(width=140)
 
 #: ``sync`` kinds → (task import path, parameter)
 SYNC_KINDS: dict[str, tuple[str, str]] = {
