@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import celery.exceptions
+
 from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
@@ -27,6 +29,7 @@ from canvasbridge.engine.registry import TaskRegistry
 from canvasbridge.engine.retries import is_transient, retry_after_hint
 
 log = logging.getLogger(__name__)
+INFRASTRUCTURE_RETRY_S = 5.0  # wait before re-queueing a call whose ledger writes failed
 MAX_ERROR_CHARS = 4000  # error text kept per attempt
 MAX_TRACEBACK_CHARS = 20_000
 
@@ -53,7 +56,18 @@ class Executor:
         correlation_id: str | None = None,
     ) -> None:
         with correlation(correlation_id):
-            self._run(celery_task, call_id, task_name, params, correlation_id)
+            try:
+                self._run(celery_task, call_id, task_name, params, correlation_id)
+            except celery.exceptions.Retry:
+                raise
+            except Exception as exc:
+                # The ledger (or the broker) failed around the task, not the task itself.
+                # Celery would acknowledge a failed message; put it back instead, so the call
+                # runs again once the ledger answers. Tasks are idempotent.
+                log.error(
+                    "task %s#%d: bookkeeping failed, re-queueing: %s", task_name, call_id, scrub(str(exc))
+                )
+                raise celery_task.retry(countdown=INFRASTRUCTURE_RETRY_S, max_retries=None, exc=exc) from exc
 
     def _run(
         self,

@@ -132,7 +132,9 @@ class Ledger:
         self.url = url
         self._pid = os.getpid()
         self.engine = _create_engine(url)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        self._statements = _HotStatements(self._insert)
 
     @classmethod
     def open(cls, url: str) -> Ledger:
@@ -153,17 +155,16 @@ class Ledger:
 
     @contextlib.contextmanager
     def _relaxed_transaction(self) -> Iterator[sa.Connection]:
-        """A transaction for bookkeeping that the broker backs up (calls, claims, outcomes).
+        """A connection for bookkeeping that the broker backs up (calls, claims, outcomes).
 
-        On PostgreSQL it commits without waiting for the WAL flush, sparing a disk flush per
-        write. A database crash may then lose the last milliseconds of bookkeeping: a lost
+        Each statement commits on its own (one round trip each), and on PostgreSQL without
+        waiting for the WAL flush (the connections are opened with ``synchronous_commit=off``),
+        sparing a disk flush per write. A database crash may then lose the last milliseconds of bookkeeping: a lost
         call is recreated by the worker from its Celery message (see :meth:`claim`), a lost
         claim or outcome makes a call run again or show a stale state. No work is lost.
         Parking stays fully durable: for a parked message the ledger is the only copy.
         """
-        with self.engine.begin() as connection:
-            if self.engine.dialect.name == "postgresql":
-                connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
+        with self._autocommit.connect() as connection:
             yield connection
 
     # -- recording -----------------------------------------------------------------
@@ -181,29 +182,15 @@ class Ledger:
         results: list[RecordedCall] = []
         with self._relaxed_transaction() as connection:
             for call in calls:
-                params = call.canonical_params()
-                statement = (
-                    self._insert(task_calls)
-                    .values(
-                        task=call.task,
-                        params=params,
-                        coalesce_key=call.coalesce_key(),
-                        state=CallState.QUEUED.value,
-                        attempts=0,
-                        folded=0,
-                        correlation_id=correlation_id,
-                        created_at=now,
-                        updated_at=now,
-                        **origin_fields,
-                    )
-                    .on_conflict_do_update(
-                        index_elements=[task_calls.c.coalesce_key],
-                        index_where=_PENDING_PREDICATE,
-                        set_={"folded": task_calls.c.folded + 1, "updated_at": now},
-                    )
-                    .returning(task_calls.c.id, task_calls.c.folded)
-                )
-                row = connection.execute(statement).one()
+                values = {
+                    "task": call.task,
+                    "params": call.canonical_params(),
+                    "coalesce_key": call.coalesce_key(),
+                    "correlation_id": correlation_id,
+                    "now": now,
+                    **origin_fields,
+                }
+                row = connection.execute(self._statements.record, values).one()
                 results.append(RecordedCall(int(row.id), call.task, dict(call.params), folded=row.folded > 0))
         return results
 
@@ -249,20 +236,8 @@ class Ledger:
         ``recover``, the call its queue message carries, under a new id.
         """
         now = _now()
-        startable = [CallState.QUEUED.value, CallState.RETRYING.value, CallState.RUNNING.value]
         with self._relaxed_transaction() as connection:
-            row = connection.execute(
-                sa.update(task_calls)
-                .where(task_calls.c.id == call_id, task_calls.c.state.in_(startable))
-                .values(
-                    state=CallState.RUNNING.value,
-                    attempts=task_calls.c.attempts + 1,
-                    started_at=now,
-                    updated_at=now,
-                    next_attempt_at=None,
-                )
-                .returning(task_calls.c.attempts)
-            ).one_or_none()
+            row = connection.execute(self._statements.claim, {"call_id": call_id, "now": now}).one_or_none()
             if row is None:
                 state = connection.execute(
                     sa.select(task_calls.c.state).where(task_calls.c.id == call_id)
@@ -309,14 +284,13 @@ class Ledger:
     def succeed(self, call_id: int, result: Any = None) -> None:
         now = _now()
         with self._relaxed_transaction() as connection:
-            self._finish(
-                connection,
-                call_id,
-                CallState.SUCCEEDED,
-                now,
-                result=None if result is None else json.dumps(result, default=str),
-                last_error=None,
-                last_traceback=None,
+            connection.execute(
+                self._statements.succeed,
+                {
+                    "call_id": call_id,
+                    "now": now,
+                    "result": None if result is None else json.dumps(result, default=str),
+                },
             )
 
     def fail_attempt(
@@ -439,6 +413,8 @@ class Ledger:
 
     def park(self, envelope: Envelope, *, reason: str, route: str | None = None) -> int:
         with self.engine.begin() as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SET LOCAL synchronous_commit = on"))
             row = connection.execute(
                 sa.insert(parked_messages)
                 .values(
@@ -566,6 +542,66 @@ class Ledger:
         }
 
 
+class _HotStatements:
+    """The statements run for every call, built once (building a statement costs more than
+    running it on a local database). Values come as bound parameters."""
+
+    def __init__(self, insert: Any) -> None:
+        now: sa.BindParameter[datetime] = sa.bindparam("now")
+        self.record = (
+            insert(task_calls)
+            .values(
+                task=sa.bindparam("task"),
+                params=sa.bindparam("params"),
+                coalesce_key=sa.bindparam("coalesce_key"),
+                state=CallState.QUEUED.value,
+                attempts=0,
+                folded=0,
+                correlation_id=sa.bindparam("correlation_id"),
+                origin_source=sa.bindparam("origin_source", value=None),
+                origin_message_id=sa.bindparam("origin_message_id", value=None),
+                origin_routing_key=sa.bindparam("origin_routing_key", value=None),
+                origin_message=sa.bindparam("origin_message", value=None),
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=[task_calls.c.coalesce_key],
+                index_where=_PENDING_PREDICATE,
+                set_={"folded": task_calls.c.folded + 1, "updated_at": now},
+            )
+            .returning(task_calls.c.id, task_calls.c.folded)
+        )
+        startable = ", ".join(
+            f"'{s.value}'" for s in (CallState.QUEUED, CallState.RETRYING, CallState.RUNNING)
+        )
+        self.claim = (
+            sa.update(task_calls)
+            .where(task_calls.c.id == sa.bindparam("call_id"), sa.text(f"state IN ({startable})"))
+            .values(
+                state=CallState.RUNNING.value,
+                attempts=task_calls.c.attempts + 1,
+                started_at=now,
+                updated_at=now,
+                next_attempt_at=None,
+            )
+            .returning(task_calls.c.attempts)
+        )
+        self.succeed = (
+            sa.update(task_calls)
+            .where(task_calls.c.id == sa.bindparam("call_id"))
+            .values(
+                state=CallState.SUCCEEDED.value,
+                updated_at=now,
+                finished_at=now,
+                next_attempt_at=None,
+                result=sa.bindparam("result"),
+                last_error=None,
+                last_traceback=None,
+            )
+        )
+
+
 def _create_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -582,7 +618,16 @@ def _create_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Every connection commits asynchronously unless a transaction asks otherwise (parking
+    # does); see Ledger._relaxed_transaction. No pre-ping: a dropped connection fails one
+    # statement, the pool is invalidated, and the worker re-queues what it was doing.
+    return sa.create_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_recycle=1800,
+        connect_args={"options": "-c synchronous_commit=off"},
+    )
 
 
 def _origin_fields(origin: Envelope | None) -> dict[str, Any]:
