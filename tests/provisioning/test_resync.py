@@ -148,3 +148,92 @@ def test_the_bulk_path_reaches_the_same_state_as_the_rest_path(stack):
     for kind in by_rest:
         assert by_bulk[kind] == by_rest[kind], kind
     assert run(stack, dry_run=True).plan.writes() == 0
+
+
+def live_state(model) -> dict[str, set]:
+    state = canvas_state(model)
+    state["enrollments"] = {e for e in state["enrollments"] if e[3] == "live"}
+    return state
+
+
+DRIFTS = (
+    "delete_section",
+    "rename_course",
+    "rename_section",
+    "extra_enrollment",
+    "delete_enrollment",
+    "conclude_enrollment",
+    "suspend_user",
+    "rename_user",
+    "move_course",
+)
+
+
+def drift(m, rng, kind: str) -> None:
+    courses = sorted(
+        (c for c in m.courses(None) if (c.sis_course_id or "").startswith("U")), key=lambda c: c.id
+    )
+    course = rng.choice(courses)
+    sections = [s for s in m.sections(course.id) if s.sis_section_id]
+    if not sections:
+        return
+    section = rng.choice(sections)
+    users = sorted(
+        (u for u in m.users() if m.primary_login(u.id).sis_user_id and not m.is_suspended(u.id)),
+        key=lambda u: u.id,
+    )
+    enrollments = [e for e in m.enrollments(section_id=section.id) if e.workflow_state == "active"]
+    if kind == "delete_section":
+        for e in m.enrollments(section_id=section.id, states=None):
+            m.end_enrollment(e.id, task="delete")
+        m.delete_section(section.id)
+    elif kind == "rename_course":
+        m.update_course(course.id, name=f"Drifted {rng.random():.3f}")
+    elif kind == "rename_section":
+        m.update_section(section.id, name="Drifted section")
+    elif kind == "extra_enrollment":
+        enrolled = {e.user_id for e in m.enrollments(section_id=section.id, states=None)}
+        candidates = [u for u in users if u.id not in enrolled]
+        if candidates:
+            m.enroll(
+                rng.choice(candidates).id, section_id=section.id, type="StudentEnrollment", state="active"
+            )
+    elif kind == "delete_enrollment" and enrollments:
+        m.end_enrollment(rng.choice(enrollments).id, task="delete")
+    elif kind == "conclude_enrollment" and enrollments:
+        m.end_enrollment(rng.choice(enrollments).id, task="conclude")
+    elif kind == "suspend_user":
+        m.suspend_user(rng.choice(users).id)
+    elif kind == "rename_user":
+        m.update_user(rng.choice(users).id, name="Drifted Name")
+    elif kind == "move_course":
+        m.update_course(course.id, account_id=1)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_after_random_drift_a_resync_restores_the_intended_state(stack, seed):
+    import random
+
+    assert run(stack, path="rest").ok
+    m = stack.canvas.model
+    intended = live_state(m)
+    manual = m.add_course("Unmanaged", course_code="UNM", account_id=1, sis_course_id="MANUAL-9")
+    stranger = m.add_user("Stranger", unique_id="stranger")  # no SIS id
+    unmanaged = m.enroll(stranger.id, course_id=manual.id, type="StudentEnrollment", state="active")
+    rng = random.Random(seed)
+    applied = [rng.choice(DRIFTS) for _ in range(12)]
+    for kind in applied:
+        drift(m, rng, kind)
+    result = run(stack, path=rng.choice(["rest", "bulk"]))
+    assert result.ok, (applied, [f.describe() for f in result.failures])
+    repaired = live_state(m)
+    repaired["courses"] = {c for c in repaired["courses"] if c[0] != "MANUAL-9"}
+    repaired["sections"] = {c for c in repaired["sections"] if c[1] != "MANUAL-9"}
+    repaired["users"] = {u for u in repaired["users"] if u[1] != "stranger"}
+    repaired["enrollments"] = {e for e in repaired["enrollments"] if e[0] is not None}
+    for kind in intended:
+        assert repaired[kind] == intended[kind], (kind, applied)
+    assert (
+        m.get_course(manual.id).name == "Unmanaged"
+        and m.get_enrollment(unmanaged.id).workflow_state == "active"
+    )
