@@ -337,32 +337,20 @@ class Ledger:
             )
         now = _now()
         call = TaskCall(record.task, record.params)
+        values = {
+            "task": record.task,
+            "params": call.canonical_params(),
+            "coalesce_key": call.coalesce_key(),
+            "correlation_id": record.correlation_id,
+            "now": now,
+            "origin_source": record.origin_source,
+            "origin_message_id": record.origin_message_id,
+            "origin_routing_key": record.origin_routing_key,
+            "origin_message": json.dumps(record.origin_message) if record.origin_message else None,
+            "requeued_from": call_id,
+        }
         with self.engine.begin() as connection:
-            row = connection.execute(
-                self._insert(task_calls)
-                .values(
-                    task=record.task,
-                    params=call.canonical_params(),
-                    coalesce_key=call.coalesce_key(),
-                    state=CallState.QUEUED.value,
-                    attempts=0,
-                    folded=0,
-                    correlation_id=record.correlation_id,
-                    origin_source=record.origin_source,
-                    origin_message_id=record.origin_message_id,
-                    origin_routing_key=record.origin_routing_key,
-                    origin_message=json.dumps(record.origin_message) if record.origin_message else None,
-                    requeued_from=call_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_update(
-                    index_elements=[task_calls.c.coalesce_key],
-                    index_where=_PENDING_PREDICATE,
-                    set_={"folded": task_calls.c.folded + 1, "updated_at": now},
-                )
-                .returning(task_calls.c.id, task_calls.c.folded)
-            ).one()
+            row = connection.execute(self._statements.record, values).one()
         return RecordedCall(int(row.id), record.task, record.params, folded=row.folded > 0)
 
     def discard(self, call_id: int) -> None:
@@ -562,6 +550,7 @@ class _HotStatements:
                 origin_message_id=sa.bindparam("origin_message_id", value=None),
                 origin_routing_key=sa.bindparam("origin_routing_key", value=None),
                 origin_message=sa.bindparam("origin_message", value=None),
+                requeued_from=sa.bindparam("requeued_from", value=None),
                 created_at=now,
                 updated_at=now,
             )
