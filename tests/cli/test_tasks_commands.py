@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from canvasbridge.engine.ledger import CallFilter, CallState, Ledger
-from tests.cli.conftest import invoke
+from tests.cli.conftest import document, invoke
 from tests.engine.api import seeding
 
 
@@ -99,7 +100,11 @@ def test_bulk_requeue_needs_a_filter_or_all_and_dry_run_changes_nothing(
     assert "dry run" in dry.stdout
     assert re.search(r"matching, requeueable\s*│\s*2\s*│", dry.stdout)
     assert ledger.count() == 2
-    real = invoke("tasks", "requeue", "--task", "record", "-c", str(config_file))
+    later = invoke("tasks", "requeue", "--since", "2999-01-01T00:00+01:00", "-c", str(config_file))
+    assert later.exit_code == 0 and re.search(r"matching, requeueable\s*│\s*0\s*│", later.stdout)
+    real = invoke(
+        "tasks", "requeue", "--task", "record", "--since", "2000-01-01T00:00", "-c", str(config_file)
+    )
     assert real.exit_code == 0
     assert ledger.count(CallFilter(states=(CallState.QUEUED,))) == 2
 
@@ -111,6 +116,9 @@ def test_usage_errors_exit_2(config_file: Path, ledger: Ledger) -> None:
     bad_bulk = invoke("tasks", "requeue", "--state", "succeeded", "-c", str(config_file))
     assert bad_bulk.exit_code == 2
     assert invoke("tasks", "show", "not-a-number", "-c", str(config_file)).exit_code == 2
+    bad_time = invoke("tasks", "list", "--since", "last tuesday", "-c", str(config_file))
+    assert bad_time.exit_code == 2
+    assert bad_time.stderr.startswith("--since: not an ISO 8601 time")
     assert invoke("tasks", "requeue", "1", "--all", "-c", str(config_file)).exit_code == 2
 
 
@@ -135,4 +143,17 @@ def test_a_missing_config_file_exits_2_without_a_traceback(tmp_path: Path) -> No
     result = invoke("tasks", "list", "-c", str(tmp_path / "absent.yaml"))
     assert result.exit_code == 2
     assert "cannot read configuration file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_ledger_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    path = tmp_path / "down.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            document(tmp_path, backends={"ledger_url": "postgresql+psycopg://nobody@127.0.0.1:9/none"})
+        )
+    )
+    result = invoke("tasks", "list", "-c", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("the ledger database is unavailable:")
     assert "Traceback" not in result.output

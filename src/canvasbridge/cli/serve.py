@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from canvasbridge.cli.options import ConfigOption, ExitCode, config_errors, fail, load
+from canvasbridge.errors import ConfigError
 
 log = logging.getLogger("canvasbridge.cli")
 INTERRUPTED = 130  # exit code after a second signal
@@ -58,7 +59,13 @@ def consume(
     signal.signal(signal.SIGINT, on_signal)
     with config_errors():
         runtime = Runtime(settings)
-        runtime.consume(stop, only=source or None)
+        try:
+            runtime.consume(stop, only=source or None)
+        except ConfigError:
+            raise
+        except Exception:
+            log.exception("the consumer stopped on an error")
+            raise typer.Exit(int(ExitCode.FAILED)) from None
     log.info("consumer stopped")
 
 
@@ -79,7 +86,13 @@ def worker(
 
     with config_errors():
         runtime = Runtime(settings)
-        runtime.run_worker(concurrency=concurrency, pool=pool)
+        try:
+            runtime.run_worker(concurrency=concurrency, pool=pool)
+        except ConfigError:
+            raise
+        except Exception:
+            log.exception("the worker stopped on an error")
+            raise typer.Exit(int(ExitCode.FAILED)) from None
 
 
 def api(

@@ -18,7 +18,9 @@ discarded, 2 usage or configuration error.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,20 +44,37 @@ StateOption = Annotated[
 TaskOption = Annotated[str | None, typer.Option("--task", help="a task name")]
 OriginOption = Annotated[str | None, typer.Option("--origin", help="a source name or a source message id")]
 SinceOption = Annotated[
-    datetime | None, typer.Option("--since", help="created at or after (ISO 8601; UTC if no zone)")
+    str | None,
+    typer.Option("--since", help="created at or after (ISO 8601, e.g. 2026-11-21T08:00; UTC if no zone)"),
 ]
-UntilOption = Annotated[datetime | None, typer.Option("--until", help="created before (ISO 8601)")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="created before (ISO 8601)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="The task ledger: list, show, requeue, discard.", no_args_is_help=True)
-    group.command("list")(list_tasks)
-    group.command("show")(show)
-    group.command("requeue")(requeue)
-    group.command("discard")(discard)
+    group.command("list")(_ledger_errors(list_tasks))
+    group.command("show")(_ledger_errors(show))
+    group.command("requeue")(_ledger_errors(requeue))
+    group.command("discard")(_ledger_errors(discard))
     app.add_typer(group, name="tasks")
     app.command("routes")(routes)
+
+
+def _ledger_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Report an unreachable ledger database in one line (exit 1), not with a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from sqlalchemy import exc
+
+        try:
+            command(*args, **kwargs)
+        except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
+            reason = str(error.orig if isinstance(error, exc.DBAPIError) else error).splitlines()[0]
+            fail(f"the ledger database is unavailable: {reason}", ExitCode.FAILED)
+
+    return wrapper
 
 
 def _operations(config: Any) -> Operations:
@@ -70,8 +89,8 @@ def _filter(
     states: list[str] | None,
     task: str | None,
     origin: str | None,
-    since: datetime | None,
-    until: datetime | None,
+    since: str | None,
+    until: str | None,
 ) -> CallFilter:
     from canvasbridge.engine.ledger import CallFilter, CallState
 
@@ -83,13 +102,19 @@ def _filter(
         states=tuple(CallState(s) for s in states or ()),
         task=task,
         origin=origin,
-        since=_utc(since),
-        until=_utc(until),
+        since=_time("--since", since),
+        until=_time("--until", until),
     )
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+def _time(option: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: not an ISO 8601 time: {text!r} (e.g. 2026-11-21T08:00 or 2026-11-21T08:00+01:00)")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _short(text: str | None, limit: int = MAX_CELL) -> str:

@@ -76,6 +76,10 @@ def test_an_unreachable_ledger_makes_ready_503(tmp_path: Path) -> None:
     response = api.client.get("/health/ready")
     assert response.status_code == 503
     assert {c["name"]: c["ok"] for c in response.json()["checks"]} == {"ledger": False, "broker": True}
+    listing = api.client.get("/tasks", headers=READ)
+    assert listing.status_code == 503
+    assert listing.json()["error"] == "unavailable"
+    assert "ledger database is unavailable (OperationalError)" in listing.json()["message"]
 
 
 def test_target_urls_take_the_first_url_key_of_each_system() -> None:

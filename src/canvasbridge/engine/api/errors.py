@@ -2,7 +2,8 @@
 
 Validation errors (422) list each offending parameter by name in ``fields`` and in the
 message, so ``GET /tasks?state=gone`` answers ``state: Input should be 'queued', …``.
-Operator actions map :mod:`.operations` errors onto 404, 409 and 503.
+Operator actions map :mod:`.operations` errors onto 404, 409 and 503; a ledger database
+that cannot be reached is a 503 too (never a 500 with a stack trace).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import operations as ops
@@ -89,6 +91,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ops.InvalidState)
     async def _conflict(request: Request, exc: ops.InvalidState) -> JSONResponse:
         return error_response(409, str(exc))
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        log.error("admin API: the ledger database is unavailable: %s", type(exc).__name__)
+        return error_response(
+            503, f"the ledger database is unavailable ({type(exc).__name__})", headers={"Retry-After": "30"}
+        )
 
     @app.exception_handler(ops.QueueUnavailable)
     async def _unavailable(request: Request, exc: ops.QueueUnavailable) -> JSONResponse:
