@@ -1,0 +1,120 @@
+"""Pure planning and the SIS-import translation, without any server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+
+from canvasbridge.provisioning.bulk import build_import, report_from_import
+from canvasbridge.provisioning.model import EnrollmentState, Snapshot, UserState
+from canvasbridge.provisioning.plan import (
+    Ownership,
+    Plan,
+    SafetyStop,
+    plan_enrollments,
+    plan_snapshot,
+    plan_user,
+)
+from canvasbridge.provisioning.settings import ProvisioningSettings
+
+SETTINGS = ProvisioningSettings()
+OWN = Ownership(SETTINGS)
+SECTION = "UE_185_IN1000_1_2026_HØST"
+
+
+def enrollment(
+    user: str, kind: str = "student", state: str = "active", section: str = SECTION, **kw
+) -> EnrollmentState:
+    return EnrollmentState(user, "UE_185_IN1000_1_2026_HØST", section, kind, state, **kw)
+
+
+def test_enrollment_plan_adds_concludes_reactivates_and_changes_roles():
+    desired = {e.key: e for e in [enrollment("ola"), enrollment("kari", "teacher"), enrollment("per")]}
+    current = [
+        enrollment("ola"),
+        enrollment("kari", "ta", canvas_id=2),
+        enrollment("per", state="inactive", canvas_id=3),
+        enrollment("gone", canvas_id=4),
+        enrollment("hist", state="completed", canvas_id=5),
+    ]
+    ops = {(op.action, op.key) for op in plan_enrollments(desired, current, OWN)}
+    assert ops == {
+        ("create", f"teacher kari in {SECTION}"),
+        ("conclude", f"ta kari in {SECTION}"),
+        ("reactivate", f"student per in {SECTION}"),
+        ("conclude", f"student gone in {SECTION}"),
+    }
+
+
+def test_enrollments_in_unowned_sections_or_of_unmanaged_types_are_not_concluded():
+    current = [
+        enrollment("ola", section="teachers-own-group"),
+        enrollment("kari", "observer"),
+        enrollment("per", section="teachers-own-group", created_by_sis=True),
+    ]
+    ops = plan_enrollments({}, current, OWN)
+    assert [op.key for op in ops] == ["student per in teachers-own-group"]  # made by a SIS import: ours
+
+
+def test_user_plan_folds_name_email_and_suspension_into_one_update():
+    current = UserState("ola", "ola", "Ola", "o@x", suspended=False, canvas_id=1)
+    desired = UserState("ola", "ola", "Ola Nordmann", "ola@x", suspended=True)
+    (op,) = plan_user(desired, current, OWN)
+    assert op.action == "suspend" and dict(op.changes) == {
+        "name": "Ola Nordmann",
+        "email": "ola@x",
+        "suspended": True,
+    }
+
+
+def test_snapshot_plan_suspends_owned_users_the_sources_no_longer_want():
+    current = Snapshot(users={"ola": UserState("ola", "ola", "Ola", canvas_id=1)})
+    plan = plan_snapshot(Snapshot(), current, OWN, ["users"])
+    assert [(op.action, op.key) for op in plan.operations] == [("suspend", "ola")]
+
+
+@pytest.mark.parametrize(
+    ("destructive", "managed", "stops"),
+    [(101, 2000, False), (101, 500, True), (50, 60, False), (0, 0, False)],
+)
+def test_safety_stops_only_when_count_and_share_are_both_exceeded(destructive, managed, stops):
+    plan = Plan()
+    plan.extend(plan_enrollments({}, [enrollment(f"u{i}") for i in range(destructive)], OWN))
+    if stops:
+        with pytest.raises(SafetyStop, match=f"{destructive} enrollment"):
+            plan.check_safety({"enrollment": managed}, SETTINGS, force=False)
+        plan.check_safety({"enrollment": managed}, SETTINGS, force=True)
+    else:
+        plan.check_safety({"enrollment": managed}, SETTINGS, force=False)
+
+
+def test_bulk_import_carries_explicit_statuses_and_reports_row_errors_per_object():
+    ops = plan_enrollments({enrollment("new").key: enrollment("new")}, [enrollment("gone", canvas_id=1)], OWN)
+    ops += plan_user(None, UserState("old", "old", "Old", canvas_id=9), OWN)
+    data, counts = build_import(ops)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        rows = {
+            name: list(csv.DictReader(io.StringIO(archive.read(name).decode())))
+            for name in archive.namelist()
+        }
+    assert counts == {"users.csv": 1, "enrollments.csv": 2}
+    assert {(r["user_id"], r["status"], r["role"]) for r in rows["enrollments.csv"]} == {
+        ("new", "active", "student"),
+        ("gone", "completed", "student"),
+    }
+    assert rows["users.csv"][0]["status"] == "suspended"
+    final = {
+        "id": 7,
+        "workflow_state": "imported_with_messages",
+        "processing_warnings": [
+            ["enrollments.csv", f"User not found for enrollment (User ID: new, Section ID: {SECTION})"]
+        ],
+    }
+    report = report_from_import(final, ops)
+    assert [f.operation.key for f in report.failures] == [f"student new in {SECTION}"]
+    assert report.done == 2
+    failed = report_from_import({"id": 8, "workflow_state": "failed"}, ops)
+    assert len(failed.failures) == 3 and failed.done == 0
