@@ -1,4 +1,8 @@
-"""The installed ``canvasbridge`` executable as a subprocess: exit codes, clean stops on SIGTERM."""
+"""The installed ``canvasbridge`` executable as a subprocess: exit codes, clean stops on SIGTERM.
+
+Each start of the executable costs a few seconds on a busy machine (Celery and the flows
+are imported), so the longer ones are marked slow; they still run in the normal suite.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ def stop(process: subprocess.Popen[str], timeout: float = 20) -> tuple[int, str]
     return process.returncode, stderr
 
 
+@pytest.mark.slow
 def test_exit_codes_of_the_executable(config_file: Path, ledger: Ledger, tmp_path: Path) -> None:
     assert run("config", "check", str(config_file)).returncode == 0
     broken = tmp_path / "broken.yaml"
@@ -60,6 +65,7 @@ def test_exit_codes_of_the_executable(config_file: Path, ledger: Ledger, tmp_pat
     assert listed.returncode == 0 and json.loads(listed.stdout)["total"] == 0
 
 
+@pytest.mark.slow
 def test_consume_replays_into_the_ledger_and_stops_cleanly_on_sigterm(
     config_file: Path, tmp_path: Path
 ) -> None:
@@ -119,6 +125,7 @@ def test_worker_refuses_an_unknown_pool(config_file: Path) -> None:
     assert "--pool" in result.stderr
 
 
+@pytest.mark.slow
 def test_api_serves_on_the_given_port_and_stops_on_sigterm(config_file: Path, ledger: Ledger) -> None:
     port = free_port()
     token = "cli-test-operator-token-123"
