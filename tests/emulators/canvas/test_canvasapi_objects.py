@@ -206,3 +206,17 @@ def test_includes_and_a_users_courses(canvas: Canvas, http: httpx.Client, emu: C
     user = emu.model.find_user_by_sis("P07")
     emu.model.enroll(user.id, course_id=course.id, state="active")
     assert [c.id for c in canvas.get_user(user.id).get_courses()] == [course.id]
+
+
+def test_deleted_user_answers_its_body_with_404(
+    canvas: Canvas, http: httpx.Client, emu: CanvasEmulator
+) -> None:
+    user = canvas.get_user("P08", "sis_user_id")
+    course = emu.model.find_course_by_sis("IN1000-2026H")
+    enrollment = emu.model.enroll(user.id, course_id=course.id, state="active")
+    canvas.get_account(1).delete_user(user)
+    response = http.get(f"/api/v1/users/{user.id}")
+    assert response.status_code == 404 and response.json()["name"] == user.name
+    assert emu.model.get_enrollment(enrollment.id).workflow_state == "deleted"
+    with pytest.raises(ResourceDoesNotExist):
+        canvas.get_user("P08", "sis_user_id")  # the login is gone
