@@ -9,8 +9,10 @@ Scenarios (each on fresh emulators over the same synthetic university):
 * ``bulk``: the initial full sync by the bulk path (provisioning report + one SIS import;
   goal ≤ 10 Canvas calls in total), then a no-op full resync.
 
-The emulators run in this process (uvicorn threads), so wall times include their work and
-the machine's two cores are shared between client and servers.
+The Canvas emulator runs in this process (its request counters and model are read here);
+FS, Cerebrum and SAP run in a second process over the same deterministic university, so
+the sources and the service do not share one interpreter lock. Wall times include the
+emulators' work, and the machine's two cores are shared by everything.
 
     .venv/bin/python -m bench.provisioning [--size small] [--scenarios user,rest,bulk]
 """
@@ -18,6 +20,7 @@ the machine's two cores are shared between client and servers.
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import platform
 import time
@@ -47,6 +50,18 @@ class Row:
     note: str = ""
 
 
+def _serve_sources(size: str, ports: Any) -> None:
+    """Child process: the FS, Cerebrum and SAP emulators over ``University.generate(size, 1)``."""
+    university = University.generate(size, seed=1)
+    fs_app, _, _, _ = create_fs(university, password="fs-secret")
+    cerebrum_app, _, _, _ = create_cerebrum(university, api_key="cerebrum-key")
+    sap_app, _, _, _ = create_sap(university, api_key="sap-key")
+    servers = [ServerThread(app).start() for app in (fs_app, cerebrum_app, sap_app)]
+    ports.put([server.url for server in servers])
+    while True:
+        time.sleep(3600)
+
+
 class Bench:
     def __init__(self, size: str) -> None:
         os.environ.setdefault("CB_BENCH_CANVAS", DEFAULT_TOKEN)
@@ -57,11 +72,12 @@ class Bench:
         self.university = University.generate(size, seed=1)
         self.generate_s = time.monotonic() - started
         self.canvas = create_canvas()
-        fs_app, _, _, _ = create_fs(self.university, password="fs-secret")
-        cerebrum_app, _, _, _ = create_cerebrum(self.university, api_key="cerebrum-key")
-        sap_app, _, _, _ = create_sap(self.university, api_key="sap-key")
-        self.servers = [ServerThread(app).start() for app in (self.canvas.app, fs_app, cerebrum_app, sap_app)]
-        canvas_url, fs_url, cerebrum_url, sap_url = (s.url for s in self.servers)
+        self.servers = [ServerThread(self.canvas.app).start()]
+        ports: Any = mp.Queue()
+        self.sources = mp.Process(target=_serve_sources, args=(size, ports), daemon=True)
+        self.sources.start()
+        fs_url, cerebrum_url, sap_url = ports.get(timeout=300)
+        canvas_url = self.servers[0].url
         self.sections = {
             "systems": {
                 "canvas": {
@@ -109,6 +125,8 @@ class Bench:
     def close(self) -> None:
         for server in self.servers:
             server.stop()
+        self.sources.terminate()
+        self.sources.join(timeout=10)
 
 
 def scenario_user(bench: Bench) -> list[Row]:

@@ -122,9 +122,12 @@ def decide_user(
         else cerebrum.account(primary.name)
     )
     locked = cerebrum.quarantines(primary.name).locked
-    person = cerebrum.person(pid)
-    first, last = person.name("FIRST"), person.name("LAST")
-    full = person.name("FULL") or " ".join(p for p in (first, last) if p) or primary.name
+    first = last = None
+    full = account.owner.name if account.owner is not None and account.owner.id == pid else None
+    if not full:  # the account's owner carries the person's name; else ask for the person
+        person = cerebrum.person(pid)
+        first, last = person.name("FIRST"), person.name("LAST")
+        full = person.name("FULL") or " ".join(p for p in (first, last) if p) or primary.name
     ids = render_user_ids(settings, primary.name, pid)
     desired = UserState(
         sis_user_id=ids["sis_user_id"] or primary.name,
