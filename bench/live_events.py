@@ -335,8 +335,11 @@ def run_engine(
     dispatch = runtime.dispatcher()
     queued: dict[str, Any] = {"ids": set(), "done": False}
 
-    def feed() -> None:
-        for i, item in enumerate(rest):
+    feeders = 4  # like the SQS source's default `workers: 4` dispatch threads
+    finished_feeders: list[int] = []
+
+    def feed(part: int) -> None:
+        for i, item in list(enumerate(rest))[part::feeders]:
             result = dispatch(
                 Envelope(
                     body=item.json().encode(),
@@ -346,13 +349,14 @@ def run_engine(
                 )
             )
             queued["ids"].update(call.id for call in result.calls)
-        queued["done"] = True
+        finished_feeders.append(part)
+        queued["done"] = len(finished_feeders) == feeders
 
     ledger = runtime.ledger()
     started = time.perf_counter()
     with runtime.in_process_worker(concurrency=concurrency):
-        feeder = threading.Thread(target=feed, daemon=True)
-        feeder.start()
+        for part in range(feeders):
+            threading.Thread(target=feed, args=(part,), daemon=True).start()
         while True:
             finished = ledger.count(CallFilter(states=(CallState.SUCCEEDED, CallState.DEAD)))
             if queued["done"] and finished >= len(queued["ids"]):
@@ -369,6 +373,7 @@ def run_engine(
         if drop is not None:
             drop()
     where = "RabbitMQ + PostgreSQL" if production else "embedded SQLite"
+    where += f", {feeders} dispatch threads"
     return {
         "run": f"engine, no SQS, {where}, {concurrency} threads",
         "events": len(rest),

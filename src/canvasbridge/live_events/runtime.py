@@ -33,7 +33,10 @@ def build_processor(
     lookups: CanvasLookups
     if canvas is not None:
         lookups = CachedCanvasLookups(
-            canvas.get, ttl_s=settings.cache.canvas_ttl_s, max_entries=settings.cache.canvas_max_entries
+            canvas.get,
+            paginate=getattr(canvas, "paginate", None),
+            ttl_s=settings.cache.canvas_ttl_s,
+            max_entries=settings.cache.canvas_max_entries,
         )
     else:
         lookups = OfflineLookups()

@@ -77,15 +77,18 @@ def user_of(entity: Entity | None) -> str | None:
     return None
 
 
-def sis_id_for(event: CaliperEvent, user_id: str | None, ctx: HandlerContext) -> str | None:
-    """The user's SIS id: the actor extension when the actor is that user, else a lookup."""
+def sis_id_for(
+    event: CaliperEvent, user_id: str | None, ctx: HandlerContext, course_id: str | None = None
+) -> str | None:
+    """The user's SIS id: the actor extension when the actor is that user, else a lookup
+    (which may read the course's roster at once: ``course_id`` defaults to the event's)."""
     if user_id is None:
         return None
     if user_of(event.actor) == user_id:
         sis = event.actor.canvas.get("user_sis_id")
         if isinstance(sis, str) and sis.strip():
             return sis.strip()
-    return ctx.lookups.user_sis_id(user_id)
+    return ctx.lookups.user_sis_id(user_id, course_id or course_of(event))
 
 
 def course_of(event: CaliperEvent) -> str | None:
