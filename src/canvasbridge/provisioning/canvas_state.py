@@ -278,11 +278,11 @@ def _file(files: Mapping[str, list[dict[str, str]]], name: str) -> list[dict[str
 
 
 def read_snapshot(
-    canvas: CanvasClient, root_account: str | int = "self", **report_options: Any
+    canvas: CanvasClient, root_account: str | int = "self", *, poll_s: float | None = None
 ) -> tuple[Snapshot, dict[str, Any]]:
-    """All of Canvas (with SIS ids) from one provisioning report, and facts used when writing
-    (root account id, which terms exist)."""
-    files = canvas.provisioning_report(account_id=root_account, **{**REPORT_PARAMETERS, **report_options})
+    """All of Canvas (with SIS ids) from one provisioning report, and facts used when
+    writing (which terms exist)."""
+    files = canvas.provisioning_report(account_id=root_account, poll_s=poll_s, **REPORT_PARAMETERS)
     return snapshot_from_report(files)
 
 

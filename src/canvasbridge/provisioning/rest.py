@@ -11,6 +11,7 @@ the engine retries the whole idempotent task; otherwise every failure is recorde
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,12 @@ class ApplyReport:
         return not self.failures
 
 
+def _taken(exc: Exception) -> bool:
+    """Canvas refused a create because the SIS id or login is in use (``"type": "taken"``)."""
+    body = getattr(exc, "body", None)
+    return isinstance(body, dict) and '"taken"' in json.dumps(body)
+
+
 def body_ref(prefix: str, value: str) -> str:
     """A SIS reference inside a form body: not URL-escaped (the form encoding does that)."""
     return f"{prefix}:{value}"
@@ -76,7 +83,12 @@ class RestExecutor:
         report = ApplyReport()
         for op in ops:
             try:
-                self.run(op)
+                try:
+                    self.run(op)
+                except PermanentError as exc:
+                    if op.action == "create" and _taken(exc):  # a concurrent task created it first
+                        raise TransientError(f"{op.describe()}: created meanwhile; a retry re-reads Canvas") from exc
+                    raise
                 report.done += 1
             except TransientError as exc:
                 if stop_on_transient:

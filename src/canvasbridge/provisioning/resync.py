@@ -256,7 +256,9 @@ def resync(
     timings: dict[str, float] = {}
     ownership = Ownership(settings)
     started = time.monotonic()
-    current, _facts = read_snapshot(sources.canvas, settings.root_account)
+    current, _facts = read_snapshot(
+        sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s
+    )
     timings["read_canvas_s"] = time.monotonic() - started
     errors: list[str] = []
     started = time.monotonic()

@@ -158,7 +158,6 @@ class BulkSettings(_Section):
     )
     poll_interval_s: float = Field(default=1.0, gt=0)
     timeout_s: float = Field(default=3600.0, gt=0)
-    report_timeout_s: float = Field(default=600.0, gt=0)
 
 
 class ProvisioningSettings(_Section):
