@@ -217,7 +217,7 @@ def show(
         ("correlation id", record.correlation_id or ""),
         ("requeued from", str(record.requeued_from or "")),
         ("requeued to", ", ".join(str(i) for i in detail.requeued_to)),
-        ("folded", str(record.folded)),
+        ("folded", f"{record.folded} identical call(s)" if record.folded else ""),
         ("result", json.dumps(record.result, ensure_ascii=False) if record.result is not None else ""),
         ("last error", record.last_error or ""),
     ]
