@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from canvasbridge.clients.canvas.client import CanvasClient, sis_account, sis_course, sis_section, sis_user
@@ -131,7 +131,9 @@ def read_user(canvas: CanvasClient, sis_user_id: str) -> UserState | None:
     return user_from_rest(user, logins, sis_user_id)
 
 
-def user_from_rest(user: Mapping[str, Any], logins: list[Mapping[str, Any]], sis_user_id: str) -> UserState:
+def user_from_rest(
+    user: Mapping[str, Any], logins: Sequence[Mapping[str, Any]], sis_user_id: str
+) -> UserState:
     login = next((lg for lg in logins if lg.get("sis_user_id") == sis_user_id), None) or (
         logins[0] if logins else {}
     )

@@ -518,10 +518,11 @@ def decide_section_enrollments(
     if students is None:
         students = []
         for member in decision.members:
-            if decision.kind == "unit":
-                items = fs.studentundervisning(UndervisningId.parse(member), fields=FIELDS)
-            else:
-                items = fs.studentundervisningsaktiviteter(AktivitetId.parse(member), fields=FIELDS)
+            items: Iterable[Any] = (
+                fs.studentundervisning(UndervisningId.parse(member), fields=FIELDS)
+                if decision.kind == "unit"
+                else fs.studentundervisningsaktiviteter(AktivitetId.parse(member), fields=FIELDS)
+            )
             students.extend(p.person.personlopenummer for p in items if p.person.personlopenummer is not None)
     if roles is None:
         roles = []

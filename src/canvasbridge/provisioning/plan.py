@@ -343,24 +343,24 @@ def plan_snapshot(
         for sis, want in _parents_first(desired.accounts):
             plan.extend(plan_account(want, current.accounts.get(sis), ownership))
     if "users" in kinds:
-        for sis, want in desired.users.items():
-            plan.extend(plan_user(want, current.users.get(sis), ownership))
-        for sis, have in current.users.items():
+        for sis, user in desired.users.items():
+            plan.extend(plan_user(user, current.users.get(sis), ownership))
+        for sis, existing in current.users.items():
             if sis not in desired.users:
-                plan.extend(plan_user(None, have, ownership))
+                plan.extend(plan_user(None, existing, ownership))
     if "courses" in kinds:
-        for sis, want in desired.courses.items():
-            plan.extend(plan_course(want, current.courses.get(sis), ownership))
+        for sis, course in desired.courses.items():
+            plan.extend(plan_course(course, current.courses.get(sis), ownership))
         orphans = [s for s, c in current.courses.items() if s not in desired.courses and ownership.course(c)]
         if orphans:
             plan.notes.append(f"{len(orphans)} managed course(s) no longer in FS were left alone")
     if "sections" in kinds:
-        for sis, want in desired.sections.items():
-            plan.extend(plan_section(want, current.sections.get(sis), ownership))
+        for sis, section in desired.sections.items():
+            plan.extend(plan_section(section, current.sections.get(sis), ownership))
     if "enrollments" in kinds:
         in_scope = set(desired.courses)
-        have = [e for e in current.enrollments.values() if e.course_sis_id in in_scope]
-        plan.extend(plan_enrollments(desired.enrollments, have, ownership))
+        existing_enrollments = [e for e in current.enrollments.values() if e.course_sis_id in in_scope]
+        plan.extend(plan_enrollments(desired.enrollments, existing_enrollments, ownership))
     return plan
 
 
@@ -409,8 +409,9 @@ def _parents_first(accounts: Mapping[str, AccountState]) -> list[tuple[str, Acco
         if sis in seen or sis in trail:
             return
         account = accounts[sis]
-        if account.parent_sis_id in accounts:
-            visit(account.parent_sis_id, trail | {sis})
+        parent = account.parent_sis_id
+        if parent is not None and parent in accounts:
+            visit(parent, trail | {sis})
         seen.add(sis)
         ordered.append((sis, account))
 

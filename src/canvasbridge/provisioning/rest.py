@@ -87,7 +87,9 @@ class RestExecutor:
                     self.run(op)
                 except PermanentError as exc:
                     if op.action == "create" and _taken(exc):  # a concurrent task created it first
-                        raise TransientError(f"{op.describe()}: created meanwhile; a retry re-reads Canvas") from exc
+                        raise TransientError(
+                            f"{op.describe()}: created meanwhile; a retry re-reads Canvas"
+                        ) from exc
                     raise
                 report.done += 1
             except TransientError as exc:

@@ -192,9 +192,9 @@ def desired_enrollments(
         if s.person.personlopenummer is not None:
             unit_students[s.undervisning_id.display].append(s.person.personlopenummer)
     activity_students: dict[str, list[int]] = defaultdict(list)
-    for s in fs.studentundervisningsaktiviteter(fields=FIELDS):
-        if s.person.personlopenummer is not None:
-            activity_students[s.aktivitet_id.display].append(s.person.personlopenummer)
+    for sa in fs.studentundervisningsaktiviteter(fields=FIELDS):
+        if sa.person.personlopenummer is not None:
+            activity_students[sa.aktivitet_id.display].append(sa.person.personlopenummer)
     roles_by_unit: dict[str, list[Any]] = defaultdict(list)
     for role in fs.personroller(fields=FIELDS):
         if role.undervisning is not None:

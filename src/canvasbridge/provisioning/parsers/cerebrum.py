@@ -78,9 +78,9 @@ def _from_body(body: dict[str, object]) -> tuple[str, str]:
     match = _SCIM_URI.match(uris[0])
     if match is None:
         raise MessageError(f"'eventUris' holds {uris[0]!r}, not urn:ietf:params:event:SCIM:<event>")
-    resource = optional_str(body, "resourceType")  # type: ignore[arg-type]
+    resource = optional_str(body, "resourceType")
     if resource is None:
-        sub_type, _ = _split_sub(required_str(body, "sub"))  # type: ignore[arg-type]
+        sub_type, _ = _split_sub(required_str(body, "sub"))
         if sub_type is None:
             raise MessageError("no routing key, no 'resourceType' and 'sub' does not name the entity type")
         resource = sub_type

@@ -125,5 +125,5 @@ def _check_claims(body: dict[str, object]) -> None:
         )
         if text is None or not _IAT.fullmatch(text):
             raise MessageError(f"'iat' must be epoch milliseconds as a string, got {iat!r}")
-    optional_str(body, "jti")  # type: ignore[arg-type]
-    optional_str(body, "iss")  # type: ignore[arg-type]
+    optional_str(body, "jti")
+    optional_str(body, "iss")
