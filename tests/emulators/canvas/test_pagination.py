@@ -85,3 +85,12 @@ def test_canvasapi_walks_several_pages_of_users_and_enrollments(canvas: Canvas, 
     enrollments = list(canvas.get_course(course.id).get_enrollments())
     assert len(enrollments) == 110
     assert emu.control.count("GET", "/enrollments") - before == 2  # 100 + 10
+
+
+def test_user_listing_order_follows_changes_between_pages(http: httpx.Client, emu: CanvasEmulator) -> None:
+    first = [u["login_id"] for u in http.get("/api/v1/accounts/1/users?per_page=3").json()]
+    assert first == ["user00", "user01", "user02"]
+    emu.model.update_user(emu.model.find_user_by_login("user24").id, sortable_name="Aaa, First")
+    emu.model.add_user("Aab Second", unique_id="newcomer", sortable_name="Aab, Second")
+    again = [u["login_id"] for u in http.get("/api/v1/accounts/1/users?per_page=3").json()]
+    assert again == ["user24", "newcomer", "user00"]

@@ -235,6 +235,7 @@ class _State:
 
     def __init__(self, root_name: str) -> None:
         self.next_id: Counter[str] = Counter()
+        self.version = 0  # grows with every creation and every user/login change (list caches)
         self.accounts: dict[int, Account] = {}
         self.terms: dict[int, Term] = {}
         self.users: dict[int, User] = {}
@@ -314,7 +315,13 @@ class CanvasModel(CourseContent):
         with self._lock:
             self._s = state
 
+    @property
+    def version(self) -> tuple[int, int]:
+        """A value that changes whenever objects are created or users/logins change."""
+        return (id(self._s), self._s.version)
+
     def _new_id(self, kind: str) -> int:
+        self._s.version += 1
         self._s.next_id[kind] += 1
         return self._s.next_id[kind]
 
@@ -646,6 +653,7 @@ class CanvasModel(CourseContent):
 
     def update_user(self, user_id: int, *, sticky: bool = False, **changes: Any) -> User:
         """Change ``name``, ``short_name``, ``sortable_name``, ``email``, ``locale``, ``time_zone``."""
+        self._s.version += 1
         with self._lock:
             user = self._get(self._s.users, user_id)
             _assign(user, changes, sticky)
@@ -674,6 +682,7 @@ class CanvasModel(CourseContent):
         return bool(logins) and all(login.workflow_state == "suspended" for login in logins)
 
     def delete_user(self, user_id: int) -> User:
+        self._s.version += 1
         with self._lock:
             user = self._get(self._s.users, user_id)
             user.workflow_state = "deleted"
@@ -748,6 +757,7 @@ class CanvasModel(CourseContent):
     def update_login(self, login_id: int, **changes: Any) -> Login:
         """Change ``unique_id``, ``sis_user_id`` (``""`` clears), ``integration_id``,
         ``workflow_state`` (active|suspended), ``authentication_provider_id``, ``declared_user_type``."""
+        self._s.version += 1
         with self._lock:
             login = self.get_login(login_id)
             if "workflow_state" in changes and changes["workflow_state"] not in LOGIN_STATES:
@@ -780,6 +790,7 @@ class CanvasModel(CourseContent):
             return login
 
     def _drop_login(self, login: Login) -> None:
+        self._s.version += 1
         login.workflow_state = "deleted"
         if self._s.unique_ids.get(login.unique_id.lower()) == login.id:
             del self._s.unique_ids[login.unique_id.lower()]

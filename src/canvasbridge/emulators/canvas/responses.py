@@ -97,6 +97,7 @@ class CanvasResponses:
     def __init__(self, model: CanvasModel, sis: SisImporter) -> None:
         self.model = model
         self.sis = sis
+        self._sorted_users: dict[tuple[tuple[int, int], int, str], list[User]] = {}
 
     # ------------------------------------------------------------------ helpers
     def listing(
@@ -264,7 +265,15 @@ class CanvasResponses:
                     )
                 users = [u for u in users if self._user_matches(u, term)]
             sort = query.get("sort", "username")
-            users = sorted(users, key=lambda u: self._user_sort_key(u, sort))
+            if term is None:
+                key = (self.model.version, account.id, sort)
+                cached = self._sorted_users.get(key)
+                if cached is None:
+                    cached = sorted(users, key=lambda u: self._user_sort_key(u, sort))
+                    self._sorted_users = {key: cached}  # keep only the latest listing
+                users = list(cached)
+            else:
+                users = sorted(users, key=lambda u: self._user_sort_key(u, sort))
             if query.get("order") == "desc":
                 users.reverse()
         include = set(query.getlist("include[]"))
