@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: list[str] = ["emulate", "events", "provisioning", "serve", "tasks", "config_check"]
+COMMAND_MODULES: list[str] = ["emulate", "events", "provisioning", "serve", "tasks", "config_check", "demo"]
 
 app = typer.Typer(
     name="canvasbridge",

@@ -1,0 +1,42 @@
+"""The demo's voice in the terminal (rich): step headings, outcomes with their timing,
+progress bars and tables. Give it ``Console(file=io.StringIO())`` to run without a terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.rule import Rule
+
+
+class Narrator:
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+
+    def banner(self, text: str) -> None:
+        self.console.print(Rule(f"[bold]{escape(text)}[/bold]"))
+
+    def step(self, number: int, title: str, why: str = "") -> None:
+        self.console.print()
+        self.console.print(Rule(f"[bold cyan]{number}. {escape(title)}[/bold cyan]", align="left"))
+        if why:
+            self.console.print(f"[dim]{escape(why)}[/dim]")
+
+    def say(self, text: str) -> None:
+        self.console.print(f"  {escape(text)}", highlight=False)
+
+    def ok(self, text: str, seconds: float | None = None) -> None:
+        timing = f" [bold green]in {seconds:.1f} s[/bold green]" if seconds is not None else ""
+        self.console.print(f"  [green]✓[/green] {escape(text)}{timing}", highlight=False)
+
+    def failed(self, text: str) -> None:
+        self.console.print(f"  [bold red]✗ {escape(text)}[/bold red]", highlight=False)
+
+    def progress(self) -> Progress:
+        return Progress(
+            TextColumn("  {task.description:<38}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
