@@ -110,6 +110,7 @@ class Scenario:
     # -- the play ------------------------------------------------------------------------
 
     def play(self) -> DemoResult:
+        stack = self.stack
         steps: list[tuple[str, str, str, Callable[[], str]]] = [
             (
                 "initial sync",
@@ -121,8 +122,8 @@ class Scenario:
             (
                 "source changes",
                 "Source changes reach Canvas in seconds",
-                "Each change in FS or Cerebrum publishes a notification → webhook source → route → "
-                "parser → task queue → worker → ensure_* task → Canvas.",
+                f"Each change in FS or Cerebrum publishes a notification → {stack.source_transport} source → "
+                "route → parser → task queue → worker → ensure_* task → Canvas.",
                 self.source_changes,
             ),
             (

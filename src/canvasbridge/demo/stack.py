@@ -217,10 +217,17 @@ class DemoStack:
             raise ConfigError(f"{source}: cannot read configuration file: {exc.strerror}") from exc
         document = yaml.safe_load(fill_placeholders(text, self.placeholders(webhook_port))) or {}
         backends = document.setdefault("backends", {})
-        if self.options.broker:
-            backends["broker_url"] = self.options.broker
-        if self.options.ledger:
-            backends["ledger_url"] = self.options.ledger
+        # passwords in --broker / --ledger go to the environment, never into the file
+        for option, key, env in (
+            (self.options.broker, "broker", "CB_DEMO_BROKER_PASSWORD"),
+            (self.options.ledger, "ledger", "CB_DEMO_LEDGER_PASSWORD"),
+        ):
+            if option:
+                url, password = split_password(option)
+                backends[f"{key}_url"] = url
+                if password is not None:
+                    os.environ[env] = password
+                    backends[f"{key}_password"] = {"env": env}
         if amqp:
             _use_amqp_source(document, amqp)
         config = parse_config(document, origin=str(source))

@@ -1,0 +1,177 @@
+"""The demo: its configuration, the whole scenario without a terminal (checked by the end
+state in the emulators), and the ``canvasbridge demo`` executable."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from rich.console import Console
+
+from canvasbridge.demo import DemoOptions, DemoResult, DemoStack, run_demo
+from canvasbridge.demo.stack import PACKAGED_CONFIG, fill_placeholders
+from canvasbridge.emulators.scenarios import TERM_START_PLANS
+from canvasbridge.engine.config import parse_config
+from canvasbridge.engine.ledger import CallState
+from canvasbridge.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "demo.yaml"
+PLACEHOLDERS = {
+    "DATA_DIR": "/tmp/cb-demo",
+    "WEBHOOK_PORT": "8099",
+    "SQS_URL": "http://127.0.0.1:1",
+    "SQS_QUEUE_URL": "http://127.0.0.1:1/123456789012/canvas-live-events",
+    "SQS_REGION": "us-east-1",
+    "CANVAS_URL": "http://127.0.0.1:2",
+    "FS_URL": "http://127.0.0.1:3",
+    "CEREBRUM_URL": "http://127.0.0.1:4",
+    "CEREBRUM_API_KEY_HEADER": "X-API-Key",
+    "SAP_URL": "http://127.0.0.1:5",
+    "SALESFORCE_URL": "http://127.0.0.1:6",
+    "SALESFORCE_USERNAME": "demo@example.org",
+    "SALESFORCE_CONSUMER_KEY": "key",
+}
+
+
+@pytest.fixture
+def restore_environ():
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_the_packaged_config_is_examples_demo_yaml():
+    assert PACKAGED_CONFIG.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8")
+
+
+def test_the_demo_config_validates_once_filled_in_and_routes_both_flows():
+    import yaml
+
+    config = parse_config(
+        yaml.safe_load(fill_placeholders(EXAMPLE.read_text(encoding="utf-8"), PLACEHOLDERS))
+    )
+    assert {s.name: s.type for s in config.sources} == {"uio": "http", "live-events": "sqs"}
+    assert {"ensure_user", "ensure_course", "ensure_enrollments", "record_live_event"} <= set(config.tasks)
+    assert config.backends.embedded and config.systems["canvas"]["base_url"] == "http://127.0.0.1:2"
+
+
+def test_an_unknown_placeholder_is_named():
+    with pytest.raises(ConfigError, match=r"\$\{NOPE\}"):
+        fill_placeholders("a: ${NOPE}\n", PLACEHOLDERS)
+
+
+def check_end_state(stack: DemoStack, result: DemoResult) -> None:
+    """Runs before the demo stops: the emulators hold what the scenario says."""
+    from canvasbridge.engine import TaskContext
+    from canvasbridge.provisioning import runtime as provisioning
+    from canvasbridge.provisioning.resync import Sources, resync
+
+    assert stack.config is not None
+    facts = result.facts
+    canvas = stack.suite["canvas"].model
+    uni = stack.suite.university
+
+    # Canvas is what the university says: a full dry-run resync finds nothing to change
+    ctx = TaskContext(task_name="check", sections=stack.config.flow_sections())
+    sources = Sources(
+        canvas=provisioning.canvas(ctx),
+        fs=provisioning.fs(ctx),
+        cerebrum=provisioning.cerebrum(ctx),
+        sap=provisioning.sap(ctx),
+    )
+    plan = resync(sources, provisioning.settings(ctx), ["all"], dry_run=True)
+    assert plan.ok, plan.errors
+    assert plan.plan.writes() == 0, [op.describe() for op in plan.plan.operations[:10]]
+    assert plan.desired["users"] > 10 and plan.desired["enrollments"] > 30
+
+    # the source changes
+    student = canvas.find_user_by_sis(f"{facts['new_student']['username']}@uio.no")
+    course = canvas.find_course_by_sis(facts["new_student"]["course"])
+    assert any(
+        e.type == "StudentEnrollment" for e in canvas.enrollments(course_id=course.id, user_id=student.id)
+    )
+    quarantined = facts["quarantined"]
+    assert uni.is_locked(quarantined)
+    assert canvas.is_suspended(canvas.find_user_by_sis(f"{quarantined}@uio.no").id)
+    assert canvas.find_section_by_sis(facts["new_section"]) is not None
+    teacher = canvas.find_user_by_sis(f"{facts['new_teacher']['username']}@uio.no")
+    assert any(
+        e.type == "TeacherEnrollment" for e in canvas.enrollments(course_id=course.id, user_id=teacher.id)
+    )
+
+    # live events in Salesforce
+    salesforce = stack.suite["salesforce"].model
+    activities = salesforce.records("Canvas_Activitiy__c")
+    assert len(activities) == facts["live_events"]["activities"] > 0
+    assert all(r["Programme_Participant__c"] for r in activities)
+    assert facts["live_events"]["attended"] >= 1
+
+    # the outage's users made it, and the dead letter's requeued call succeeded
+    for username in facts["outage"]["users"]:
+        assert canvas.find_user_by_sis(f"{username}@uio.no") is not None
+    ledger = stack.runtime.ledger()
+    dead, requeued = ledger.get(facts["dead_letter"]["id"]), ledger.get(facts["dead_letter"]["requeued_id"])
+    assert dead.state == CallState.DEAD and requeued.state == CallState.SUCCEEDED
+    assert requeued.requeued_from == dead.id
+    assert canvas.find_user_by_sis(f"{facts['dead_letter']['username']}@uio.no") is not None
+
+    # the admin API is up and answers with the demo's token
+    assert httpx.get(f"{stack.admin_url}/health/live", timeout=10).status_code == 200
+    stats = httpx.get(
+        f"{stack.admin_url}/stats", headers={"Authorization": f"Bearer {stack.admin_token}"}, timeout=10
+    )
+    assert stats.status_code == 200, stats.text
+    result.facts["checked"] = True
+
+
+@pytest.mark.slow
+def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(restore_environ):
+    out = io.StringIO()
+    started = time.monotonic()
+    result = run_demo(
+        DemoOptions(size="small", seed=1),
+        console=Console(file=out, width=120),
+        burst_plan=TERM_START_PLANS["tiny"],  # a short burst keeps the test quick
+        inspect=check_end_state,
+    )
+    text = out.getvalue()
+    assert result.ok, [(s.name, s.detail) for s in result.steps if not s.ok]
+    assert [s.name for s in result.steps] == [
+        "initial sync",
+        "source changes",
+        "term start",
+        "live events",
+        "canvas outage",
+        "dead letter",
+    ]
+    assert result.facts.get("checked")
+    assert max(result.facts["latency_s"].values()) < 30
+    summary = result.summary
+    assert summary["recovered"] >= 1 and summary["requeued"] == 1 and summary["dead"] == 1
+    assert summary["api_calls"]["canvas"] > 100 and summary["api_calls"]["salesforce"] > 0
+    assert "Summary" in text and "admin API" in text and "canvasbridge tasks requeue" in text
+    assert "\x1b[" not in text  # no terminal, no escape codes
+    assert time.monotonic() - started < 240
+
+
+@pytest.mark.slow
+def test_the_canvasbridge_demo_command_exits_0():
+    executable = Path(sys.executable).with_name("canvasbridge")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CB_DEMO_")}
+    done = subprocess.run(
+        [str(executable), "demo", "--size", "tiny"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "dead letter" in done.stdout and "Summary" in done.stdout
