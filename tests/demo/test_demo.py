@@ -175,3 +175,26 @@ def test_the_canvasbridge_demo_command_exits_0():
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "dead letter" in done.stdout and "Summary" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.rabbitmq
+@pytest.mark.postgres
+def test_the_same_scenario_runs_on_rabbitmq_and_postgresql(rabbitmq_url, postgres_url, restore_environ):
+    seen: dict[str, str] = {}
+
+    def backends(stack: DemoStack, result: DemoResult) -> None:
+        assert stack.config is not None and stack.config_path is not None
+        b = stack.config.backends
+        seen.update(broker=str(b.broker_url), ledger=str(b.ledger_url), file=stack.config_path.read_text())
+        assert stack.source_transport == "amqp"
+        assert stack.runtime.ledger().count() > 10
+
+    result = run_demo(
+        DemoOptions(size="tiny", seed=2, broker=rabbitmq_url, ledger=postgres_url),
+        console=Console(file=io.StringIO(), width=120),
+        inspect=backends,
+    )
+    assert result.ok, [(s.name, s.detail) for s in result.steps if not s.ok]
+    assert seen["broker"].startswith("amqp://") and seen["ledger"].startswith("postgresql")
+    assert "guest:guest" not in seen["file"]  # the password went to the environment
