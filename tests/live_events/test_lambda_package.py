@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from canvasbridge.emulators.canvas import DEFAULT_TOKEN
+from canvasbridge.emulators.canvas import create_app as canvas_app
+from canvasbridge.emulators.common import ServerThread
 from tests.live_events.factories import envelope
 from tests.live_events.org import Org
 
@@ -44,6 +47,9 @@ def test_packaged_zip_runs_alone_in_a_fresh_interpreter(tmp_path):
     )
 
     org = Org(today=dt.datetime.now(dt.UTC).date())  # the child's "today" is the real one
+    canvas = canvas_app()
+    user = canvas.model.add_user("Ada Lovelace", unique_id="ada", sis_user_id="S-IN")
+    canvas_server = ServerThread(canvas.app).start()
     try:
         c = org.model.credentials
         env = {
@@ -56,6 +62,8 @@ def test_packaged_zip_runs_alone_in_a_fresh_interpreter(tmp_path):
             "SALESFORCE_PLAIN_HTTP": "true",
             "LOG_LEVEL": "INFO",
             "LIVE_EVENTS_TIMEZONE": "UTC",
+            "CANVAS_URL": canvas_server.url + "/api/v1",
+            "CANVAS_TOKEN": DEFAULT_TOKEN,
         }
         batch = {
             "Records": [
@@ -66,6 +74,12 @@ def test_packaged_zip_runs_alone_in_a_fresh_interpreter(tmp_path):
                     "messageAttributes": {"event_name": {"stringValue": "logged_in", "dataType": "String"}},
                 },
                 {"messageId": "m2", "body": "not json", "attributes": {}, "messageAttributes": {}},
+                {
+                    "messageId": "m3",
+                    "body": json.dumps(envelope("logged_out", sis=None, user=user.id)),
+                    "attributes": {},
+                    "messageAttributes": {},
+                },  # the SIS id comes from the Canvas emulator
             ]
         }
         result = subprocess.run(
@@ -80,7 +94,9 @@ def test_packaged_zip_runs_alone_in_a_fresh_interpreter(tmp_path):
         assert json.loads(result.stdout.strip().splitlines()[-1]) == {
             "batchItemFailures": [{"itemIdentifier": "m2"}]
         }
-        [record] = org.activities()
-        assert record["Canvas_Activity__c"] == "Logged In"
+        assert sorted(r["Canvas_Activity__c"] for r in org.activities()) == ["Logged In", "Logged Out"], (
+            result.stderr[-3000:]
+        )
     finally:
         org.stop()
+        canvas_server.stop()
