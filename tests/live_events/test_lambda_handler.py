@@ -141,3 +141,21 @@ def test_lambda_handler_from_the_environment_writes_to_the_emulator(lambda_env, 
     assert lambda_handler(batch, None) == {"batchItemFailures": []}
     assert len(lambda_env.activities()) == 1
     assert logging.getLogger().level == logging.WARNING  # LOG_LEVEL honoured
+
+
+def test_a_directory_that_cannot_load_fails_every_record_for_a_retry():
+    from canvasbridge.errors import TransientError
+
+    def broken(today):
+        raise TransientError("Salesforce is down")
+
+    processor = offline_processor(FakeSalesforce())
+    processor.directory = DirectoryCache(broken, refresh_s=300, today=lambda: TODAY)
+    batch = {
+        "Records": [
+            sqs_record("a", envelope("logged_in", sis="S1")),
+            sqs_record("b", envelope("course_created")),
+        ]
+    }
+    # b has no handler, so it needs no directory and is acknowledged
+    assert [i["itemIdentifier"] for i in handle_batch(processor, batch)["batchItemFailures"]] == ["a"]
