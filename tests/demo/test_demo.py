@@ -187,7 +187,7 @@ def test_the_same_scenario_runs_on_rabbitmq_and_postgresql(rabbitmq_url, postgre
         assert stack.config is not None and stack.config_path is not None
         b = stack.config.backends
         seen.update(broker=str(b.broker_url), ledger=str(b.ledger_url), file=stack.config_path.read_text())
-        assert stack.source_transport == "amqp"
+        assert stack.source_transport == "AMQP"
         assert stack.runtime.ledger().count() > 10
 
     result = run_demo(

@@ -118,7 +118,7 @@ class DemoStack:
         self.admin_url = ""
         self.admin_token = secrets.token_urlsafe(18)
         self.webhook_url = ""
-        self.source_transport = "http"
+        self.source_transport = "webhook (HTTP)"
         self._own_data_dir = False
         self._stop = threading.Event()
         self._consumer: threading.Thread | None = None
@@ -152,7 +152,7 @@ class DemoStack:
         # With RabbitMQ, the source systems publish to it as in production (IntArk);
         # embedded, they POST to the webhook source.
         publish = amqp if amqp else self.webhook_url
-        self.source_transport = "amqp" if amqp else "http"
+        self.source_transport = "AMQP" if amqp else "webhook (HTTP)"
         self.suite = start_suite(opts.size, opts.seed, publish=publish)
         self._set_secrets()
         self.config = self._build_config(port, amqp)
@@ -262,7 +262,7 @@ class DemoStack:
         health = self.webhook_url.rsplit("/hooks/", 1)[0] + "/healthz"
         while time.monotonic() < deadline:
             self.check_consumer()
-            if self.source_transport == "amqp":
+            if self.source_transport == "AMQP":
                 time.sleep(1.5)  # the AMQP source declares its exchanges and queue
                 return
             with contextlib.suppress(httpx.HTTPError):

@@ -61,7 +61,10 @@ def print_urls(narrator: Narrator, stack: DemoStack) -> None:
     for name, emulator in stack.suite.emulators.items():
         table.add_row(f"{name} emulator", _where(name, emulator))
     table.add_row(
-        "source notifications", stack.webhook_url if stack.source_transport == "http" else "RabbitMQ"
+        "source notifications",
+        stack.webhook_url
+        if stack.source_transport != "AMQP"
+        else "RabbitMQ (exchanges outgoing_system-emulator-*)",
     )
     table.add_row("configuration", str(stack.config_path))
     if stack.config is not None:
