@@ -20,6 +20,7 @@ from canvasbridge.live_events.settings import LiveEventsSettings
 from tests.live_events.org import ambition_schema
 
 TODAY = dt.date(2026, 3, 4)
+pytestmark = pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly:UserWarning")
 
 
 @pytest.fixture(scope="module")
