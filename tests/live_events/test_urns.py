@@ -58,5 +58,6 @@ def test_global_and_local_ids():
     assert local_id("urn:instructure:canvas:user:42420000000000101") == "101"
     assert local_id("SIS-77") == "SIS-77"
     assert local_id(None) is None
+    assert local_id("urn:instructure:canvas:") is None  # malformed: no id, not a crash
     assert shard_of("21070000000000565") == 2107
     assert shard_of("565") is None

@@ -85,13 +85,16 @@ def local_id(value: str | int | None) -> str | None:
     """The local id of a Canvas id: ``21070000000000565`` → ``565``; local ids pass through.
 
     Non-numeric values (SIS ids, hex session ids) are returned unchanged; a URN gives the
-    local id of its innermost entity.
+    local id of its innermost entity, a malformed URN ``None``.
     """
     if value is None:
         return None
     text = str(value).strip()
     if text.startswith(PREFIX):
-        text = parse_urn(text).id
+        urn = try_parse_urn(text)
+        if urn is None:
+            return None
+        text = urn.id
     if text.isdigit():
         number = int(text)
         return str(number % SHARD_FACTOR) if number >= SHARD_FACTOR else str(number)
