@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.ledger.batching import GroupCommit
 from canvasbridge.engine.ledger.schema import (
     FINAL_STATES,
     PENDING_STATES,
@@ -65,6 +66,14 @@ class Claim:
     attempt: int
     proceed: bool
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class _ClaimRequest:
+    call_id: int
+    max_attempts: int
+    recover: TaskCall | None
+    correlation_id: str | None
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,10 @@ class Ledger:
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         self._statements = _HotStatements(self._insert)
+        self._claims: GroupCommit[_ClaimRequest, Claim] = GroupCommit(self._claim_batch, name="claims")
+        self._successes: GroupCommit[tuple[int, str | None], None] = GroupCommit(
+            self._succeed_batch, name="successes"
+        )
 
     @classmethod
     def open(cls, url: str) -> Ledger:
@@ -234,29 +247,54 @@ class Ledger:
         counts another attempt, which is what bounds a task that kills its worker.
         A call the ledger does not know (its record was lost) is recorded again from
         ``recover``, the call its queue message carries, under a new id.
+        Claims from many threads are written together (see :mod:`.batching`).
         """
+        return self._claims(_ClaimRequest(call_id, max_attempts, recover, correlation_id))
+
+    def _claim_batch(self, requests: Sequence[_ClaimRequest]) -> list[Claim]:
         now = _now()
         with self._relaxed_transaction() as connection:
-            row = connection.execute(self._statements.claim, {"call_id": call_id, "now": now}).one_or_none()
-            if row is None:
-                state = connection.execute(
-                    sa.select(task_calls.c.state).where(task_calls.c.id == call_id)
-                ).scalar_one_or_none()
-                if state is None and recover is not None:
-                    new_id = self._recreate(connection, recover, correlation_id, now)
-                    return Claim(new_id, 1, proceed=True, reason=f"recreated lost call {call_id}")
-                reason = "unknown call" if state is None else f"call is already {state}"
-                return Claim(call_id, 0, proceed=False, reason=reason)
-            attempt = int(row.attempts)
-            if attempt > max_attempts:
-                error = (
-                    f"gave up: attempt {attempt} would exceed the limit of {max_attempts}; "
-                    "the previous attempt never finished (did its worker die?)"
-                )
-                self._finish(connection, call_id, CallState.DEAD, now, last_error=error)
-                self._log_attempt(connection, call_id, attempt, "lost", error, None, None, now)
-                return Claim(call_id, attempt, proceed=False, reason=error)
-        return Claim(call_id, attempt, proceed=True)
+            rows = connection.execute(
+                self._statements.claim_many, {"ids": sorted({r.call_id for r in requests}), "now": now}
+            ).all()
+            attempts = {int(row.id): int(row.attempts) for row in rows}
+            claims: list[Claim] = []
+            seen: set[int] = set()
+            for request in requests:
+                attempt = attempts.get(request.call_id)
+                if attempt is None:
+                    claims.append(self._unclaimable(connection, request, now))
+                elif request.call_id in seen:
+                    claims.append(
+                        Claim(request.call_id, attempt, proceed=False, reason="delivered twice at once")
+                    )
+                elif attempt > request.max_attempts:
+                    claims.append(self._give_up(connection, request, attempt, now))
+                else:
+                    claims.append(Claim(request.call_id, attempt, proceed=True))
+                seen.add(request.call_id)
+        return claims
+
+    def _unclaimable(self, connection: sa.Connection, request: _ClaimRequest, now: datetime) -> Claim:
+        state = connection.execute(
+            sa.select(task_calls.c.state).where(task_calls.c.id == request.call_id)
+        ).scalar_one_or_none()
+        if state is None and request.recover is not None:
+            new_id = self._recreate(connection, request.recover, request.correlation_id, now)
+            return Claim(new_id, 1, proceed=True, reason=f"recreated lost call {request.call_id}")
+        reason = "unknown call" if state is None else f"call is already {state}"
+        return Claim(request.call_id, 0, proceed=False, reason=reason)
+
+    def _give_up(
+        self, connection: sa.Connection, request: _ClaimRequest, attempt: int, now: datetime
+    ) -> Claim:
+        error = (
+            f"gave up: attempt {attempt} would exceed the limit of {request.max_attempts}; "
+            "the previous attempt never finished (did its worker die?)"
+        )
+        self._finish(connection, request.call_id, CallState.DEAD, now, last_error=error)
+        self._log_attempt(connection, request.call_id, attempt, "lost", error, None, None, now)
+        return Claim(request.call_id, attempt, proceed=False, reason=error)
 
     @staticmethod
     def _recreate(
@@ -282,16 +320,17 @@ class Ledger:
         return int(row.id)
 
     def succeed(self, call_id: int, result: Any = None) -> None:
+        """Mark a call succeeded, with a small JSON summary; written together with others'."""
+        self._successes((call_id, None if result is None else json.dumps(result, default=str)))
+
+    def _succeed_batch(self, items: Sequence[tuple[int, str | None]]) -> list[None]:
         now = _now()
         with self._relaxed_transaction() as connection:
             connection.execute(
                 self._statements.succeed,
-                {
-                    "call_id": call_id,
-                    "now": now,
-                    "result": None if result is None else json.dumps(result, default=str),
-                },
+                [{"call_id": call_id, "now": now, "result": result} for call_id, result in items],
             )
+        return [None] * len(items)
 
     def fail_attempt(
         self,
@@ -564,9 +603,11 @@ class _HotStatements:
         startable = ", ".join(
             f"'{s.value}'" for s in (CallState.QUEUED, CallState.RETRYING, CallState.RUNNING)
         )
-        self.claim = (
+        self.claim_many = (
             sa.update(task_calls)
-            .where(task_calls.c.id == sa.bindparam("call_id"), sa.text(f"state IN ({startable})"))
+            .where(
+                task_calls.c.id.in_(sa.bindparam("ids", expanding=True)), sa.text(f"state IN ({startable})")
+            )
             .values(
                 state=CallState.RUNNING.value,
                 attempts=task_calls.c.attempts + 1,
@@ -574,7 +615,7 @@ class _HotStatements:
                 updated_at=now,
                 next_attempt_at=None,
             )
-            .returning(task_calls.c.attempts)
+            .returning(task_calls.c.id, task_calls.c.attempts)
         )
         self.succeed = (
             sa.update(task_calls)
