@@ -57,7 +57,7 @@ def entity(kind: str, local: int, type_: str, *, local_ids: bool = False, **ext:
 
 
 def _objects(
-    name: str, user: int, course: int, L: bool, title: str
+    name: str, user: int, course: int, L: bool, title: str, quiz: int = 77
 ) -> tuple[str, str, dict[str, Any], dict | None]:
     """(type, action, object, group) per event name."""
     g = course_group(course, local_ids=L)
@@ -69,7 +69,7 @@ def _objects(
             {
                 **entity("submission", 900, "Attempt", local_ids=L),
                 "assignee": person,
-                "assignable": {"id": urn("quiz", gid(77, local_ids=L)), "type": "Assessment"},
+                "assignable": {"id": urn("quiz", gid(quiz, local_ids=L)), "type": "Assessment"},
             },
             g,
         ),
@@ -384,8 +384,9 @@ def event(
     title: str = "Week 1 reflection",
     event_id: str | None = None,
     event_time: str = "2026-03-04T10:11:12.345Z",
+    quiz: int = 77,
 ) -> dict[str, Any]:
-    type_, action, obj, group = _objects(name, user, course, local_ids, title)
+    type_, action, obj, group = _objects(name, user, course, local_ids, title, quiz)
     data: dict[str, Any] = {
         "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
         "id": event_id or f"urn:uuid:{uuid.UUID(int=next(_counter) + 0xC0FFEE)}",

@@ -2,7 +2,7 @@
 
 People (participant UID → situation), relative to "today" (2026-03-04 unless given):
 
-* S-IN     programme active (2026-01-01..2026-03-04, ends today), LMS course 565
+* S-IN     programme active (ends today), LMS course 565 (or the course given)
 * S-OTHER  programme active, but LMS course 999
 * S-OLD    programme ended 2026-03-03
 * S-SOON   programme starts 2026-03-05
@@ -29,7 +29,7 @@ def ambition_schema() -> Any:
     return schema_from_spec(spec)
 
 
-def seed(model: Any, today: dt.date = TODAY) -> dict[str, str]:
+def seed(model: Any, today: dt.date = TODAY, course: int = 565) -> dict[str, str]:
     ids: dict[str, str] = {}
 
     def day(offset: int) -> str:
@@ -41,11 +41,11 @@ def seed(model: Any, today: dt.date = TODAY) -> dict[str, str]:
             {"Name": name, "LMS_Start_Date__c": start, "LMS_End_Date__c": end, "LMS_Course_Id__c": course},
         )
 
-    active = programme("NPQ 2026", day(-62), day(0), 565)  # ends today
+    active = programme("NPQ 2026", day(-62), day(0), course)  # ends today
     other = programme("Other course", day(-62), day(300), 999)
-    ended = programme("Ended", day(-200), day(-1), 565)
-    future = programme("Future", day(1), day(300), 565)
-    second = programme("Second", day(-31), day(118), 565)
+    ended = programme("Ended", day(-200), day(-1), course)
+    future = programme("Future", day(1), day(300), course)
+    second = programme("Second", day(-31), day(118), course)
     people = {
         "S-IN": [active],
         "S-OTHER": [other],
@@ -79,9 +79,9 @@ def seed(model: Any, today: dt.date = TODAY) -> dict[str, str]:
 
 
 class Org:
-    def __init__(self, today: dt.date = TODAY) -> None:
+    def __init__(self, today: dt.date = TODAY, course: int = 565) -> None:
         app, self.model, self.control = create_app(schema=ambition_schema(), today=today)
-        self.ids = seed(self.model, today)
+        self.ids = seed(self.model, today, course)
         self.model.mark_seed()
         self.server = ServerThread(app).start()
         self.url = self.server.url

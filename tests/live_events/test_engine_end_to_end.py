@@ -12,6 +12,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from canvasbridge.emulators.canvas import DEFAULT_TOKEN
+from canvasbridge.emulators.canvas import create_app as canvas_app
+from canvasbridge.emulators.common import ServerThread
 from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.ledger import CallState
 from canvasbridge.engine.runtime import Runtime
@@ -49,10 +52,22 @@ def aws(monkeypatch):
 
 
 @pytest.fixture
-def real_today_org(monkeypatch):
-    org = Org(today=dt.datetime.now(dt.UTC).date())  # workers use the real date (UTC)
+def canvas():
+    emulator = canvas_app()
+    course = emulator.model.add_course("Leading Teaching")
+    quiz = emulator.model.add_quiz(course.id, "Module 1 Quiz")
+    server = ServerThread(emulator.app).start()
+    yield server.url, course.id, quiz.id
+    server.stop()
+
+
+@pytest.fixture
+def real_today_org(monkeypatch, canvas):
+    _, course, _ = canvas
+    org = Org(today=dt.datetime.now(dt.UTC).date(), course=course)  # workers use the real date (UTC)
     for name, value in org.env().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TEST_CANVAS_TOKEN", DEFAULT_TOKEN)
     yield org
     org.stop()
 
@@ -67,8 +82,10 @@ def send(sqs, queue_url, body, event_name=None):
 
 
 @pytest.mark.slow
-def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real_today_org):
+@pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly:UserWarning")
+def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real_today_org, canvas):
     org = real_today_org
+    canvas_url, course, quiz = canvas
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint)
     queue_url = sqs.create_queue(QueueName=unique_name("canvas-live-events"))["QueueUrl"]
     config = parse_config(
@@ -100,15 +117,26 @@ def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real
                     "retry": {"max_attempts": 3, "backoff_base_s": 0.2, "jitter": False},
                 }
             },
-            "systems": {"salesforce": org.settings()},
+            "systems": {
+                "salesforce": org.settings(),
+                "canvas": {"base_url": canvas_url, "token": {"env": "TEST_CANVAS_TOKEN"}},
+            },
             "live_events": {"timezone": "UTC", "writer": {"flush_window_s": 0.3}},
         }
     )
     repeated = envelope("logged_in", sis="S-IN", event_id="urn:uuid:e2e00000-0000-4000-8000-000000000001")
     send(sqs, queue_url, repeated, "logged_in")
     send(sqs, queue_url, repeated, "logged_in")  # delivered twice: one record
-    send(sqs, queue_url, envelope("discussion_topic_created", sis="S-IN"))  # no attribute: inferred
-    send(sqs, queue_url, envelope("wiki_page_updated", sis="S-OTHER"), "wiki_page_updated")  # course mismatch
+    send(
+        sqs, queue_url, envelope("discussion_topic_created", sis="S-IN", course=course)
+    )  # no attribute: inferred
+    send(
+        sqs, queue_url, envelope("wiki_page_updated", sis="S-OTHER", course=course), "wiki_page_updated"
+    )  # mismatch
+    quiz_body = envelope(
+        "quiz_submitted", sis="S-IN", course=course, quiz=quiz
+    )  # title from Canvas → attendee
+    send(sqs, queue_url, quiz_body, "quiz_submitted")
     send(sqs, queue_url, envelope("logged_out", sis="S-OLD"), "logged_out")  # programme ended
     send(sqs, queue_url, envelope("logged_out", sis="S-TWO"), "logged_out")  # two programmes
     send(sqs, queue_url, envelope("asset_accessed", sis="S-IN"), "asset_accessed")  # off by default
@@ -120,10 +148,10 @@ def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real
     with runtime.in_process_worker(concurrency=8):
         consumer.start()
         try:
-            wait_for(lambda: len(org.activities()) >= 4, timeout=60, what="four activity records")
+            wait_for(lambda: len(org.activities()) >= 5, timeout=60, what="five activity records")
             wait_for(
                 lambda: (
-                    runtime.ledger().count() >= 5
+                    runtime.ledger().count() >= 6
                     and all(
                         r.state in (CallState.SUCCEEDED, CallState.DEAD)
                         for r in runtime.ledger().list(limit=50)
@@ -141,12 +169,17 @@ def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real
         [
             ("Logged In", org.ids["participant:S-IN:0"]),
             ("Discussion Created", org.ids["participant:S-IN:0"]),
+            ("Quiz Submitted", org.ids["participant:S-IN:0"]),
             ("Logged Out", org.ids["participant:S-TWO:0"]),
             ("Logged Out", org.ids["participant:S-TWO:1"]),
         ]
     )
+    [quiz_record] = [r for r in org.activities() if r["Canvas_Activity__c"] == "Quiz Submitted"]
+    assert '"Module 1 Quiz" in course "Leading Teaching"' in quiz_record["Canvas_Activity_Detail__c"]
+    [attendee] = [a for a in org.model.records("Attendees__c") if a["Id"] == org.ids["attendee:S-IN"]]
+    assert attendee["Event_Attended__c"] is True
     calls = runtime.ledger().list(limit=50)
     assert {c.state for c in calls} == {CallState.SUCCEEDED}
-    assert len(calls) in (5, 6)  # asset_accessed never queued; the repeat may fold into its twin
+    assert len(calls) in (6, 7)  # asset_accessed never queued; the repeat may fold into its twin
     [parked] = runtime.ledger().parked()
     assert "not valid JSON" in parked.reason
