@@ -116,6 +116,7 @@ class DemoStack:
         self.config_path: Path | None = None
         self.data_dir: Path | None = None
         self.admin_url = ""
+        self.admin_error = ""
         self.admin_token = secrets.token_urlsafe(18)
         self.webhook_url = ""
         self.source_transport = "webhook (HTTP)"
@@ -280,11 +281,15 @@ class DemoStack:
         from canvasbridge.engine.api import create_api
 
         assert self.config is not None
-        app = create_api(self.runtime)
-        self._admin_server = ServerThread(
-            app, host=self.config.admin.host, port=self.config.admin.port
-        ).start()
-        self.admin_url = self._admin_server.url
+        try:
+            app = create_api(self.runtime)
+            server = ServerThread(app, host=self.config.admin.host, port=self.config.admin.port).start()
+        except Exception as exc:  # the demo goes on without it and says why
+            self.admin_error = f"{type(exc).__name__}: {exc}"
+            log.error("the admin API did not start: %s", self.admin_error)
+            return
+        self._admin_server = server
+        self.admin_url = server.url
 
     # -- stop --------------------------------------------------------------------------
 

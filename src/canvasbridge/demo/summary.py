@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from canvasbridge.demo.narrate import Narrator
@@ -56,7 +57,9 @@ def print_urls(narrator: Narrator, stack: DemoStack) -> None:
     table.add_column("where", overflow="fold")
     table.add_row(
         "admin API",
-        f"{stack.admin_url}/docs  (Authorization: Bearer ${SECRET_ENV['admin']} = {stack.admin_token})",
+        f"{stack.admin_url}/docs  (Authorization: Bearer ${SECRET_ENV['admin']} = {stack.admin_token})"
+        if stack.admin_url
+        else f"[red]not running: {escape(stack.admin_error)}[/red]",
     )
     for name, emulator in stack.suite.emulators.items():
         table.add_row(f"{name} emulator", _where(name, emulator))
