@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import threading
 import time
 import uuid
@@ -50,12 +51,26 @@ def raw_celery(messages: int, concurrency: int) -> float:
     def noop(n: int) -> None:
         done.release()
 
+    def publish(numbers: range) -> None:
+        for i in numbers:
+            app.send_task("bench.noop", args=[i], queue=queue)
+
     with start_worker(
-        app, pool="threads", concurrency=concurrency, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30
+        app,
+        pool="threads",
+        concurrency=concurrency,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
     ):
         start = time.perf_counter()
-        for i in range(messages):
-            app.send_task("bench.noop", args=[i], queue=queue)
+        # as many publishing threads as the canvasbridge consumer has dispatch threads
+        publishers = [
+            threading.Thread(target=publish, args=(range(k, messages, concurrency),))
+            for k in range(concurrency)
+        ]
+        for thread in publishers:
+            thread.start()
         for _ in range(messages):
             done.acquire()
         elapsed = time.perf_counter() - start
@@ -65,7 +80,9 @@ def raw_celery(messages: int, concurrency: int) -> float:
 
 def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> float:
     """canvasbridge: pre-load the source queue, then time consume → … → ledger succeeded."""
-    exchange, source_queue, celery_queue = (f"bench-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("ex", "in", "cel"))
+    exchange, source_queue, celery_queue = (
+        f"bench-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("ex", "in", "cel")
+    )
     os.environ["CB_BENCH_AMQP_PASSWORD"] = "guest"
     config = parse_config(
         {
@@ -81,10 +98,22 @@ def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> flo
                     "prefetch": 200,
                     "workers": concurrency,
                     "exchanges": [{"name": exchange, "durable": False}],
-                    "queues": [{"name": source_queue, "bindings": [{"exchange": exchange, "routing_keys": ["bench.#"]}]}],
+                    "queues": [
+                        {
+                            "name": source_queue,
+                            "bindings": [{"exchange": exchange, "routing_keys": ["bench.#"]}],
+                        }
+                    ],
                 }
             ],
-            "routes": [{"name": "bench", "source": "bench", "match": {"routing_key": "^bench\\."}, "parser": "bench.noop:parse"}],
+            "routes": [
+                {
+                    "name": "bench",
+                    "source": "bench",
+                    "match": {"routing_key": "^bench\\."},
+                    "parser": "bench.noop:parse",
+                }
+            ],
             "tasks": {"noop": {"path": "bench.noop:noop"}},
         }
     )
@@ -125,14 +154,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--switch-interval-ms",
+        type=float,
+        default=None,
+        help="the interpreter's thread switch interval for both pipelines (default: Python's 5 ms)",
+    )
     args = parser.parse_args()
+    if args.switch_interval_ms is not None:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
     database = f"bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
     try:
         raw = raw_celery(args.messages, args.concurrency)
-        ours = canvasbridge_engine(args.messages, args.concurrency, POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}")
+        ours = canvasbridge_engine(
+            args.messages, args.concurrency, POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}"
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
@@ -144,7 +183,9 @@ def main() -> None:
     table.add_row("ratio", f"{ours / raw:.2f}×  (goal ≥ 0.70×)")
     console = Console()
     console.print(table)
-    console.print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    console.print(
+        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":
