@@ -118,3 +118,50 @@ def test_bulk_import_carries_explicit_statuses_and_reports_row_errors_per_object
     assert report.done == 2
     failed = report_from_import({"id": 8, "workflow_state": "failed"}, ops)
     assert len(failed.failures) == 3 and failed.done == 0
+
+
+def test_polling_waits_grow_so_a_long_job_costs_few_status_calls():
+    from canvasbridge.provisioning.polling import wait_until
+
+    now = [0.0]
+    calls = []
+
+    def fetch():
+        calls.append(now[0])
+        return {"workflow_state": "imported" if now[0] >= 100 else "importing"}
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    wait_until(
+        fetch,
+        lambda s: s["workflow_state"] == "imported",
+        what="job",
+        first_s=1,
+        timeout_s=1000,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    assert len(calls) <= 6 and calls[-1] >= 100
+
+
+def test_polling_follows_reported_progress():
+    from canvasbridge.provisioning.polling import wait_until
+
+    now = [0.0]
+    calls = []
+
+    def fetch():
+        calls.append(now[0])
+        return {"progress": min(100, now[0]), "status": "complete" if now[0] >= 100 else "running"}
+
+    wait_until(
+        fetch,
+        lambda s: s["status"] == "complete",
+        what="report",
+        first_s=10,
+        timeout_s=1000,
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        clock=lambda: now[0],
+    )
+    assert calls == [10, 70, 100]  # the estimate (90 s) is capped at 60 s

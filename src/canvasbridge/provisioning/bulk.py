@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from canvasbridge.clients.canvas.client import CanvasClient
+from canvasbridge.clients.canvas.client import SIS_IMPORT_FINAL_STATES, CanvasClient
 from canvasbridge.errors import PermanentError
 from canvasbridge.provisioning.model import (
     AccountState,
@@ -31,6 +31,7 @@ from canvasbridge.provisioning.model import (
     UserState,
 )
 from canvasbridge.provisioning.plan import Operation, Plan
+from canvasbridge.provisioning.polling import wait_until
 from canvasbridge.provisioning.rest import ApplyReport, Failure
 from canvasbridge.provisioning.rules import ENROLLMENT_TYPES
 from canvasbridge.provisioning.settings import ProvisioningSettings
@@ -162,10 +163,11 @@ def apply_bulk(
     ops = plan.ordered()
     data, _counts = build_import(ops, (facts or {}).get("terms", ()))
     started = canvas.create_sis_import(data, filename="canvasbridge.zip", account_id=settings.root_account)
-    final = canvas.wait_for_sis_import(
-        int(started["id"]),
-        account_id=settings.root_account,
-        poll_s=settings.bulk.poll_interval_s,
+    final = wait_until(
+        lambda: canvas.sis_import(int(started["id"]), account_id=settings.root_account),
+        lambda state: state.get("workflow_state") in SIS_IMPORT_FINAL_STATES,
+        what=f"SIS import {started['id']}",
+        first_s=settings.bulk.poll_interval_s,
         timeout_s=settings.bulk.timeout_s,
     )
     return report_from_import(final, ops)

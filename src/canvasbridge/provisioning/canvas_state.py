@@ -13,8 +13,15 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from canvasbridge.clients.canvas.client import CanvasClient, sis_account, sis_course, sis_section, sis_user
-from canvasbridge.errors import NotFoundError
+from canvasbridge.clients.canvas.client import (
+    REPORT_FINAL_STATES,
+    CanvasClient,
+    sis_account,
+    sis_course,
+    sis_section,
+    sis_user,
+)
+from canvasbridge.errors import NotFoundError, PermanentError
 from canvasbridge.provisioning.model import (
     AccountState,
     CourseState,
@@ -23,6 +30,7 @@ from canvasbridge.provisioning.model import (
     Snapshot,
     UserState,
 )
+from canvasbridge.provisioning.polling import wait_until
 from canvasbridge.provisioning.rules import REST_TO_SHORT
 
 #: enrollment states read back (deleted ones are gone for every purpose)
@@ -280,12 +288,24 @@ def _file(files: Mapping[str, list[dict[str, str]]], name: str) -> list[dict[str
 
 
 def read_snapshot(
-    canvas: CanvasClient, root_account: str | int = "self", *, poll_s: float | None = None
+    canvas: CanvasClient, root_account: str | int = "self", *, poll_s: float = 1.0, timeout_s: float = 3600.0
 ) -> tuple[Snapshot, dict[str, Any]]:
     """All of Canvas (with SIS ids) from one provisioning report, and facts used when
-    writing (which terms exist)."""
-    files = canvas.provisioning_report(account_id=root_account, poll_s=poll_s, **REPORT_PARAMETERS)
-    return snapshot_from_report(files)
+    writing (which terms exist). Costs 2 calls plus a few status polls (:mod:`.polling`)."""
+    report = "provisioning_csv"
+    started = canvas.start_report(report, account_id=root_account, **REPORT_PARAMETERS)
+    final: Mapping[str, Any] = started
+    if started.get("status") not in REPORT_FINAL_STATES:
+        final = wait_until(
+            lambda: canvas.report_status(report, int(started["id"]), account_id=root_account),
+            lambda state: state.get("status") in REPORT_FINAL_STATES,
+            what=f"provisioning report {started['id']}",
+            first_s=poll_s,
+            timeout_s=timeout_s,
+        )
+    if final.get("status") != "complete":
+        raise PermanentError(f"provisioning report {started['id']} ended as {final.get('status')!r}")
+    return snapshot_from_report(canvas.download_report(dict(final)))
 
 
 def snapshot_from_report(files: Mapping[str, list[dict[str, str]]]) -> tuple[Snapshot, dict[str, Any]]:

@@ -156,7 +156,9 @@ class BulkSettings(_Section):
     threshold: int = Field(
         default=500, ge=0, description="planned writes at or above which a resync goes bulk"
     )
-    poll_interval_s: float = Field(default=1.0, gt=0)
+    poll_interval_s: float = Field(
+        default=1.0, gt=0, description="first wait before asking for a SIS import's or report's state"
+    )
     timeout_s: float = Field(default=3600.0, gt=0)
 
 
