@@ -95,7 +95,7 @@ class Bench:
                 "cerebrum": {"base_url": cerebrum_url + "/v1/", "api_key": {"env": "CB_BENCH_CEREBRUM"}},
                 "sap": {"base_url": sap_url + "/", "api_key": {"env": "CB_BENCH_SAP"}},
             },
-            "provisioning": {"root_account": "1", "bulk": {"poll_interval_s": 0.1}},
+            "provisioning": {"root_account": "1", "bulk": {"poll_interval_s": 1.0}},
         }
         self.resources: dict[str, Any] = {}
 
@@ -155,13 +155,19 @@ def scenario_full(bench: Bench, path: str) -> list[Row]:
     initial.note = f"{result.plan.writes()} planned, {len(result.failures)} failed; " + ", ".join(
         f"{k} {sum(v.values())}" for k, v in summary.items()
     )
+    initial.note += "; " + _timings(result)
     if path == "bulk":
         initial.note += "; goal: calls <= 10"
     noop, again = bench.counted(
         f"no-op full resync after {path}", lambda: bench.full(), "goal: writes = 0 (1 = the report)"
     )
-    noop.note = f"{again.plan.writes()} planned; " + noop.note
+    noop.note = f"{again.plan.writes()} planned; {_timings(again)}; " + noop.note
     return [initial, noop]
+
+
+def _timings(result: Any) -> str:
+    names = {"read_canvas_s": "Canvas read", "read_sources_s": "sources read", "write_s": "write"}
+    return ", ".join(f"{names.get(k, k)} {v:.1f}s" for k, v in result.timings.items())
 
 
 def main() -> None:
