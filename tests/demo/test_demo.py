@@ -208,3 +208,19 @@ def test_the_same_scenario_runs_on_rabbitmq_and_postgresql(rabbitmq_url, postgre
     assert result.ok, [(s.name, s.detail) for s in result.steps if not s.ok]
     assert seen["broker"].startswith("amqp://") and seen["ledger"].startswith("postgresql")
     assert "guest:guest" not in seen["file"]  # the password went to the environment
+
+
+def test_config_check_accepts_the_filled_in_demo_config_and_validates_its_demo_section(tmp_path):
+    from typer.testing import CliRunner
+
+    from canvasbridge.cli.main import app
+
+    text = fill_placeholders(EXAMPLE.read_text(encoding="utf-8"), PLACEHOLDERS)
+    good = tmp_path / "demo.yaml"
+    good.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["config", "check", str(good)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("outage_s: 6", "outage_s: -1"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["config", "check", str(bad)])
+    assert result.exit_code == 2 and "outage_s" in result.output

@@ -22,14 +22,12 @@ import httpx
 from rich.progress import TaskID
 
 from canvasbridge.demo.narrate import Narrator
+from canvasbridge.demo.settings import DemoSettings
 from canvasbridge.demo.stack import DemoStack
 from canvasbridge.emulators.scenarios import TermStartPlan
 from canvasbridge.engine.ledger import CallFilter, CallState, Ledger
 
-SYNC_TIMEOUT_S = 60.0  # one source change reaching Canvas
 BURST_TIMEOUT_S = 240.0  # the term-start burst draining
-LIVE_EVENTS = 150  # Caliper events sent in the live-events step
-OUTAGE_S = 6.0  # how long Canvas answers 503 to everything
 PENDING = (CallState.QUEUED, CallState.RUNNING, CallState.RETRYING)
 #: the term-start burst per size: about half of the emulators' own "small" plan, so the
 #: demo stays near a minute and a half (sizes not listed use the emulators' plan)
@@ -106,6 +104,10 @@ class Scenario:
         assert stack.config is not None
         self.ctx = TaskContext(task_name="demo", sections=stack.config.flow_sections())
         self.settings = provisioning.settings(self.ctx)
+        self.demo = self.ctx.section("demo", DemoSettings)
+        if self.demo.burst is not None and self.burst_plan is None:
+            self.burst_plan = TermStartPlan(**self.demo.burst.model_dump())
+        self.timeout = self.demo.wait_timeout_s
 
     # -- the play ------------------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class Scenario:
             (
                 "canvas outage",
                 "A Canvas outage, ridden out",
-                f"Canvas answers 503 to every API call for {OUTAGE_S:.0f} s while changes arrive; "
+                f"Canvas answers 503 to every API call for {self.demo.outage_s:g} s while changes arrive; "
                 "tasks retry with backoff and finish once Canvas is back.",
                 self.outage,
             ),
@@ -354,7 +356,7 @@ class Scenario:
         if username is None or person.fs_lopenummer is None:
             raise StepFailed(f"the new person {person_id} has no primary account or FS number")
         wait_for(
-            lambda: self.canvas_user(username), SYNC_TIMEOUT_S, f"Canvas user {username}", stack=self.stack
+            lambda: self.canvas_user(username), self.timeout, f"Canvas user {username}", stack=self.stack
         )
         self.say.ok(
             f"new student {person.full_name} ({username}) is a Canvas user", time.monotonic() - started
@@ -363,7 +365,7 @@ class Scenario:
         user = self.canvas_user(username)
         wait_for(
             lambda: self.enrolled(user, course, "StudentEnrollment"),
-            SYNC_TIMEOUT_S,
+            self.timeout,
             f"{username}'s enrollment in {course.sis_course_id}",
             stack=self.stack,
         )
@@ -388,7 +390,7 @@ class Scenario:
         self.change("cerebrum", "account.quarantine", {"name": name})
         seconds = wait_for(
             lambda: self.canvas.is_suspended(user.id),
-            SYNC_TIMEOUT_S,
+            self.timeout,
             f"{name}'s logins suspended",
             stack=self.stack,
         )
@@ -413,7 +415,7 @@ class Scenario:
             },
         )
         seconds = wait_for(
-            lambda: self.canvas.find_section_by_sis(sis), SYNC_TIMEOUT_S, f"section {sis}", stack=self.stack
+            lambda: self.canvas.find_section_by_sis(sis), self.timeout, f"section {sis}", stack=self.stack
         )
         self.say.ok(f"new teaching activity {aktivitet} is Canvas section {sis}", seconds)
         self.result.facts["new_section"] = sis
@@ -440,7 +442,7 @@ class Scenario:
         )
         seconds = wait_for(
             lambda: self.enrolled(user, course, "TeacherEnrollment"),
-            SYNC_TIMEOUT_S,
+            self.timeout,
             f"{person.primary_account} as teacher in {course.sis_course_id}",
             stack=self.stack,
         )
@@ -506,7 +508,7 @@ class Scenario:
         since = dt.datetime.now(dt.UTC)
         activities_before = len(self.salesforce.records("Canvas_Activitiy__c"))
         started = time.monotonic()
-        sent = self.suite.send_live_events(LIVE_EVENTS, seed=self.stack.options.seed)
+        sent = self.suite.send_live_events(self.demo.live_events, seed=self.stack.options.seed)
         self.say.ok(f"{sent} Caliper events put in the SQS queue", time.monotonic() - started)
         sqs = self.suite["sqs"].extra["client"]
         queue_url = self.suite.queue_url
@@ -531,9 +533,7 @@ class Scenario:
                 bars.update(job, completed=min(sent, calls - left))
                 return left == 0 and queue_empty()
 
-            wait_for(
-                done, SYNC_TIMEOUT_S * 2, "the live events to be consumed and recorded", stack=self.stack
-            )
+            wait_for(done, self.timeout * 2, "the live events to be consumed and recorded", stack=self.stack)
             bars.update(job, completed=sent)
         seconds = time.monotonic() - started
         calls = self.calls(since, "record_live_event")
@@ -588,18 +588,18 @@ class Scenario:
                 names.append(person.primary_account)
             wait_for(
                 lambda: self.ledger.count(CallFilter(states=(CallState.RETRYING,), since=since)) > 0,
-                SYNC_TIMEOUT_S,
+                self.timeout,
                 "a task to fail and wait for its retry",
                 stack=self.stack,
             )
             retrying = self.ledger.count(CallFilter(states=(CallState.RETRYING,), since=since))
             self.say.say(f"{retrying} task call(s) failed and wait for a retry; nothing is lost")
-            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - started)))
+            time.sleep(max(0.0, self.demo.outage_s - (time.monotonic() - started)))
         finally:
             self.set_canvas_faults({"errors": []})
         self.say.say("Canvas is back")
         wait_for(
-            lambda: self.pending(since) == 0, SYNC_TIMEOUT_S, "the retried calls to finish", stack=self.stack
+            lambda: self.pending(since) == 0, self.timeout, "the retried calls to finish", stack=self.stack
         )
         seconds = time.monotonic() - started
         calls = self.calls(since)
@@ -645,7 +645,7 @@ class Scenario:
             assert username is not None
             wait_for(
                 lambda: self.calls(since, "ensure_user", (CallState.DEAD,)),
-                SYNC_TIMEOUT_S,
+                self.timeout,
                 f"ensure_user for {username} to become a dead letter",
                 stack=self.stack,
             )
@@ -670,7 +670,7 @@ class Scenario:
                     return call
             return None
 
-        wait_for(requeued, SYNC_TIMEOUT_S, f"the requeued call of #{dead.id} to succeed", stack=self.stack)
+        wait_for(requeued, self.timeout, f"the requeued call of #{dead.id} to succeed", stack=self.stack)
         call = requeued()
         seconds = time.monotonic() - started
         user = self.canvas_user(username)
