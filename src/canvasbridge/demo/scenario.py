@@ -11,6 +11,7 @@ from the CLI → the summary.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import time
 import traceback
@@ -727,7 +728,16 @@ def run_cli(args: list[str]) -> tuple[int, str]:
 
     from canvasbridge.cli.main import app
 
-    result = CliRunner().invoke(app, args)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        result = CliRunner().invoke(app, args)
+    finally:  # the command set up logging on the runner's captured stderr: put ours back
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
     output = result.output
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         output += f"\n{type(result.exception).__name__}: {result.exception}"
