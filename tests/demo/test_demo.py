@@ -224,3 +224,27 @@ def test_config_check_accepts_the_filled_in_demo_config_and_validates_its_demo_s
     bad.write_text(text.replace("outage_s: 6", "outage_s: -1"), encoding="utf-8")
     result = CliRunner().invoke(app, ["config", "check", str(bad)])
     assert result.exit_code == 2 and "outage_s" in result.output
+
+
+@pytest.mark.slow
+def test_a_broker_that_cannot_be_reached_is_one_clear_line_and_exit_1(restore_environ, tmp_path):
+    from typer.testing import CliRunner
+
+    from canvasbridge.cli.main import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--size",
+            "tiny",
+            "--broker",
+            "amqp://guest:guest@127.0.0.1:1//",
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "cannot reach the Celery broker at amqp://guest@127.0.0.1:1//" in result.output
+    assert "Connection refused" in result.output and "guest:guest" not in result.output
+    assert "Traceback" not in result.output

@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from canvasbridge.cli.options import ExitCode, config_errors, fail
+from canvasbridge.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +64,13 @@ def demo(
         size=size, seed=seed, config=config, broker=broker, ledger=ledger, data_dir=data_dir
     )
     with config_errors():
-        result = run_demo(options, keep_running=keep_running)
+        try:
+            result = run_demo(options, keep_running=keep_running)
+        except KeyboardInterrupt:
+            fail("interrupted", ExitCode.FAILED)
+        except ConfigError:
+            raise
+        except Exception as exc:  # could not start: a broker or database down, a port taken
+            fail(f"the demo could not run: {type(exc).__name__}: {exc}", ExitCode.FAILED)
     if not result.ok:
         raise typer.Exit(int(ExitCode.FAILED))

@@ -247,8 +247,9 @@ class DemoStack:
             return
         try:
             self.runtime.celery.control.purge()
-        except Exception as exc:  # a broker that cannot be reached fails later, with its own message
-            log.warning("could not purge the task queue: %s", exc)
+        except Exception as exc:
+            where = split_password(self.config.backends.broker_url or "")[0]
+            raise RuntimeError(f"cannot reach the Celery broker at {where}: {exc}") from exc
 
     def _start_consumer(self) -> None:
         def run() -> None:
