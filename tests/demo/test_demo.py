@@ -143,14 +143,17 @@ def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(
         check_end_state(stack, result)
         admin.append(stack.admin_url)
 
-    result = run_demo(
-        DemoOptions(size="small", seed=1),
-        console=Console(file=out, width=120),
-        burst_plan=TERM_START_PLANS["tiny"],  # a short burst keeps the test quick
-        inspect=check,
-        keep_running=True,
-        wait=lambda: still_up.append(httpx.get(f"{admin[0]}/health/live", timeout=10).status_code),
-    )
+    try:
+        result = run_demo(
+            DemoOptions(size="small", seed=1),
+            console=Console(file=out, width=120),
+            burst_plan=TERM_START_PLANS["tiny"],  # a short burst keeps the test quick
+            inspect=check,
+            keep_running=True,
+            wait=lambda: still_up.append(httpx.get(f"{admin[0]}/health/live", timeout=10).status_code),
+        )
+    finally:
+        print(out.getvalue())  # the narration, shown by pytest when the test fails
     assert still_up == [200]  # --keep-running: still serving after the summary
     text = out.getvalue()
     assert result.ok, [(s.name, s.detail) for s in result.steps if not s.ok]
