@@ -655,6 +655,20 @@ class Scenario:
         [dead] = self.calls(since, "ensure_user", (CallState.DEAD,))[:1]
         self.say.ok(f"dead letter #{dead.id}: {dead.task} {dead.params} after {dead.attempts} attempt(s)")
         self.say.say(f"  last error: {(dead.last_error or '').splitlines()[0][:150]}")
+        if self.stack.admin_url:
+            answer = httpx.get(
+                f"{self.stack.admin_url}/tasks",
+                params={"state": "dead"},
+                headers={"Authorization": f"Bearer {self.stack.admin_token}"},
+                timeout=10,
+            )
+            if answer.status_code == 200:
+                ids = [item.get("id") for item in answer.json().get("items", [])]
+                self.say.say(
+                    f"the admin API lists it too: GET /tasks?state=dead → {answer.json().get('total')} call(s) {ids}"
+                )
+            else:
+                self.say.failed(f"the admin API answered GET /tasks?state=dead with {answer.status_code}")
         self.say.say("the cause is fixed in Canvas; now the operator runs:")
         command = ["tasks", "requeue", str(dead.id), "--config", str(self.stack.config_path)]
         self.say.say("$ canvasbridge " + " ".join(command))
