@@ -171,6 +171,7 @@ def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(
     assert summary["recovered"] >= 1 and summary["requeued"] == 1 and summary["dead"] == 1
     assert summary["api_calls"]["canvas"] > 100 and summary["api_calls"]["salesforce"] > 0
     assert "Summary" in text and "admin API" in text and "canvasbridge tasks requeue" in text
+    assert "GET /tasks?state=dead → 1 call(s)" in text
     assert "\x1b[" not in text  # no terminal, no escape codes
     assert time.monotonic() - started < 240
 
