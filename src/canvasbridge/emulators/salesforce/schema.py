@@ -193,6 +193,9 @@ AMBITION_SPEC: dict[str, dict[str, Any]] = {
         "Date__c": "datetime",
         "Time__c": "string",
         "Programme_Participant__c": {"type": "reference", "to": "Programme_Participant__c"},
+        # Not in the original org: the External ID field docs/live-events.md asks administrators
+        # to add, so a redelivered live event finds its record instead of creating another.
+        "Caliper_Event_Id__c": {"type": "string", "external_id": True},
     },
 }
 
