@@ -34,6 +34,8 @@ from canvasbridge.provisioning.polling import wait_until
 from canvasbridge.provisioning.rules import REST_TO_SHORT
 
 #: enrollment states read back (deleted ones are gone for every purpose)
+# The provisioning report's course status → the REST API's workflow_state.
+REPORT_COURSE_STATES = {"active": "available", "completed": "completed", "concluded": "completed"}
 ENROLLMENT_STATES = ("active", "invited", "inactive", "completed", "creation_pending")
 DIRECTORY_TTL_S = 300.0  # how long the cached account tree and term list are trusted
 
@@ -357,7 +359,7 @@ def snapshot_from_report(files: Mapping[str, list[dict[str, str]]]) -> tuple[Sna
             course_code=row.get("short_name", ""),
             account_sis_id=row.get("account_id") or None,
             term_sis_id=row.get("term_id") or None,
-            workflow_state={"active": "available", "completed": "completed"}.get(
+            workflow_state=REPORT_COURSE_STATES.get(
                 row.get("status", ""), row.get("status") or "unpublished"
             ),
             canvas_id=_int(row.get("canvas_course_id")),
