@@ -329,3 +329,21 @@ def test_account_roles_do_nothing_unless_mapped_and_held(stack):
     result = ensure_user_roles(stack.ctx(), employee)  # the emulated employees hold no SAP roles
     assert result["planned"] == 0
     assert stack.calls() == 0
+
+
+def test_every_client_call_of_a_task_is_counted_in_the_engine_metrics(stack):
+    from prometheus_client import REGISTRY
+
+    def canvas_calls() -> float:
+        return sum(
+            sample.value
+            for metric in REGISTRY.collect()
+            if metric.name == "canvasbridge_external_calls"
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels["system"] == "canvas"
+        )
+
+    before = canvas_calls()
+    stack.clear_stats()
+    ensure_user(stack.ctx(), username="elisa")
+    assert canvas_calls() - before == stack.calls() > 0

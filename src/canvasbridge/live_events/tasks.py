@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from canvasbridge.engine import TaskContext
+from canvasbridge.clients.http import CallStats
+from canvasbridge.engine import TaskContext, metrics
 from canvasbridge.errors import ConfigError
 from canvasbridge.live_events.caliper import parse_envelope
 from canvasbridge.live_events.processor import LiveEventProcessor
@@ -24,6 +25,7 @@ from canvasbridge.live_events.runtime import build_processor
 from canvasbridge.live_events.settings import LiveEventsSettings
 
 RESOURCE = "live_events.processor"
+CALL_STATS = "clients:call-stats"  # the same key in every flow: one counter per process
 WAIT_MARGIN_S = 120.0  # beyond the flush window: a slow Salesforce call plus its retries
 
 
@@ -34,6 +36,8 @@ def _system(ctx: TaskContext, name: str) -> bool:
 
 def processor_for(ctx: TaskContext) -> LiveEventProcessor:
     """This worker process's processor, built on first use."""
+    # built before the processor's factory runs: ctx.resource holds its lock meanwhile
+    stats = ctx.resource(CALL_STATS, lambda: CallStats(hooks=[metrics.external_call_hook]))
 
     def build() -> LiveEventProcessor:
         from canvasbridge.clients.canvas import CanvasSettings
@@ -42,8 +46,10 @@ def processor_for(ctx: TaskContext) -> LiveEventProcessor:
         settings = ctx.section("live_events", LiveEventsSettings)
         if not _system(ctx, "salesforce"):
             raise ConfigError("systems.salesforce: required by the live_events tasks")
-        salesforce = ctx.section("systems.salesforce", SalesforceSettings).build()
-        canvas = ctx.section("systems.canvas", CanvasSettings).build() if _system(ctx, "canvas") else None
+        salesforce = ctx.section("systems.salesforce", SalesforceSettings).build(stats)
+        canvas = (
+            ctx.section("systems.canvas", CanvasSettings).build(stats) if _system(ctx, "canvas") else None
+        )
         return build_processor(settings, canvas=canvas, salesforce=salesforce, background=True)
 
     return ctx.resource(RESOURCE, build)
