@@ -183,3 +183,8 @@ def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real
     assert len(calls) in (6, 7)  # asset_accessed never queued; the repeat may fold into its twin
     [parked] = runtime.ledger().parked()
     assert "not valid JSON" in parked.reason
+    # the org's daily allowance left, as Sforce-Limit-Info last said, is a metric
+    from prometheus_client import REGISTRY
+
+    left = REGISTRY.get_sample_value("canvasbridge_rate_limit_remaining", {"system": "salesforce"})
+    assert left is not None and 0 < left < org.model.api_max

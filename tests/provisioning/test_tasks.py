@@ -347,3 +347,15 @@ def test_every_client_call_of_a_task_is_counted_in_the_engine_metrics(stack):
     stack.clear_stats()
     ensure_user(stack.ctx(), username="elisa")
     assert canvas_calls() - before == stack.calls() > 0
+
+
+def test_the_last_canvas_rate_limit_remaining_is_reported_as_a_metric(stack):
+    from prometheus_client import REGISTRY
+
+    from canvasbridge.provisioning import runtime
+
+    ensure_user(stack.ctx(), username="elisa")
+    client = runtime.canvas(stack.ctx())
+    assert client.throttle.remaining is not None
+    gauge = REGISTRY.get_sample_value("canvasbridge_rate_limit_remaining", {"system": "canvas"})
+    assert gauge == client.throttle.remaining

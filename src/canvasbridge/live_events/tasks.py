@@ -26,6 +26,8 @@ from canvasbridge.live_events.settings import LiveEventsSettings
 
 RESOURCE = "live_events.processor"
 CALL_STATS = "clients:call-stats"  # the same key in every flow: one counter per process
+SALESFORCE = "live_events.salesforce"
+CANVAS = "live_events.canvas"
 WAIT_MARGIN_S = 120.0  # beyond the flush window: a slow Salesforce call plus its retries
 
 
@@ -34,25 +36,39 @@ def _system(ctx: TaskContext, name: str) -> bool:
     return isinstance(systems, dict) and bool(systems.get(name))
 
 
+def salesforce_for(ctx: TaskContext) -> Any:
+    """This worker process's Salesforce client (``systems.salesforce``), built on first use."""
+    from canvasbridge.clients.salesforce import SalesforceSettings
+
+    if not _system(ctx, "salesforce"):
+        raise ConfigError("systems.salesforce: required by the live_events tasks")
+    config = ctx.section("systems.salesforce", SalesforceSettings)
+    stats = _call_stats(ctx)  # ctx.resource holds its lock while a factory runs: build this first
+    return ctx.resource(SALESFORCE, lambda: config.build(stats))
+
+
+def canvas_for(ctx: TaskContext) -> Any | None:
+    """This worker process's Canvas client, or None when ``systems.canvas`` is not configured."""
+    from canvasbridge.clients.canvas import CanvasSettings
+
+    if not _system(ctx, "canvas"):
+        return None
+    config = ctx.section("systems.canvas", CanvasSettings)
+    stats = _call_stats(ctx)
+    return ctx.resource(CANVAS, lambda: config.build(stats))
+
+
+def _call_stats(ctx: TaskContext) -> CallStats:
+    return ctx.resource(CALL_STATS, lambda: CallStats(hooks=[metrics.external_call_hook]))
+
+
 def processor_for(ctx: TaskContext) -> LiveEventProcessor:
     """This worker process's processor, built on first use."""
-    # built before the processor's factory runs: ctx.resource holds its lock meanwhile
-    stats = ctx.resource(CALL_STATS, lambda: CallStats(hooks=[metrics.external_call_hook]))
-
-    def build() -> LiveEventProcessor:
-        from canvasbridge.clients.canvas import CanvasSettings
-        from canvasbridge.clients.salesforce import SalesforceSettings
-
-        settings = ctx.section("live_events", LiveEventsSettings)
-        if not _system(ctx, "salesforce"):
-            raise ConfigError("systems.salesforce: required by the live_events tasks")
-        salesforce = ctx.section("systems.salesforce", SalesforceSettings).build(stats)
-        canvas = (
-            ctx.section("systems.canvas", CanvasSettings).build(stats) if _system(ctx, "canvas") else None
-        )
-        return build_processor(settings, canvas=canvas, salesforce=salesforce, background=True)
-
-    return ctx.resource(RESOURCE, build)
+    settings = ctx.section("live_events", LiveEventsSettings)
+    salesforce, canvas = salesforce_for(ctx), canvas_for(ctx)
+    return ctx.resource(
+        RESOURCE, lambda: build_processor(settings, canvas=canvas, salesforce=salesforce, background=True)
+    )
 
 
 def record_live_event(
@@ -64,6 +80,9 @@ def record_live_event(
     if ctx.dry_run:
         return processor.prepare(caliper_event, event_name).summary()
     outcome = processor.submit(caliper_event, event_name, maybe_written=redelivered or ctx.attempt > 1)
+    usage = salesforce_for(ctx).api_usage
+    if usage is not None:
+        metrics.set_rate_limit_remaining("salesforce", usage.max - usage.used)
     summary = outcome.summary()
     if outcome.ticket is not None:
         outcome.ticket.wait(processor.settings.writer.flush_window_s + WAIT_MARGIN_S)

@@ -41,7 +41,10 @@ def _client(ctx: TaskContext, system: str, model: type[Any]) -> Any:
 
 
 def canvas(ctx: TaskContext) -> CanvasClient:
-    return _client(ctx, "canvas", CanvasSettings)  # type: ignore[no-any-return]
+    client: CanvasClient = _client(ctx, "canvas", CanvasSettings)
+    if client.throttle.remaining is not None:  # what Canvas said last, for the metrics
+        metrics.set_rate_limit_remaining("canvas", client.throttle.remaining)
+    return client
 
 
 def fs(ctx: TaskContext) -> FsClient:
