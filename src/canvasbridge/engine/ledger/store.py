@@ -141,7 +141,9 @@ class Ledger:
         self.url = url
         self._pid = os.getpid()
         self.engine = _create_engine(url)
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # its own pool: switching a pooled connection to autocommit and back costs more than
+        # the statements it then runs
+        self._autocommit = _create_engine(url, isolation_level="AUTOCOMMIT")
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         self._statements = _HotStatements(self._insert)
         self._claims: GroupCommit[_ClaimRequest, Claim] = GroupCommit(self._claim_batch, name="claims")
@@ -165,6 +167,7 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
+        self._autocommit.dispose()
 
     @contextlib.contextmanager
     def _relaxed_transaction(self) -> Iterator[sa.Connection]:
@@ -632,12 +635,12 @@ class _HotStatements:
         )
 
 
-def _create_engine(url: str) -> sa.Engine:
+def _create_engine(url: str, **options: Any) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -657,6 +660,7 @@ def _create_engine(url: str) -> sa.Engine:
         max_overflow=10,
         pool_recycle=1800,
         connect_args={"options": "-c synchronous_commit=off"},
+        **options,
     )
 
 
