@@ -1,23 +1,18 @@
-"""Publishing happens inside the recording transaction: nothing a message produced is lost,
-and nothing that never reached the queue is left for later calls to fold into."""
-
-import threading
-import time
+"""Publishing failures: nothing a message produced is lost, nothing phantom is left to fold into."""
 
 import pytest
 
 from canvasbridge.engine.calls import TaskCall
-from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.ledger import CallState
 from canvasbridge.engine.runtime import Runtime
-from tests.engine.helpers import effect_lines, embedded_config, sample_tasks, wait_for, wait_state
+from tests.engine.helpers import embedded_config, wait_state
 
 
 class BrokerDown(ConnectionError):
     pass
 
 
-def test_a_failed_publish_records_nothing_and_raises(tmp_path, monkeypatch):
+def test_a_failed_publish_removes_the_fresh_call_and_raises(tmp_path, monkeypatch):
     runtime = Runtime(embedded_config(tmp_path))
 
     def refuse(calls, *, correlation_id):
@@ -29,73 +24,23 @@ def test_a_failed_publish_records_nothing_and_raises(tmp_path, monkeypatch):
     assert runtime.ledger().count() == 0  # the source will redeliver; nothing phantom to fold into
 
 
-def test_an_identical_call_waits_for_a_failing_publish_and_then_queues_itself(tmp_path, monkeypatch):
+def test_a_call_someone_folded_into_is_kept_and_published_with_the_next_enqueue(tmp_path, monkeypatch):
     runtime = Runtime(embedded_config(tmp_path))
     params = {"key": "shared", "effects_dir": str(tmp_path)}
     real_publish = runtime.publisher.publish
-    inside, release = threading.Event(), threading.Event()
+    folded_by_other_message = []
 
-    def first_publish_fails(calls, *, correlation_id):
-        if threading.current_thread().name == "first":
-            inside.set()
-            release.wait(5)
+    def fold_then_fail(calls, *, correlation_id):
+        if calls and not folded_by_other_message:
+            folded_by_other_message.extend(runtime.ledger().record([TaskCall("record", params)]))
             raise BrokerDown("broker went away")
         real_publish(calls, correlation_id=correlation_id)
 
-    monkeypatch.setattr(runtime.publisher, "publish", first_publish_fails)
-    outcome = {}
-
-    def first():
-        try:
-            runtime.enqueue([TaskCall("record", params)])
-        except BrokerDown as exc:
-            outcome["first"] = exc
-
-    def second():
-        outcome["second"] = runtime.enqueue([TaskCall("record", params)])
-
-    threads = [threading.Thread(target=first, name="first"), threading.Thread(target=second, name="second")]
-    threads[0].start()
-    assert inside.wait(5)
-    threads[1].start()
-    time.sleep(0.3)  # the second message's recording waits for the first transaction
-    release.set()
-    for thread in threads:
-        thread.join(10)
-    assert isinstance(outcome["first"], BrokerDown)
-    (call,) = outcome["second"]
-    assert not call.folded  # it did not fold into the call whose publish failed
+    monkeypatch.setattr(runtime.publisher, "publish", fold_then_fail)
+    with pytest.raises(BrokerDown):
+        runtime.enqueue([TaskCall("record", params)])
+    (other,) = folded_by_other_message
+    assert other.folded and runtime.ledger().get(other.id).state is CallState.QUEUED
+    runtime.enqueue([TaskCall("record", {"key": "next", "effects_dir": str(tmp_path)})])
     with runtime.in_process_worker():
-        wait_state(runtime.ledger(), call.id, CallState.SUCCEEDED)
-    assert effect_lines(tmp_path) == ["shared"]
-    assert runtime.ledger().count() == 1
-
-
-def test_a_worker_meeting_a_call_before_its_recording_commits_waits_for_it(
-    postgres_url, tmp_path, monkeypatch
-):
-    config = parse_config(
-        {
-            "backends": {
-                "ledger_url": postgres_url,
-                "broker_url": f"sqla+sqlite:///{tmp_path / 'broker.db'}",
-            },
-            "worker": {"pool": "threads"},
-            "log": {"level": "WARNING"},
-            "tasks": sample_tasks(),
-        }
-    )
-    runtime = Runtime(config)
-    real_publish = runtime.publisher.publish
-
-    def slow_commit(calls, *, correlation_id):
-        real_publish(calls, correlation_id=correlation_id)
-        time.sleep(1.5)  # the worker gets the message while the row is not committed
-
-    with runtime.in_process_worker():
-        monkeypatch.setattr(runtime.publisher, "publish", slow_commit)
-        (call,) = runtime.enqueue([TaskCall("record", {"key": "early", "effects_dir": str(tmp_path)})])
-        wait_state(runtime.ledger(), call.id, CallState.SUCCEEDED, timeout=30)
-        wait_for(lambda: effect_lines(tmp_path), what="the task to run")
-    assert effect_lines(tmp_path) == ["early"]
-    assert runtime.ledger().count() == 1  # waited for the row instead of recreating it
+        wait_state(runtime.ledger(), other.id, CallState.SUCCEEDED)

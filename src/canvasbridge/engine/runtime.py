@@ -48,6 +48,8 @@ class Runtime:
         self.celery: Celery = create_celery(config, self.executor)
         self.publisher = Publisher(self.celery, config.backends.queue)
         self._router: Router | None = None
+        self._owed: dict[int, RecordedCall] = {}
+        self._owed_lock = threading.Lock()
 
     # -- shared pieces ---------------------------------------------------------------
 
@@ -85,43 +87,56 @@ class Runtime:
     ) -> list[RecordedCall]:
         """Record ``calls`` (folding duplicates of pending ones) and publish the new ones.
 
-        The new calls are published inside the recording transaction, which commits only
-        once the broker confirmed them. If publishing fails, nothing is recorded and the
-        error propagates, so the caller can leave its message for redelivery.
+        Returns once the broker confirmed every new call. If publishing fails, the calls
+        nobody folded into are removed again and the error propagates, so the caller can
+        leave its message for redelivery.
         """
         for requested in calls:
             self.registry.spec(requested.task)  # unknown task names fail before anything is written
         correlation_id = correlation_id or (origin.message_id if origin else None)
-        published: list[RecordedCall] = []
-
-        def publish(recorded: list[RecordedCall]) -> None:
-            fresh = {call.id: call for call in recorded if not call.folded}
-            self.publisher.publish(list(fresh.values()), correlation_id=correlation_id)
-            published.extend(fresh.values())
-
-        recorded = self.ledger().record(
-            calls, origin=origin, correlation_id=correlation_id, before_commit=publish
-        )
+        recorded = self.ledger().record(calls, origin=origin, correlation_id=correlation_id)
+        fresh: dict[int, RecordedCall] = {}
         for call in recorded:
             if call.folded:
                 metrics.TASKS_FOLDED.labels(call.task).inc()
-        for call in published:
+            elif call.id not in fresh:
+                fresh[call.id] = call
+        self._publish_owed()
+        try:
+            self.publisher.publish(list(fresh.values()), correlation_id=correlation_id)
+        except Exception:
+            kept = self.ledger().forget(fresh)
+            with self._owed_lock:
+                self._owed.update({call_id: fresh[call_id] for call_id in kept})
+            raise
+        for call in fresh.values():
             metrics.TASKS_QUEUED.labels(call.task).inc()
         return recorded
 
+    def _publish_owed(self) -> None:
+        """Publish calls whose first publish failed after another message folded into them."""
+        with self._owed_lock:
+            owed, self._owed = self._owed, {}
+        if not owed:
+            return
+        try:
+            self.publisher.publish(list(owed.values()), correlation_id=None)
+        except Exception:
+            with self._owed_lock:
+                self._owed.update(owed)
+            raise
+
     def requeue(self, call_id: int) -> RecordedCall:
-        """Queue a dead or discarded call again as a new attempt chain.
-
-        If publishing fails nothing is recorded, so the call can be requeued again later.
-        """
-        record = self.ledger().get(call_id)
-        correlation_id = record.correlation_id if record is not None else None
-
-        def publish(recorded: RecordedCall) -> None:
-            if not recorded.folded:
-                self.publisher.publish([recorded], correlation_id=correlation_id)
-
-        return self.ledger().requeue(call_id, before_commit=publish)
+        """Queue a dead or discarded call again as a new attempt chain."""
+        recorded = self.ledger().requeue(call_id)
+        if not recorded.folded:
+            record = self.ledger().get(recorded.id)
+            try:
+                self.publisher.publish([recorded], correlation_id=record.correlation_id if record else None)
+            except Exception:
+                self.ledger().forget([recorded.id])  # so the call can be requeued again later
+                raise
+        return recorded
 
     # -- processes -------------------------------------------------------------------
 

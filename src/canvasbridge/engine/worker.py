@@ -29,8 +29,6 @@ from canvasbridge.engine.registry import TaskRegistry
 from canvasbridge.engine.retries import is_transient, retry_after_hint
 
 log = logging.getLogger(__name__)
-UNKNOWN_CALL_RETRIES = 3  # waits for a call's row before recreating it from the message
-UNKNOWN_CALL_WAIT_S = 1.0  # seconds between those waits
 INFRASTRUCTURE_RETRY_S = 5.0  # wait before re-queueing a call whose ledger writes failed
 MAX_ERROR_CHARS = 4000  # error text kept per attempt
 MAX_TRACEBACK_CHARS = 20_000
@@ -81,20 +79,12 @@ class Executor:
     ) -> None:
         ledger = self._ledger()
         policy = self.config.retry_policy(task_name)
-        # A call published inside its recording transaction can arrive before the commit:
-        # wait for the row a few times before deciding it was lost and recreating it.
-        waited_enough = (getattr(celery_task.request, "retries", 0) or 0) >= UNKNOWN_CALL_RETRIES
         claim = ledger.claim(
             call_id,
             max_attempts=policy.max_attempts,
-            recover=TaskCall(task_name, params) if waited_enough else None,
+            recover=TaskCall(task_name, params),
             correlation_id=correlation_id,
         )
-        if claim.unknown:
-            log.info(
-                "task %s#%d not in the ledger yet; waiting for its recording to commit", task_name, call_id
-            )
-            raise celery_task.retry(countdown=UNKNOWN_CALL_WAIT_S, max_retries=None)
         if claim.call_id != call_id:
             log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
             call_id = claim.call_id

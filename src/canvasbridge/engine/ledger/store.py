@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,7 +66,6 @@ class Claim:
     attempt: int
     proceed: bool
     reason: str = ""
-    unknown: bool = False  # the ledger has no such call (yet: its recording may not be committed)
 
 
 @dataclass(frozen=True)
@@ -192,21 +191,12 @@ class Ledger:
         *,
         origin: Envelope | None = None,
         correlation_id: str | None = None,
-        before_commit: Callable[[list[RecordedCall]], None] | None = None,
     ) -> list[RecordedCall]:
-        """Record calls in one transaction, folding each into an identical pending call if any.
-
-        ``before_commit`` runs inside the transaction, after the rows are written: publish the
-        new calls there. If it raises, the transaction rolls back and nothing is recorded, so
-        no later call can fold into a call that never reached the queue. Until the commit,
-        another message's identical call waits for this one (the pending-key index), then
-        folds into it. A worker that meets the call before the commit finds no row and waits
-        for it (see :meth:`claim`).
-        """
+        """Record calls in one transaction, folding each into an identical pending call if any."""
         now = _now()
         origin_fields = _origin_fields(origin)
         results: list[RecordedCall] = []
-        with self.engine.begin() as connection:
+        with self._relaxed_transaction() as connection:
             for call in calls:
                 values = {
                     "task": call.task,
@@ -218,9 +208,31 @@ class Ledger:
                 }
                 row = connection.execute(self._statements.record, values).one()
                 results.append(RecordedCall(int(row.id), call.task, dict(call.params), folded=row.folded > 0))
-            if before_commit is not None:
-                before_commit(results)
         return results
+
+    def forget(self, call_ids: Iterable[int]) -> list[int]:
+        """Remove freshly recorded calls whose publishing failed, so nothing folds into them.
+
+        A call that another message already folded into is kept (that message was
+        acknowledged); its id is returned so the caller can publish it again.
+        """
+        ids = list(call_ids)
+        if not ids:
+            return []
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.delete(task_calls).where(
+                    task_calls.c.id.in_(ids),
+                    task_calls.c.state == CallState.QUEUED.value,
+                    task_calls.c.folded == 0,
+                )
+            )
+            kept = connection.execute(
+                sa.select(task_calls.c.id).where(
+                    task_calls.c.id.in_(ids), task_calls.c.state == CallState.QUEUED.value
+                )
+            ).scalars()
+            return [int(value) for value in kept]
 
     # -- execution -----------------------------------------------------------------
 
@@ -273,9 +285,8 @@ class Ledger:
         if state is None and request.recover is not None:
             new_id = self._recreate(connection, request.recover, request.correlation_id, now)
             return Claim(new_id, 1, proceed=True, reason=f"recreated lost call {request.call_id}")
-        if state is None:
-            return Claim(request.call_id, 0, proceed=False, reason="unknown call", unknown=True)
-        return Claim(request.call_id, 0, proceed=False, reason=f"call is already {state}")
+        reason = "unknown call" if state is None else f"call is already {state}"
+        return Claim(request.call_id, 0, proceed=False, reason=reason)
 
     def _give_up(
         self, connection: sa.Connection, request: _ClaimRequest, attempt: int, now: datetime
@@ -357,13 +368,8 @@ class Ledger:
             )
             return CallState.RETRYING
 
-    def requeue(
-        self, call_id: int, *, before_commit: Callable[[RecordedCall], None] | None = None
-    ) -> RecordedCall:
-        """Start a new attempt chain for a dead or discarded call (the old row stays as history).
-
-        ``before_commit`` publishes the new call inside the transaction, as in :meth:`record`.
-        """
+    def requeue(self, call_id: int) -> RecordedCall:
+        """Start a new attempt chain for a dead or discarded call (the old row stays as history)."""
         record = self.get(call_id)
         if record is None:
             raise KeyError(call_id)
@@ -387,10 +393,7 @@ class Ledger:
         }
         with self.engine.begin() as connection:
             row = connection.execute(self._statements.record, values).one()
-            recorded = RecordedCall(int(row.id), record.task, record.params, folded=row.folded > 0)
-            if before_commit is not None:
-                before_commit(recorded)
-        return recorded
+        return RecordedCall(int(row.id), record.task, record.params, folded=row.folded > 0)
 
     def discard(self, call_id: int) -> None:
         """Mark a dead (or pending) call as needing no further work."""
