@@ -19,7 +19,6 @@ class CallState(StrEnum):
 
 
 PENDING_STATES = (CallState.QUEUED, CallState.RETRYING)
-FINAL_STATES = (CallState.SUCCEEDED, CallState.DEAD, CallState.DISCARDED)
 
 task_calls = sa.Table(
     "task_calls",

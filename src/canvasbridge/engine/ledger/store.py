@@ -20,7 +20,6 @@ from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
 from canvasbridge.engine.ledger.schema import (
-    FINAL_STATES,
     PENDING_STATES,
     CallState,
     parked_messages,
@@ -527,15 +526,6 @@ class Ledger:
         with self.engine.connect() as connection:
             return [int(value) for value in connection.execute(query).scalars()]
 
-    def stale_queued(self, older_than: timedelta) -> CallList[CallRecord]:
-        """Queued calls not started for a long time: their publish may have been lost."""
-        cutoff = _now() - older_than
-        query = sa.select(task_calls).where(
-            task_calls.c.state == CallState.QUEUED.value, task_calls.c.updated_at < cutoff
-        )
-        with self.engine.connect() as connection:
-            return [_call_record(row) for row in connection.execute(query).all()]
-
     def stats(self) -> dict[str, Any]:
         """Counts per state and task, the oldest pending call, and the last success per task."""
         with self.engine.connect() as connection:
@@ -726,7 +716,6 @@ def _call_record(row: Any) -> CallRecord:
 
 
 __all__ = [
-    "FINAL_STATES",
     "AttemptRecord",
     "CallFilter",
     "CallRecord",
