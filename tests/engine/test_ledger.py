@@ -85,6 +85,19 @@ def test_dead_letter_keeps_error_origin_and_can_be_requeued_as_a_new_chain(ledge
         ledger.requeue(again.id)
 
 
+def test_a_call_failed_outside_a_worker_is_recorded_dead_and_requeueable(ledger):
+    call_id = ledger.record_dead(
+        TaskCall("t", {"k": 2}), error="sis import row 3: bad term", origin_source="sis_import:41"
+    )
+    dead = ledger.get(call_id)
+    assert dead.state is CallState.DEAD and dead.params == {"k": 2}
+    assert dead.last_error == "sis import row 3: bad term" and dead.origin_source == "sis_import:41"
+    assert [(a.number, a.outcome) for a in ledger.attempts(call_id)] == [(1, "dead")]
+    # A dead letter does not absorb new identical calls: they run on their own.
+    assert not ledger.record([TaskCall("t", {"k": 2})])[0].folded
+    assert ledger.get(ledger.requeue(call_id).id).state is CallState.QUEUED
+
+
 def test_retrying_call_records_each_failed_attempt(ledger):
     call = ledger.record([TaskCall("t", {})])[0]
     ledger.claim(call.id, max_attempts=3)

@@ -209,6 +209,42 @@ class Ledger:
                 results.append(RecordedCall(int(row.id), call.task, dict(call.params), folded=row.folded > 0))
         return results
 
+    def record_dead(
+        self,
+        call: TaskCall,
+        *,
+        error: str,
+        origin_source: str,
+        correlation_id: str | None = None,
+    ) -> int:
+        """Record a call that failed outside any worker (e.g. a bulk import's row) as a dead letter.
+
+        It can be requeued like any other dead letter; ``origin_source`` says where it failed.
+        """
+        now = _now()
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.insert(task_calls)
+                .values(
+                    task=call.task,
+                    params=call.canonical_params(),
+                    coalesce_key=call.coalesce_key(),
+                    state=CallState.DEAD.value,
+                    attempts=1,
+                    folded=0,
+                    correlation_id=correlation_id,
+                    origin_source=origin_source,
+                    last_error=error,
+                    created_at=now,
+                    updated_at=now,
+                    finished_at=now,
+                )
+                .returning(task_calls.c.id)
+            ).one()
+            call_id = int(row.id)
+            self._log_attempt(connection, call_id, 1, "dead", error, None, None, now)
+        return call_id
+
     def forget(self, call_ids: Iterable[int]) -> list[int]:
         """Remove freshly recorded calls whose publishing failed, so nothing folds into them.
 
