@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from canvasbridge.emulators.canvas.admins import AccountAdmins, AccountUser
 from canvasbridge.emulators.canvas.content import ContentState, CourseContent
 from canvasbridge.emulators.canvas.exceptions import (
     BadRequest,
@@ -244,6 +245,7 @@ class _State:
         self.sections: dict[int, Section] = {}
         self.enrollments: dict[int, Enrollment] = {}
         self.roles: dict[int, Role] = {}
+        self.admins: dict[int, AccountUser] = {}
         # indexes: SIS and integration ids, unique_id (lower case), children
         self.sis: dict[str, dict[str, int]] = {
             "account": {},
@@ -280,11 +282,12 @@ class _State:
         self.next_id["role"] = FIRST_CUSTOM_ROLE_ID - 1
 
 
-class CanvasModel(CourseContent):
+class CanvasModel(CourseContent, AccountAdmins):
     """The state of one emulated Canvas root account. See the package docstring for the API.
 
     Course content (assignments, quizzes, discussions, pages, submissions) comes from
-    :class:`~canvasbridge.emulators.canvas.content.CourseContent`."""
+    :class:`~canvasbridge.emulators.canvas.content.CourseContent`, account admins from
+    :class:`~canvasbridge.emulators.canvas.admins.AccountAdmins`."""
 
     _s: _State
     _lock: threading.RLock
@@ -346,6 +349,7 @@ class CanvasModel(CourseContent):
                 "enrollments_by_state": by_state(s.enrollments.values()),
                 "enrollments_by_type": dict(Counter(e.type for e in s.enrollments.values())),
                 "roles": len(s.roles),
+                "admins": sum(1 for a in s.admins.values() if a.workflow_state == "active"),
                 "assignments": len(s.content.assignments),
                 "quizzes": len(s.content.quizzes),
                 "discussion_topics": len(s.content.discussion_topics),

@@ -8,6 +8,7 @@ turned into Canvas's error bodies by :func:`canvas_error_handler`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,12 +25,14 @@ from canvasbridge.emulators.canvas.exceptions import (
     ValidationFailed,
 )
 from canvasbridge.emulators.canvas.models import (
+    BUILTIN_ROLE_IDS,
     ENROLLMENT_TYPES,
     ROOT_ACCOUNT_ID,
     Account,
     CanvasModel,
     Course,
     Enrollment,
+    Role,
     User,
 )
 from canvasbridge.emulators.canvas.pagination import paginate, paginate_bookmark
@@ -238,6 +241,47 @@ class CanvasResponses:
             raise BadRequest("missing required parameter 'role'")
         base = text(params.get("base_role_type")) or "AccountMembership"
         return ok(shapes.role(self.model.add_role(label, base)))
+
+    # ------------------------------------------------------------------ account admins
+    def _admin_role(self, params: dict[str, Any]) -> Role:
+        """As Canvas: ``role_id``, else ``role`` by name, else AccountAdmin; an id or name
+        Canvas does not know falls through to AccountAdmin too, silently."""
+        role_id, name = text(params.get("role_id")), text(params.get("role"))
+        if role_id and role_id.isdigit():
+            with contextlib.suppress(ResourceNotFound):
+                return self.model.get_role(int(role_id))
+        if name:
+            role = self.model.find_role(name)
+            if role is not None and role.is_account_role:
+                return role
+        return self.model.get_role(BUILTIN_ROLE_IDS["AccountAdmin"])
+
+    async def list_admins(self, request: Request) -> Response:
+        account = self.account(request)
+        params = await read_params(request)
+        refs = params.get("user_id")
+        user_ids: set[int] | None = None
+        if refs is not None:
+            user_ids = set()
+            for value in refs if isinstance(refs, list) else [refs]:
+                with contextlib.suppress(ResourceNotFound):  # Canvas drops unknown ids
+                    user_ids.add(self.user(request, str(value)).id)
+        items = self.model.admins(account.id, user_ids=user_ids)
+        return self.listing(request, items, lambda a: shapes.admin(self.model, a))
+
+    async def create_admin(self, request: Request) -> Response:
+        account = self.account(request)
+        params = await read_params(request)
+        user = self.user(request, text(params.get("user_id")) or "")
+        admin = self.model.add_admin(account.id, user.id, self._admin_role(params).id)
+        return ok(shapes.admin(self.model, admin))
+
+    async def delete_admin(self, request: Request) -> Response:
+        account = self.account(request, "account_id")
+        user = self.user(request, ref(request, "user_id"))
+        params = await read_params(request)
+        admin = self.model.remove_admin(account.id, user.id, self._admin_role(params).id)
+        return ok(shapes.admin(self.model, admin))
 
     # ------------------------------------------------------------------ users
     async def list_users(self, request: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from canvasbridge.emulators.canvas.admins import AccountUser
 from canvasbridge.emulators.canvas.content import (
     Assignment,
     DiscussionTopic,
@@ -228,11 +229,22 @@ def role(r: Role) -> dict[str, Any]:
         "id": r.id,
         "role": r.role,
         "label": r.label,
-        "base_role_type": r.base_role_type,
+        # Canvas shows every account role, the built-in AccountAdmin too, as AccountMembership
+        "base_role_type": "AccountMembership" if r.is_account_role else r.base_role_type,
         "workflow_state": r.workflow_state,
         "is_account_role": r.is_account_role,
         "account": {"id": r.account_id},
         "permissions": {},
+    }
+
+
+def admin(model: CanvasModel, a: AccountUser) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "role": model.get_role(a.role_id).role,
+        "role_id": a.role_id,
+        "user": user(model, model.get_user(a.user_id)),
+        "workflow_state": a.workflow_state,
     }
 
 
