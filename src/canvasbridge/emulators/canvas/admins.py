@@ -76,7 +76,8 @@ class AccountAdmins:
 
     def remove_admin(self, account_id: int, user_id: int, role_id: int) -> AccountUser:
         with self._lock:
-            for admin in self._s.admins.values():
+            table: dict[int, AccountUser] = self._s.admins
+            for admin in table.values():
                 if (admin.account_id, admin.user_id, admin.role_id) == (account_id, user_id, role_id):
                     admin.workflow_state = "deleted"
                     return admin
