@@ -81,6 +81,11 @@ def _two_accounts(uni: University) -> Any:
     return next(p for p in uni.persons.values() if len(p.account_names) > 1)
 
 
+def _first_sap_role(uni: University) -> Any:
+    """A role of the first employee (the generator gives them one)."""
+    return uni.sap_roles_of(next(uni.staff()).sap_employee_id)[0]
+
+
 def _last_person(uni: University) -> Any:
     return list(uni.persons.values())[-1]
 
@@ -155,6 +160,13 @@ CASES = [
     Case("sap", "employee.move",
          lambda u: {"employee_id": next(u.staff()).sap_employee_id, "location_id": u.root_location_id},
          "no.uio.sap.scim.employees.modify", lambda u, p: f"employees({p['employee_id']})"),
+    Case("sap", "role.grant",
+         lambda u: {"employee_id": next(u.staff()).sap_employee_id, "role_name": "LEDER", "location_id": _institute(u)},
+         "no.uio.sap.scim.employees.modify", lambda u, p: f"employees({p['employee_id']})"),
+    Case("sap", "role.end", lambda u: {"role_id": _first_sap_role(u).role_id},
+         "no.uio.sap.scim.employees.modify", lambda u, p: f"employees({u.sap_roles[p['role_id']].employee_id})"),
+    Case("sap", "role.remove", lambda u: {"role_id": _first_sap_role(u).role_id},
+         "no.uio.sap.scim.employees.modify", lambda u, p: f"employees({next(u.staff()).sap_employee_id})"),
 ]  # fmt: skip
 
 APPS = {"fs": fs.create_app, "cerebrum": cerebrum.create_app, "sap": sap.create_app}

@@ -62,7 +62,27 @@ def test_employee_and_assignments(sap: httpx.Client, uni: University) -> None:
     assert employee["personId"] == staff.sap_employee_id and employee["lastName"] == staff.last_name
     assignments = sap.get(employee["assignments"]["__deferred"]["uri"]).json()["d"]["results"]
     assert assignments[0]["locationId"] == staff.location_id and assignments[0]["primaryAssignmentFlag"]
-    assert sap.get(employee["roles"]["__deferred"]["uri"]).json() == {"d": {"results": []}}
+    assert (
+        sap.get(employee["roles"]["__deferred"]["uri"]).json()["d"]["results"]
+        == sap.get(f"/employees({staff.sap_employee_id})/roles").json()["d"]["results"]
+    )
+
+
+def test_roles_carry_name_location_code_and_dates_ended_ones_included(
+    sap: httpx.Client, uni: University
+) -> None:
+    staff = next(uni.staff())
+    roles = sap.get(f"/employees({staff.sap_employee_id})/roles").json()["d"]["results"]
+    expected = uni.sap_roles_of(staff.sap_employee_id)  # type: ignore[arg-type]
+    assert [r["roleId"] for r in roles] == [r.role_id for r in expected]
+    for got, want in zip(roles, expected, strict=True):
+        assert got["roleName"] == want.role_name
+        assert got["locationCode"] == uni.org_unit(want.location_id).stedkode
+        assert got["effectiveStartDate"] == want.start.isoformat()
+        assert got["effectiveEndDate"] == (want.end.isoformat() if want.end else "9999-12-31")
+    assert any(r["effectiveEndDate"] != "9999-12-31" for r in roles)  # an ended role is still listed
+    without = next(p for p in uni.staff() if not uni.sap_roles_of(p.sap_employee_id))  # type: ignore[arg-type]
+    assert sap.get(f"/employees({without.sap_employee_id})/roles").json() == {"d": {"results": []}}
 
 
 def test_unknown_ids_answer_404_from_sap(sap: httpx.Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from canvasbridge.emulators.university import (
     AUTUMN,
     ROLE_COURSE_RESPONSIBLE,
     ROLE_GROUP_TEACHER,
+    SAP_ROLE_STUDY_ADMIN,
     SPRING,
     University,
     UniversityError,
@@ -197,3 +199,17 @@ def test_university_size_builds_within_a_minute() -> None:
     assert summary["students"] == 30_000
     assert summary["undervisning"] == 4_000
     assert 130_000 <= summary["student_undervisning"] <= 170_000
+
+
+def test_sap_roles_are_seeded_and_end_or_vanish_on_change() -> None:
+    uni = University.generate("tiny", seed=1)
+    institutes = {p.location_id for p in uni.staff()}
+    admins = [r for r in uni.sap_roles.values() if r.role_name == SAP_ROLE_STUDY_ADMIN and r.end is None]
+    assert {r.location_id for r in admins} == institutes  # one study administrator per staffed unit
+    today = dt.date.today()
+    role = admins[0]
+    version = uni.version
+    uni.end_sap_role(role.role_id)
+    assert not role.current(today) and role in uni.sap_roles_of(role.employee_id) and uni.version > version
+    uni.remove_sap_role(role.role_id)
+    assert role not in uni.sap_roles_of(role.employee_id)

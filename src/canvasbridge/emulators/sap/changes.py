@@ -8,6 +8,9 @@ location.move      location_id, parent_id                   locations(<id>) modi
 location.rename    location_id, name_nb, name_en?           locations(<id>) modify
 employee.create    first_name, last_name, location_id       employees(<new id>) create
 employee.move      employee_id, location_id                 employees(<id>) modify
+role.grant         employee_id, role_name, location_id      employees(<id>) modify
+role.end           role_id                                  employees(<employee>) modify
+role.remove        role_id                                  employees(<employee>) modify
 =================  =======================================  ==================================
 """
 
@@ -72,3 +75,20 @@ class SapChanges(ChangeSet):
         person = self.university.person_by_employee(int(employee_id))
         self.university.move_employee(person.person_id, int(location_id))
         return self._note("employees", int(employee_id), "modify", base_url)
+
+    @kind("role.grant")
+    def role_grant(
+        self, *, employee_id: int, role_name: str, location_id: int, base_url: str | None = None
+    ) -> Notification:
+        role = self.university.grant_sap_role(int(employee_id), role_name, int(location_id))
+        return self._note("employees", role.employee_id, "modify", base_url)
+
+    @kind("role.end")
+    def role_end(self, *, role_id: int, base_url: str | None = None) -> Notification:
+        role = self.university.end_sap_role(int(role_id))
+        return self._note("employees", role.employee_id, "modify", base_url)
+
+    @kind("role.remove")
+    def role_remove(self, *, role_id: int, base_url: str | None = None) -> Notification:
+        role = self.university.remove_sap_role(int(role_id))
+        return self._note("employees", role.employee_id, "modify", base_url)

@@ -3,7 +3,7 @@
 Renders OData v2 style: one object as ``{"d": {...}}``, a list as ``{"d": {"results":
 [...]}}``, links to related resources as ``{"__deferred": {"uri": …}}``, each object with
 ``__metadata``. Employee fields follow UiO's consumer (reference B.5); **the location
-fields are not public**, so ours (``locationId``, ``locationCode``, ``name``,
+fields are not public**, nor are role names, so ours (``locationId``, ``locationCode``, ``name``,
 ``shortName``, ``validFrom``…) are our invention.
 """
 
@@ -86,6 +86,21 @@ class SapModel:
                 "jobTitle": {"nb": "Førsteamanuensis", "en": "Associate Professor"},
                 "managerFlag": False,
             }
+        ]
+
+    def render_roles(self, p: Person) -> list[dict[str, Any]]:
+        """The employee's roles, ended ones included (fields: reference B.5; names: ours)."""
+        assert p.sap_employee_id is not None
+        return [
+            {
+                "__metadata": {"type": "SAPUiO.Role"},
+                "roleId": r.role_id,
+                "roleName": r.role_name,
+                "locationCode": self.university.org_unit(r.location_id).stedkode,
+                "effectiveStartDate": r.start.isoformat(),
+                "effectiveEndDate": r.end.isoformat() if r.end else "9999-12-31",
+            }
+            for r in self.university.sap_roles_of(p.sap_employee_id)
         ]
 
     def state(self) -> dict[str, Any]:

@@ -71,10 +71,7 @@ class SapResponses:
             "employee_assignments": self._guarded(
                 lambda r, base: {"results": m.render_assignments(m.employee(int(r.path_params["id"])), base)}
             ),
-            "employee_roles": self._guarded(lambda r, base: _no_roles(m.employee(int(r.path_params["id"])))),
+            "employee_roles": self._guarded(
+                lambda r, base: {"results": m.render_roles(m.employee(int(r.path_params["id"])))}
+            ),
         }
-
-
-def _no_roles(_employee: object) -> dict[str, Any]:
-    """Our employees hold no SAP roles (the employee must exist, though)."""
-    return {"results": []}

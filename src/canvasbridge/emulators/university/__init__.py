@@ -17,7 +17,7 @@ Collections (dicts; hold ``uni.lock`` while iterating if a writer may run meanwh
 {SAP location id: OrgUnit} with ``root_location_id``, ``emner`` {"185,INF1000,1": Emne},
 ``undervisning`` {"185,INF1000,1,2026,HØST,1": Undervisning}, ``aktiviteter``
 {"185,INF1000,1,2026,HØST,1,2-1": Aktivitet}, ``personroller`` {"<lopenr>,<rollenr>":
-PersonRolle}, ``groups`` {name: Group}. ``uni.version`` grows with every change.
+PersonRolle}, ``groups`` {name: Group}, ``sap_roles`` {role id: SapRole}. ``uni.version`` grows with every change.
 
 Keys are FS keys *unencoded* (``HØST``); the FS emulator encodes them (``H%C3%98ST``).
 
@@ -53,7 +53,10 @@ own_course=False)``, ``modify_activity(key, name=…, lms_eksport=…, own_cours
 (also drops the unit's activities), ``add_activity_participation(lopenummer, activity_key)``
 (also joins the unit), ``remove_activity_participation(...)``,
 ``add_staff_role(lopenummer, rolle, unit_key, activity_key=None)``,
-``remove_staff_role(role_key)``, ``move_employee(person_id, location_id)``.
+``remove_staff_role(role_key)``, ``move_employee(person_id, location_id)``,
+``grant_sap_role(employee_id, role_name, location_id)``, ``end_sap_role(role_id, end=None)``
+(ends it yesterday; SAP keeps the role with its end date), ``remove_sap_role(role_id)``.
+Lookup: ``sap_roles_of(employee_id)`` (ended roles included).
 
 Domain flags: ``Undervisning.lms_eksport`` and ``Aktivitet.lms_eksport`` (FS ``lms.eksport``)
 say whether a unit or activity goes to Canvas at all. ``Aktivitet.own_course`` (rendered
@@ -74,6 +77,8 @@ from canvasbridge.emulators.university.entities import (
     ROLE_TEACHER,
     ROM_OWN_COURSE,
     ROM_SECTION,
+    SAP_ROLE_LEADER,
+    SAP_ROLE_STUDY_ADMIN,
     SPRING,
     TEACHER_ROLES,
     Account,
@@ -84,6 +89,7 @@ from canvasbridge.emulators.university.entities import (
     Person,
     PersonRolle,
     Quarantine,
+    SapRole,
     StudentAktivitet,
     StudentUndervisning,
     Undervisning,
@@ -104,6 +110,8 @@ __all__ = [
     "ROLE_TEACHER",
     "ROM_OWN_COURSE",
     "ROM_SECTION",
+    "SAP_ROLE_LEADER",
+    "SAP_ROLE_STUDY_ADMIN",
     "SIZES",
     "SIZE_SPECS",
     "SPRING",
@@ -116,6 +124,7 @@ __all__ = [
     "Person",
     "PersonRolle",
     "Quarantine",
+    "SapRole",
     "StudentAktivitet",
     "StudentUndervisning",
     "Undervisning",

@@ -29,6 +29,11 @@ ROLE_TEACHER = "FAGLÆRER"
 ROLE_GROUP_TEACHER = "GRUPPELÆRER"
 TEACHER_ROLES = (ROLE_COURSE_RESPONSIBLE, ROLE_TEACHER, ROLE_GROUP_TEACHER)
 
+# SAP roles (``employees(<id>)/roles``: roleName at a locationCode). The field names are
+# verified; UiO's role names are not public, so these two are ours.
+SAP_ROLE_STUDY_ADMIN = "STUDIEADMIN"
+SAP_ROLE_LEADER = "LEDER"
+
 
 def emne_key(institusjon: int, kode: str, versjon: str) -> str:
     return f"{institusjon},{kode},{versjon}"
@@ -113,6 +118,21 @@ class Person:
     def national_id(self) -> str:
         """Norwegian national id: ddmmyy + 5 digits (synthetic, checksums not valid)."""
         return self.birth_date.strftime("%d%m%y") + self.personnummer
+
+
+@dataclass(slots=True)
+class SapRole:
+    """An SAP role of an employee at an org unit; ``end`` ``None`` is open-ended."""
+
+    role_id: int
+    employee_id: int
+    role_name: str
+    location_id: int
+    start: dt.date
+    end: dt.date | None = None
+
+    def current(self, today: dt.date) -> bool:
+        return self.start <= today and (self.end is None or today <= self.end)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,8 @@ one; a few locked by a quarantine), emner owned by institutes with one undervisn
 term (about 8% span two terms: HØST ``terminnummer`` 1 then VÅR ``terminnummer`` 2), each
 with a lecture activity ``1`` and seminar groups ``2-1``, ``2-2``… sized by enrolment,
 students in units and in one group of each, and staff roles (a ``FAGANSVAR`` per unit,
-sometimes a ``FAGLÆRER``, a ``GRUPPELÆRER`` per group).
+sometimes a ``FAGLÆRER``, a ``GRUPPELÆRER`` per group), and SAP roles (a ``STUDIEADMIN``
+per institute with staff, one ``LEDER`` and one ended ``STUDIEADMIN``).
 
 Everything is drawn from one ``random.Random`` seeded with the size and seed, so the same
 inputs always give the same university (and the same ids).
@@ -29,6 +30,8 @@ from canvasbridge.emulators.university.entities import (
     ROLE_COURSE_RESPONSIBLE,
     ROLE_GROUP_TEACHER,
     ROLE_TEACHER,
+    SAP_ROLE_LEADER,
+    SAP_ROLE_STUDY_ADMIN,
     SPRING,
     Aktivitet,
     Emne,
@@ -97,6 +100,7 @@ def populate(university: University) -> None:
     builder.teaching()
     builder.enrolments()
     builder.activities_and_roles()
+    builder.sap_roles()
 
 
 class _Builder:
@@ -345,3 +349,32 @@ class _Builder:
                     u._insert_role(teacher, ROLE_TEACHER, unit_key, None)
                 for g, lopenummer in enumerate(group_teachers):
                     u._insert_role(lopenummer, ROLE_GROUP_TEACHER, unit_key, f"{unit_key},2-{g + 1}")
+
+    # -- SAP roles (no random draws: adding them leaves everything above as it was) ----------
+
+    def sap_roles(self) -> None:
+        """The first employee of each institute is its study administrator; the very first
+        employee also leads that institute and was study administrator of the faculty once."""
+        u, year = self.u, self.year
+        first_at: dict[int, Person] = {}
+        for person in u.staff():
+            if person.location_id is not None and person.sap_employee_id is not None:
+                first_at.setdefault(person.location_id, person)
+        for location_id, person in first_at.items():
+            assert person.sap_employee_id is not None
+            u._insert_sap_role(
+                person.sap_employee_id, SAP_ROLE_STUDY_ADMIN, location_id, dt.date(year - 2, 1, 1)
+            )
+        first = next(iter(first_at.values()), None)
+        if first is not None and first.sap_employee_id is not None and first.location_id is not None:
+            u._insert_sap_role(
+                first.sap_employee_id, SAP_ROLE_LEADER, first.location_id, dt.date(year - 1, 1, 1)
+            )
+            faculty = self.faculty_of[first.location_id]
+            u._insert_sap_role(
+                first.sap_employee_id,
+                SAP_ROLE_STUDY_ADMIN,
+                faculty,
+                dt.date(year - 4, 1, 1),
+                dt.date(year - 2, 12, 31),
+            )

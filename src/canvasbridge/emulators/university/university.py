@@ -23,6 +23,7 @@ from canvasbridge.emulators.university.entities import (
     Person,
     PersonRolle,
     Quarantine,
+    SapRole,
     StudentAktivitet,
     StudentUndervisning,
     Undervisning,
@@ -93,7 +94,9 @@ class University:
         self.aktiviteter: dict[str, Aktivitet] = {}
         self.personroller: dict[str, PersonRolle] = {}
         self.groups: dict[str, Group] = {}
+        self.sap_roles: dict[int, SapRole] = {}
         self._next_entity_id = 10_000
+        self._next_sap_role_id = 1
         self._next_lopenummer = 100_001
         self._next_employee_id = 10_000_001
         self._next_student_number = 500_001
@@ -149,6 +152,7 @@ class University:
                 "student_undervisning": self.count_unit_participations(),
                 "student_aktiviteter": sum(len(v) for v in self._activity_students.values()),
                 "groups": len(self.groups),
+                "sap_roles": len(self.sap_roles),
             }
 
     # ------------------------------------------------------------------ persons
@@ -517,6 +521,45 @@ class University:
             self._changed()
             return person
 
+    def sap_roles_of(self, employee_id: int) -> list[SapRole]:
+        """The employee's SAP roles, ended ones included (SAP keeps them with their end date)."""
+        self.person_by_employee(employee_id)
+        return [r for r in self.sap_roles.values() if r.employee_id == employee_id]
+
+    def grant_sap_role(
+        self, employee_id: int, role_name: str, location_id: int, *, start: dt.date | None = None
+    ) -> SapRole:
+        with self.lock:
+            self.person_by_employee(employee_id)
+            self.org_unit(location_id)
+            role = self._insert_sap_role(
+                employee_id, role_name, location_id, start or dt.date(self.year, 1, 1)
+            )
+            self._changed()
+            return role
+
+    def end_sap_role(self, role_id: int, end: dt.date | None = None) -> SapRole:
+        """End a role (yesterday by default), as HR does: the role stays, with its end date."""
+        with self.lock:
+            role = self._sap_role(role_id)
+            role.end = end or dt.date.today() - dt.timedelta(days=1)
+            self._changed()
+            return role
+
+    def remove_sap_role(self, role_id: int) -> SapRole:
+        """Delete a role outright (a correction in SAP, leaving no trace)."""
+        with self.lock:
+            role = self._sap_role(role_id)
+            del self.sap_roles[role_id]
+            self._changed()
+            return role
+
+    def _sap_role(self, role_id: int) -> SapRole:
+        try:
+            return self.sap_roles[role_id]
+        except KeyError:
+            raise UniversityError(f"no SAP role with id {role_id}") from None
+
     def rename_org_unit(self, location_id: int, name_nb: str, name_en: str | None = None) -> OrgUnit:
         with self.lock:
             unit = self.org_unit(location_id)
@@ -788,6 +831,14 @@ class University:
         self.personroller[role.key] = role
         self._roles_by_person.setdefault(lopenummer, []).append(role.key)
         self._roles_by_unit.setdefault(unit_key, []).append(role.key)
+        return role
+
+    def _insert_sap_role(
+        self, employee_id: int, role_name: str, location_id: int, start: dt.date, end: dt.date | None = None
+    ) -> SapRole:
+        role = SapRole(self._next_sap_role_id, employee_id, role_name, location_id, start, end)
+        self._next_sap_role_id += 1
+        self.sap_roles[role.role_id] = role
         return role
 
     def _default_location(self) -> int:
