@@ -317,18 +317,7 @@ def test_every_task_run_twice_writes_nothing_the_second_time(provisioned):
         assert stack.writes() == 0, (task.__name__, params, result)
 
 
-# ---------------------------------------------------------------------------- account roles
-
-
-def test_account_roles_do_nothing_unless_mapped_and_held(stack):
-    from canvasbridge.provisioning.tasks.roles import ensure_user_roles
-
-    employee = next(p.sap_employee_id for p in stack.university.persons.values() if p.sap_employee_id)
-    assert ensure_user_roles(stack.ctx(), employee)["skipped"] == "no account roles configured"
-    stack.configure(roles={"account": {"STUDIEADMIN": "AccountAdmin"}})
-    result = ensure_user_roles(stack.ctx(), employee)  # the emulated employees hold no SAP roles
-    assert result["planned"] == 0
-    assert stack.calls() == 0
+# ---------------------------------------------------------------------------- metrics (account roles: test_account_roles.py)
 
 
 def test_every_client_call_of_a_task_is_counted_in_the_engine_metrics(stack):

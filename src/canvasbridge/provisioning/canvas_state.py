@@ -54,6 +54,8 @@ class Directory:
         self.account_parent: dict[int, int | None] = {}
         self.term_sis: dict[int, str | None] = {}
         self.term_id: dict[str, int] = {}
+        self.account_roles: dict[str, int] = {}  # loaded on first use only, on their own clock
+        self._roles_loaded_at = -1e18
 
     def _load(self, force: bool = False) -> None:
         with self._lock:
@@ -108,6 +110,22 @@ class Directory:
             self._load(force=True)
         return sis_account_id in self.account_id
 
+    def account_role_id(self, name: str) -> int | None:
+        """The id of the account-level role named ``name`` (its name or label) on the root account."""
+        with self._lock:
+            stale = time.monotonic() - self._roles_loaded_at >= DIRECTORY_TTL_S
+            if stale or name not in self.account_roles:
+                roles = self.canvas.paginate(f"accounts/{self.root_ref}/roles")
+                self.account_roles = {
+                    str(label): int(r["id"])
+                    for r in roles
+                    if r.get("base_role_type") == "AccountMembership"
+                    for label in (r.get("role"), r.get("label"))
+                    if label
+                }
+                self._roles_loaded_at = time.monotonic()
+            return self.account_roles.get(name)
+
     def note_account(self, canvas_id: int, sis_id: str | None, parent_id: int | None) -> None:
         """Record an account the service just created or moved."""
         with self._lock:
@@ -159,6 +177,17 @@ def user_from_rest(
         canvas_id=int(user["id"]),
         login_canvas_id=int(login["id"]) if login.get("id") is not None else None,
     )
+
+
+def read_admin_roles(canvas: CanvasClient, sis_account_id: str, sis_user_id: str) -> set[int] | None:
+    """Role ids the user holds as an admin of the account (``None`` if the account is missing)."""
+    try:
+        admins = canvas.paginate(
+            f"accounts/{sis_account(sis_account_id)}/admins", **{"user_id[]": [sis_user(sis_user_id)]}
+        )
+        return {int(a["role_id"]) for a in admins if a.get("workflow_state", "active") == "active"}
+    except NotFoundError:
+        return None
 
 
 def read_account(canvas: CanvasClient, directory: Directory, sis_account_id: str) -> AccountState | None:

@@ -1,69 +1,124 @@
 """``ensure_user_roles``: account-level Canvas roles from SAP roles, where config maps them.
 
-``roles.account`` maps an SAP ``roleName`` to a Canvas account role; each mapped, current
-SAP role of the employee (``employees(<id>)/roles``, with its ``locationCode``) becomes an
-admin of that role on the sub-account of that location. Roles the service did not map are
-never touched; removing an admin is left to people (an admin role is too powerful to take
-away on the strength of one HR message). With no mapping configured the task does nothing.
+``roles.account`` maps an SAP ``roleName`` to a Canvas account role (by name or label, as
+the root account's roles list shows it). Each mapped SAP role of the employee
+(``employees(<id>)/roles``) that is current today makes the employee's Canvas user an admin
+of that role in the sub-account of the role's ``locationCode``; one that has ended removes
+it again. The service owns only admins whose Canvas role is a mapped one, of its own users,
+in its own sub-accounts: other admins — added by hand with other roles, or of other users —
+are never touched. With no mapping configured the task does nothing.
+
+Roles are posted by ``role_id``, never by name: Canvas answers an unknown role name by
+silently making an ``AccountAdmin``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from canvasbridge.clients.canvas.client import sis_account
+from canvasbridge.clients.canvas.client import CanvasClient, sis_account, sis_user
 from canvasbridge.engine import TaskContext
+from canvasbridge.errors import NotFoundError, PermanentError, TransientError
 from canvasbridge.provisioning import runtime
+from canvasbridge.provisioning.canvas_state import read_admin_roles
 from canvasbridge.provisioning.desired import render_user_ids
+from canvasbridge.provisioning.model import UserState
 from canvasbridge.provisioning.naming import Template
 
 
-def _current(role: dict[str, Any], today: str) -> bool:
+@dataclass(frozen=True)
+class AdminChange:
+    action: str  # "add" | "remove"
+    account_sis_id: str
+    role: str
+    role_id: int
+
+    def describe(self) -> str:
+        return f"{self.action} admin {self.role} in {self.account_sis_id}"
+
+
+def _current(role: Mapping[str, Any], today: str) -> bool:
     start, end = role.get("effectiveStartDate"), role.get("effectiveEndDate")
     return (not start or str(start)[:10] <= today) and (not end or today <= str(end)[:10])
 
 
 def ensure_user_roles(ctx: TaskContext, employee_id: str | int) -> dict[str, Any]:
     s = runtime.settings(ctx)
+    summary: dict[str, Any] = {"employee_id": str(employee_id)}
     mapping = s.roles.account
     if not mapping:
-        return {"employee_id": str(employee_id), "planned": 0, "skipped": "no account roles configured"}
-    k = runtime.kit(ctx)
-    sap = runtime.sap(ctx)
+        return {**summary, "planned": 0, "skipped": "no account roles configured"}
     today = dt.date.today().isoformat()
-    wanted = {
-        (str(r.get("locationCode")), mapping[str(r.get("roleName"))])
-        for r in sap.roles(employee_id)
-        if str(r.get("roleName")) in mapping and r.get("locationCode") and _current(r, today)
-    }
-    if not wanted:
-        return {"employee_id": str(employee_id), "planned": 0}
-    matches = runtime.cerebrum(ctx).search_external_id(str(employee_id), id_type="employeeNumber")
+    mapped = [
+        r
+        for r in runtime.sap(ctx).roles(employee_id)
+        if str(r.get("roleName")) in mapping and r.get("locationCode")
+    ]
+    if not mapped:
+        return {**summary, "planned": 0}
+    cerebrum = runtime.cerebrum(ctx)
+    matches = cerebrum.search_external_id(str(employee_id), id_type="employeeNumber")
     if not matches:
-        return {
-            "employee_id": str(employee_id),
-            "planned": 0,
-            "skipped": "no Cerebrum person for this employee",
-        }
-    account = runtime.cerebrum(ctx).primary_account(matches[0].person_id)
+        return {**summary, "planned": 0, "skipped": "no Cerebrum person for this employee"}
+    account = cerebrum.primary_account(matches[0].person_id)
     if account is None:
-        return {"employee_id": str(employee_id), "planned": 0, "skipped": "person has no primary account"}
+        return {**summary, "planned": 0, "skipped": "person has no primary account"}
+    k = runtime.kit(ctx)
     user_sis = render_user_ids(s, account.name, matches[0].person_id)["sis_user_id"] or account.name
-    sis_t = Template(s.accounts.sis_account_id, "account_sis")
-    ops = []
-    for code, role in sorted(wanted):
-        account_ref = sis_account(sis_t.render({"code": code}))
-        admins = list(
-            k.canvas.paginate(f"accounts/{account_ref}/admins", **{"user_id[]": [f"sis_user_id:{user_sis}"]})
-        )
-        if not any(a.get("role") == role for a in admins):
-            ops.append((account_ref, role))
-    if not ctx.dry_run:
-        for account_ref, role in ops:
-            k.canvas.request(
-                "POST",
-                f"accounts/{account_ref}/admins",
-                data={"user_id": f"sis_user_id:{user_sis}", "role": role},
-            )
-    return {"employee_id": str(employee_id), "user": user_sis, "planned": len(ops), "dry_run": ctx.dry_run}
+    summary["user"] = user_sis
+    if not k.ownership.user(UserState(sis_user_id=user_sis, login_id=account.name, name="")):
+        return {**summary, "planned": 0, "skipped": "user not managed (excluded or not our SIS id)"}
+
+    role_ids: dict[str, int] = {}
+    for role in sorted(set(mapping.values())):
+        role_id = k.directory.account_role_id(role)
+        if role_id is None:
+            raise PermanentError(f"roles.account maps to {role!r}, which is not an account role in Canvas")
+        role_ids[role] = role_id
+    sis_template = Template(s.accounts.sis_account_id, "account_sis")
+    wanted: dict[str, set[str]] = {}  # account SIS id → Canvas roles wanted there
+    for r in mapped:
+        target = wanted.setdefault(sis_template.render({"code": str(r["locationCode"])}), set())
+        if _current(r, today):
+            target.add(mapping[str(r["roleName"])])
+
+    changes: list[AdminChange] = []
+    for account_sis, roles in sorted(wanted.items()):
+        held = read_admin_roles(k.canvas, account_sis, user_sis)
+        if held is None:
+            if roles:
+                raise TransientError(f"account {account_sis} is not in Canvas yet (ensure_account first)")
+            continue
+        for role, role_id in sorted(role_ids.items()):
+            if role in roles and role_id not in held:
+                changes.append(AdminChange("add", account_sis, role, role_id))
+            elif role not in roles and role_id in held:
+                changes.append(AdminChange("remove", account_sis, role, role_id))
+    summary.update(planned=len(changes), operations=[c.describe() for c in changes], dry_run=ctx.dry_run)
+    if ctx.dry_run or not changes:
+        return summary
+    for change in changes:
+        try:
+            _write(k.canvas, change, user_sis)
+        except NotFoundError:
+            if change.action != "add":
+                raise
+            # the user is not in Canvas yet: provision it, then try once more
+            from canvasbridge.provisioning.tasks.users import ensure_user
+
+            ensure_user(ctx, username=account.name)
+            _write(k.canvas, change, user_sis)
+    summary["done"] = len(changes)
+    return summary
+
+
+def _write(canvas: CanvasClient, change: AdminChange, user_sis: str) -> None:
+    path = f"accounts/{sis_account(change.account_sis_id)}/admins"
+    if change.action == "add":
+        data = {"user_id": sis_user(user_sis), "role_id": change.role_id, "send_confirmation": False}
+        canvas.request("POST", path, data=data)
+    else:
+        canvas.request("DELETE", f"{path}/{sis_user(user_sis)}", data={"role_id": change.role_id})
