@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from canvasbridge.errors import PermanentError
@@ -37,6 +37,14 @@ DESTRUCTIVE_ACTIONS = frozenset({"suspend", "conclude"})
 #: Order operations run in: parents before children, creations before what refers to them.
 KIND_ORDER = ("account", "user", "course", "section", "enrollment")
 ACTION_ORDER = ("create", "move", "update", "unsuspend", "reactivate", "suspend", "conclude")
+#: the state class an operation of each kind carries as ``current`` and ``desired``
+STATE_TYPES: dict[str, type[Any]] = {
+    "account": AccountState,
+    "user": UserState,
+    "course": CourseState,
+    "section": SectionState,
+    "enrollment": EnrollmentState,
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,48 @@ class Operation:
             old = getattr(self.current, name, None) if self.current is not None else None
             parts.append(f"{name} {old!r} → {new!r}")
         return f"{self.action} {self.kind} {self.key}: " + ", ".join(parts)
+
+    def to_params(self) -> dict[str, Any]:
+        """The operation as JSON-serialisable task parameters; :meth:`from_params` reverses it."""
+        return {
+            "kind": self.kind,
+            "action": self.action,
+            "key": self.key,
+            "changes": dict(self.changes),
+            "current": None if self.current is None else asdict(self.current),
+            "desired": None if self.desired is None else asdict(self.desired),
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Operation:
+        """The operation :meth:`to_params` described; :class:`PermanentError` if it is not one."""
+        kind = str(params.get("kind"))
+        state = STATE_TYPES.get(kind)
+        if state is None:
+            raise PermanentError(f"not an operation: unknown kind {kind!r} (known: {', '.join(STATE_TYPES)})")
+        names = {f.name for f in fields(state)}
+
+        def load(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, Mapping) or not set(value) <= names:
+                raise PermanentError(f"not an operation: {value!r} is not a {state.__name__}")
+            try:
+                return state(**value)
+            except TypeError as exc:
+                raise PermanentError(f"not an operation: {exc}") from None
+
+        action, key, changes = params.get("action"), params.get("key"), params.get("changes") or {}
+        if not isinstance(action, str) or not isinstance(key, str) or not isinstance(changes, Mapping):
+            raise PermanentError(f"not an operation: action {action!r}, key {key!r}, changes {changes!r}")
+        return cls(
+            kind,
+            action,
+            key,
+            dict(changes),
+            load(params.get("current")),
+            load(params.get("desired")),
+        )
 
 
 class SafetyStop(PermanentError):

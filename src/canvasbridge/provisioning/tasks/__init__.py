@@ -12,6 +12,8 @@ summary for the task ledger: what it looked at, the planned operations and what 
 ``ensure_enrollments``    enrollments.py: ``fs_id`` of a unit or activity
 ``ensure_person_role``    enrollments.py: ``personrolle`` (``personløpenummer,rollenummer``)
 ``ensure_user_roles``     roles.py: ``employee_id`` (SAP) - account roles from SAP roles
+``apply_operation``       operations.py: one planned change a resync could not make (its
+                          dead letter), re-planned against Canvas as it is now
 ========================  ===============================================================
 """
 
