@@ -115,9 +115,18 @@ def test_bulk_import_carries_explicit_statuses_and_reports_row_errors_per_object
     }
     report = report_from_import(final, ops)
     assert [f.operation.key for f in report.failures] == [f"student new in {SECTION}"]
-    assert report.done == 2
+    assert report.done == 2 and report.origin == "sis_import:7"
+    assert report.failures[0].requeueable  # a row matched to its operation: a dead letter to be
+    unmatched = report_from_import(
+        {**final, "processing_errors": [["terms.csv", "Improper status for a term"]]}, ops
+    )
+    assert [(f.operation.kind, f.requeueable) for f in unmatched.failures] == [
+        ("enrollment", True),
+        ("import", False),
+    ]
     failed = report_from_import({"id": 8, "workflow_state": "failed"}, ops)
     assert len(failed.failures) == 3 and failed.done == 0
+    assert not any(f.requeueable for f in failed.failures)  # re-run the resync instead
 
 
 def test_polling_waits_grow_so_a_long_job_costs_few_status_calls():

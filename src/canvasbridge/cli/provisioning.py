@@ -56,11 +56,28 @@ def register(app: typer.Typer) -> None:
 
 
 def _context(config_path: Path | None, *, dry_run: bool, task: str) -> Any:
-    from canvasbridge.engine import TaskContext
     from canvasbridge.engine.config import load_config
 
-    config = load_config(config_path)
+    return _task_context(load_config(config_path), dry_run=dry_run, task=task)
+
+
+def _task_context(config: Any, *, dry_run: bool, task: str) -> Any:
+    from canvasbridge.engine import TaskContext
+
     return TaskContext(task_name=task, sections=config.flow_sections(), dry_run=dry_run)
+
+
+def _dead_letters(config: Any) -> Any:
+    """The ledger and name of ``apply_operation`` if configured (else None: failures stay in
+    the report only, as a dead letter no worker knows could not run)."""
+    from canvasbridge.engine.ledger import Ledger
+    from canvasbridge.provisioning.resync import DeadLetters
+    from canvasbridge.provisioning.tasks.operations import TASK_PATH
+
+    name = next((n for n, spec in config.tasks.items() if spec.path == TASK_PATH), None)
+    if name is None:
+        return None
+    return DeadLetters(Ledger.open(config.backends.resolved_ledger_url()), name)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -119,11 +136,13 @@ def resync_command(
     bad = [k for k in kinds if k not in RESYNC_KINDS]
     if bad or path not in ("auto", "rest", "bulk"):
         raise _fail(f"unknown kind(s) {bad} or path {path!r}; kinds: {', '.join(RESYNC_KINDS)}", 2)
+    from canvasbridge.engine.config import load_config
     from canvasbridge.provisioning import runtime
     from canvasbridge.provisioning.resync import Sources, resync
 
     try:
-        ctx = _context(config, dry_run=dry_run, task="resync")
+        app_config = load_config(config)
+        ctx = _task_context(app_config, dry_run=dry_run, task="resync")
         settings = runtime.settings(ctx)
         sections = ctx.sections.get("systems") or {}
         names = settings.systems
@@ -133,6 +152,8 @@ def resync_command(
             cerebrum=runtime.cerebrum(ctx) if names.cerebrum in sections else None,
             sap=runtime.sap(ctx) if names.sap in sections else None,
         )
+        # opened before writing, so an unreachable ledger stops the run before Canvas changes
+        dead_letters = None if dry_run else _dead_letters(app_config)
     except (ConfigError, LookupError) as exc:
         raise _fail(str(exc), 2) from None
     with Progress(
@@ -158,6 +179,7 @@ def resync_command(
                 path=path,
                 progress=progress,
                 on_plan=lambda planned: _print_summary(planned, "planned"),
+                dead_letters=dead_letters,
             )
             if dry_run:
                 return
@@ -214,3 +236,23 @@ def _print_report(result: Any) -> None:
         console.print(f"[red]failed[/red] {failure.describe()}", highlight=False)
     if len(result.failures) > 50:
         console.print(f"… and {len(result.failures) - 50} more", highlight=False)
+    if result.dead_letters:
+        origin = result.origin
+        console.print(
+            f"{len(result.dead_letters)} dead letter(s) recorded, origin {origin}: list them, and "
+            "once the cause is fixed requeue them (a worker runs them) with",
+            highlight=False,
+        )
+        for command in ("list --state dead", "requeue"):
+            console.print(
+                f"  canvasbridge tasks {command} --origin {origin}", highlight=False, soft_wrap=True
+            )
+    elif result.failures and not any(f.requeueable for f in result.failures):
+        console.print("nothing to requeue: run the resync again once the cause is fixed", highlight=False)
+    elif result.failures:
+        console.print(
+            "no dead letters recorded: configure a task with path "
+            "canvasbridge.provisioning.tasks.operations:apply_operation to keep failed changes "
+            "as requeueable dead letters",
+            highlight=False,
+        )

@@ -10,7 +10,8 @@ untouched.
 
 Per-row problems Canvas reports (``processing_errors`` / ``processing_warnings``, each
 ``[file, message]``) are matched back to the operation whose SIS id the message names and
-reported as failures of that operation; a failed import fails every operation.
+reported as requeueable failures of that operation (the resync records them as dead letters
+of ``apply_operation``); a failed import fails every operation, not requeueably.
 """
 
 from __future__ import annotations
@@ -174,12 +175,15 @@ def apply_bulk(
 
 
 def report_from_import(final: Mapping[str, Any], ops: list[Operation]) -> ApplyReport:
+    """Failures per operation. Only a row message matched to an operation is requeueable: a
+    failed import is not the fault of its rows (run the resync again), and a message naming
+    no planned object has nothing to re-apply."""
     state = str(final.get("workflow_state"))
-    report = ApplyReport()
+    report = ApplyReport(origin=f"sis_import:{final.get('id')}")
     if state in FAILED_STATES:
         messages = "; ".join(str(m[1]) for m in (final.get("processing_errors") or [])[:3])
         error = f"SIS import {final.get('id')} ended {state}" + (f": {messages}" if messages else "")
-        report.failures = [Failure(op, error, False) for op in ops]
+        report.failures = [Failure(op, error, False, requeueable=False) for op in ops]
         return report
     failed: dict[int, Failure] = {}
     for level, entries in (
@@ -191,7 +195,9 @@ def report_from_import(final: Mapping[str, Any], ops: list[Operation]) -> ApplyR
             index = _match(ops, file, message)
             if index is None:
                 synthetic = Operation("import", level, file or "SIS import", {"message": message})
-                report.failures.append(Failure(synthetic, f"SIS import {level}: {message}", False))
+                report.failures.append(
+                    Failure(synthetic, f"SIS import {level}: {message}", False, requeueable=False)
+                )
             elif index not in failed:
                 failed[index] = Failure(ops[index], f"SIS import {level}: {message}", False)
     report.failures = list(failed.values()) + report.failures

@@ -33,13 +33,19 @@ from canvasbridge.provisioning.settings import ProvisioningSettings
 
 @dataclass
 class Failure:
+    """An operation that was not carried out. ``requeueable`` is False when there is no single
+    operation to run again (a SIS import message naming no planned object, a failed import)."""
+
     operation: Operation
     error: str
     transient: bool
     exception: Exception | None = None
+    requeueable: bool = True
+    dead_letter: int | None = None  # the ledger call it was recorded as
 
     def describe(self) -> str:
-        return f"{self.operation.describe()}: {self.error}"
+        text = f"{self.operation.describe()}: {self.error}"
+        return text if self.dead_letter is None else f"{text} (dead letter {self.dead_letter})"
 
 
 @dataclass
@@ -47,6 +53,7 @@ class ApplyReport:
     done: int = 0
     failures: list[Failure] = field(default_factory=list)
     calls: int = 0
+    origin: str | None = None  # where the writes went when it was one job (``sis_import:<id>``)
 
     @property
     def ok(self) -> bool:

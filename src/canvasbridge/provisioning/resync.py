@@ -12,6 +12,9 @@ Steps:
    safety limits (:meth:`.plan.Plan.check_safety`), which stop the run unless ``force``.
 4. *Write*: below ``bulk.threshold`` planned writes by REST, at or above it as one SIS import
    (:mod:`.bulk`). ``dry_run`` stops after step 3.
+5. *Dead letters*: given :class:`DeadLetters`, every failed operation that can be run on its
+   own (a failed REST call, a SIS import row matched to its operation) is recorded in the task
+   ledger as a dead letter of ``apply_operation``, to requeue once the cause is fixed.
 
 Users: Cerebrum's API offers no listing, so the candidates are every person FS knows (with
 their username) plus every user the service owns in Canvas; each is decided by
@@ -25,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from canvasbridge.clients.canvas.client import CanvasClient
@@ -32,6 +36,8 @@ from canvasbridge.clients.cerebrum import CerebrumClient
 from canvasbridge.clients.fs.client import FsClient
 from canvasbridge.clients.fs.identifiers import AktivitetId, UndervisningId
 from canvasbridge.clients.sap import SapClient, location_id_of
+from canvasbridge.engine import TaskCall
+from canvasbridge.engine.ledger import Ledger
 from canvasbridge.errors import CanvasbridgeError
 from canvasbridge.provisioning.canvas_state import Directory, read_snapshot
 from canvasbridge.provisioning.desired import (
@@ -82,10 +88,32 @@ class ResyncResult:
     failures: list[Failure] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # objects that could not be decided
+    origin: str | None = None  # the dead letters' origin_source (``sis_import:<id>``, ``resync:<time>``)
+    dead_letters: list[int] = field(default_factory=list)  # ledger ids of the failures recorded
 
     @property
     def ok(self) -> bool:
         return not self.failures and not self.errors
+
+
+@dataclass
+class DeadLetters:
+    """Where a resync leaves what it could not do: dead letters of ``task`` (the configured name
+    of :func:`.tasks.operations.apply_operation`) in ``ledger``, requeueable like any other."""
+
+    ledger: Ledger
+    task: str
+
+    def record(self, failures: Iterable[Failure], origin: str) -> list[int]:
+        """Record each requeueable failure; sets its ``dead_letter`` and returns the ids."""
+        ids = []
+        for failure in failures:
+            if not failure.requeueable:
+                continue
+            call = TaskCall(self.task, failure.operation.to_params())
+            failure.dead_letter = self.ledger.record_dead(call, error=failure.error, origin_source=origin)
+            ids.append(failure.dead_letter)
+        return ids
 
 
 def expand(kinds: Iterable[str]) -> tuple[str, ...]:
@@ -247,6 +275,7 @@ def resync(
     path: str = "auto",  # auto | rest | bulk
     progress: Callable[[int, int], None] | None = None,
     on_plan: Callable[[ResyncResult], None] | None = None,
+    dead_letters: DeadLetters | None = None,
 ) -> ResyncResult:
     """Plan and (unless ``dry_run``) apply the whole diff for ``kinds``; see the module docstring.
 
@@ -299,4 +328,7 @@ def resync(
     result.path = chosen
     result.report = report
     result.failures = report.failures
+    result.origin = report.origin or f"resync:{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    if dead_letters is not None:
+        result.dead_letters = dead_letters.record(report.failures, result.origin)
     return result
