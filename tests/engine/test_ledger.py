@@ -140,3 +140,26 @@ def test_a_call_whose_record_was_lost_is_recreated_from_its_queue_message(ledger
     assert record.task == "t" and record.params == {"k": 1} and record.state is CallState.RUNNING
     assert record.correlation_id == "m-1"
     assert not ledger.claim(999999, max_attempts=3).proceed  # without the message there is nothing to run
+
+
+def test_records_claims_and_successes_from_many_threads_are_written_together_correctly(ledger):
+    import threading
+
+    claims = {}
+
+    def one(n):
+        call = ledger.record([TaskCall("t", {"n": n}), TaskCall("t", {"n": n})])
+        claims[n] = ledger.claim(call[0].id, max_attempts=3)
+        ledger.succeed(call[0].id, {"n": n})
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(claim.proceed and claim.attempt == 1 for claim in claims.values())
+    assert len({claim.call_id for claim in claims.values()}) == 60
+    for n, claim in claims.items():
+        record = ledger.get(claim.call_id)
+        assert record.params == {"n": n} and record.result == {"n": n}
+        assert record.state is CallState.SUCCEEDED and record.attempts == 1 and record.folded == 1

@@ -14,11 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy.dialects import postgresql, sqlite
 
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
+from canvasbridge.engine.ledger.hot import HotStatements, Row
 from canvasbridge.engine.ledger.schema import (
     PENDING_STATES,
     CallState,
@@ -31,10 +31,6 @@ CallList = list  # ``Ledger.list`` shadows the builtin inside the class body
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
-# The partial index's predicate as literals: PostgreSQL cannot match ON CONFLICT to the
-# partial unique index when the predicate holds bind parameters and the statement runs on
-# a generic plan (psycopg prepares statements after 5 uses), failing every later insert.
-_PENDING_PREDICATE = sa.text("state IN (" + ", ".join(f"'{s.value}'" for s in PENDING_STATES) + ")")
 
 
 def _now() -> datetime:
@@ -143,8 +139,10 @@ class Ledger:
         # its own pool: switching a pooled connection to autocommit and back costs more than
         # the statements it then runs
         self._autocommit = _create_engine(url, isolation_level="AUTOCOMMIT")
-        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        self._statements = _HotStatements(self._insert)
+        self._statements = HotStatements(self.engine.dialect)
+        self._records: GroupCommit[list[dict[str, Any]], list[Row]] = GroupCommit(
+            self._record_batch, name="records"
+        )
         self._claims: GroupCommit[_ClaimRequest, Claim] = GroupCommit(self._claim_batch, name="claims")
         self._successes: GroupCommit[tuple[int, str | None], None] = GroupCommit(
             self._succeed_batch, name="successes"
@@ -191,13 +189,18 @@ class Ledger:
         origin: Envelope | None = None,
         correlation_id: str | None = None,
     ) -> list[RecordedCall]:
-        """Record calls in one transaction, folding each into an identical pending call if any."""
+        """Record calls, folding each into an identical pending call if any.
+
+        Records from many threads are written together (see :mod:`.batching`).
+        """
+        calls = list(calls)
+        if not calls:
+            return []
         now = _now()
         origin_fields = _origin_fields(origin)
-        results: list[RecordedCall] = []
-        with self._relaxed_transaction() as connection:
-            for call in calls:
-                values = {
+        rows = self._records(
+            [
+                {
                     "task": call.task,
                     "params": call.canonical_params(),
                     "coalesce_key": call.coalesce_key(),
@@ -205,8 +208,21 @@ class Ledger:
                     "now": now,
                     **origin_fields,
                 }
-                row = connection.execute(self._statements.record, values).one()
-                results.append(RecordedCall(int(row.id), call.task, dict(call.params), folded=row.folded > 0))
+                for call in calls
+            ]
+        )
+        return [
+            RecordedCall(int(call_id), call.task, dict(call.params), folded=folded > 0)
+            for call, (call_id, folded) in zip(calls, rows, strict=True)
+        ]
+
+    def _record_batch(self, items: Sequence[list[dict[str, Any]]]) -> list[list[Row]]:
+        with self._relaxed_transaction() as connection:
+            rows = self._statements.record(connection, [values for item in items for values in item])
+        results: list[list[Row]] = []
+        for item in items:
+            results.append(rows[: len(item)])
+            rows = rows[len(item) :]
         return results
 
     def record_dead(
@@ -292,10 +308,8 @@ class Ledger:
     def _claim_batch(self, requests: Sequence[_ClaimRequest]) -> list[Claim]:
         now = _now()
         with self._relaxed_transaction() as connection:
-            rows = connection.execute(
-                self._statements.claim_many, {"ids": sorted({r.call_id for r in requests}), "now": now}
-            ).all()
-            attempts = {int(row.id): int(row.attempts) for row in rows}
+            rows = self._statements.claim(connection, sorted({r.call_id for r in requests}), now)
+            attempts = {int(call_id): int(attempt) for call_id, attempt in rows}
             claims: list[Claim] = []
             seen: set[int] = set()
             for request in requests:
@@ -364,9 +378,8 @@ class Ledger:
     def _succeed_batch(self, items: Sequence[tuple[int, str | None]]) -> list[None]:
         now = _now()
         with self._relaxed_transaction() as connection:
-            connection.execute(
-                self._statements.succeed,
-                [{"call_id": call_id, "now": now, "result": result} for call_id, result in items],
+            self._statements.succeed(
+                connection, [{"call_id": call_id, "now": now, "result": result} for call_id, result in items]
             )
         return [None] * len(items)
 
@@ -427,7 +440,7 @@ class Ledger:
             "requeued_from": call_id,
         }
         with self.engine.begin() as connection:
-            row = connection.execute(self._statements.record, values).one()
+            row = connection.execute(self._statements.record_statement, values).one()
         return RecordedCall(int(row.id), record.task, record.params, folded=row.folded > 0)
 
     def discard(self, call_id: int) -> None:
@@ -596,69 +609,6 @@ class Ledger:
             "last_success": {task: _aware(when) for task, when in last_success},
             "parked": int(parked),
         }
-
-
-class _HotStatements:
-    """The statements run for every call, built once (building a statement costs more than
-    running it on a local database). Values come as bound parameters."""
-
-    def __init__(self, insert: Any) -> None:
-        now: sa.BindParameter[datetime] = sa.bindparam("now")
-        self.record = (
-            insert(task_calls)
-            .values(
-                task=sa.bindparam("task"),
-                params=sa.bindparam("params"),
-                coalesce_key=sa.bindparam("coalesce_key"),
-                state=CallState.QUEUED.value,
-                attempts=0,
-                folded=0,
-                correlation_id=sa.bindparam("correlation_id"),
-                origin_source=sa.bindparam("origin_source", value=None),
-                origin_message_id=sa.bindparam("origin_message_id", value=None),
-                origin_routing_key=sa.bindparam("origin_routing_key", value=None),
-                origin_message=sa.bindparam("origin_message", value=None),
-                requeued_from=sa.bindparam("requeued_from", value=None),
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_update(
-                index_elements=[task_calls.c.coalesce_key],
-                index_where=_PENDING_PREDICATE,
-                set_={"folded": task_calls.c.folded + 1, "updated_at": now},
-            )
-            .returning(task_calls.c.id, task_calls.c.folded)
-        )
-        startable = ", ".join(
-            f"'{s.value}'" for s in (CallState.QUEUED, CallState.RETRYING, CallState.RUNNING)
-        )
-        self.claim_many = (
-            sa.update(task_calls)
-            .where(
-                task_calls.c.id.in_(sa.bindparam("ids", expanding=True)), sa.text(f"state IN ({startable})")
-            )
-            .values(
-                state=CallState.RUNNING.value,
-                attempts=task_calls.c.attempts + 1,
-                started_at=now,
-                updated_at=now,
-                next_attempt_at=None,
-            )
-            .returning(task_calls.c.id, task_calls.c.attempts)
-        )
-        self.succeed = (
-            sa.update(task_calls)
-            .where(task_calls.c.id == sa.bindparam("call_id"))
-            .values(
-                state=CallState.SUCCEEDED.value,
-                updated_at=now,
-                finished_at=now,
-                next_attempt_at=None,
-                result=sa.bindparam("result"),
-                last_error=None,
-                last_traceback=None,
-            )
-        )
 
 
 def _create_engine(url: str, **options: Any) -> sa.Engine:
