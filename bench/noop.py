@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 from canvasbridge.engine import Envelope, TaskCall, TaskContext
+
+#: released once per run, so the benchmark can wait as cheaply as raw Celery's no-op does
+RAN = threading.Semaphore(0)
 
 
 def noop(ctx: TaskContext, n: int) -> None:
     """Does nothing: the benchmark measures the engine around it."""
+    RAN.release()
 
 
 def parse(envelope: Envelope) -> list[TaskCall]:
