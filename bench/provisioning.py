@@ -2,8 +2,9 @@
 
 Scenarios (each on fresh emulators over the same synthetic university):
 
-* ``user``: one user changed in Canvas behind the service's back → ``ensure_user`` (writes
-  must be ≤ 2), then the same user unchanged (writes must be 0).
+* ``user``: one user renamed in Canvas behind the service's back → ``ensure_user`` (calls
+  must be ≤ 2), then the same user unchanged (writes must be 0), then the user's logins
+  suspended behind its back (the User JSON cannot show that: 2 reads + 1 write).
 * ``rest``: the initial full sync by the REST path, then a no-op full resync (writes must
   be 0: only the provisioning report's request).
 * ``bulk``: the initial full sync by the bulk path (provisioning report + one SIS import;
@@ -140,12 +141,18 @@ def scenario_user(bench: Bench) -> list[Row]:
     user = bench.canvas.model.find_user_by_sis(name)
     bench.canvas.model.update_user(user.id, name="Changed Behind Our Back")
     changed, _ = bench.counted(
-        "changed user (ensure_user)", lambda: ensure_user(bench.ctx(), username=name), "goal: writes <= 2"
+        "changed user (ensure_user)", lambda: ensure_user(bench.ctx(), username=name), "goal: calls <= 2"
     )
     same, _ = bench.counted(
         "unchanged user (ensure_user)", lambda: ensure_user(bench.ctx(), username=name), "goal: writes = 0"
     )
-    return [changed, same]
+    bench.canvas.model.suspend_user(user.id)
+    suspended, _ = bench.counted(
+        "suspended by hand (ensure_user)",
+        lambda: ensure_user(bench.ctx(), username=name),
+        "only the logins show it: 2 reads + 1 write",
+    )
+    return [changed, same, suspended]
 
 
 def scenario_full(bench: Bench, path: str) -> list[Row]:

@@ -152,11 +152,35 @@ def _maybe(call: Any) -> Any:
 
 def read_user(canvas: CanvasClient, sis_user_id: str) -> UserState | None:
     """The user holding ``sis_user_id`` (2 reads: the user, then its logins)."""
-    user = _maybe(lambda: canvas.get(f"users/{sis_user(sis_user_id)}"))
-    if not user:
+    user = read_user_record(canvas, sis_user_id)
+    if user is None:
         return None
-    logins = list(canvas.paginate(f"users/{user['id']}/logins"))
-    return user_from_rest(user, logins, sis_user_id)
+    return user_from_rest(user, read_logins(canvas, user), sis_user_id)
+
+
+def read_user_record(canvas: CanvasClient, sis_user_id: str) -> dict[str, Any] | None:
+    """The User JSON of the user holding ``sis_user_id`` (1 read), ``None`` if there is none."""
+    user = _maybe(lambda: canvas.get(f"users/{sis_user(sis_user_id)}"))
+    return dict(user) if user else None
+
+
+def read_logins(canvas: CanvasClient, user: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list(canvas.paginate(f"users/{user['id']}/logins"))
+
+
+def user_from_record(user: Mapping[str, Any], sis_user_id: str, *, suspended: bool) -> UserState:
+    """What the User JSON alone shows: name, email and its SIS login's ids. It carries no
+    suspension (only the logins do), so the caller says what to assume."""
+    return UserState(
+        sis_user_id=sis_user_id,
+        login_id=str(user.get("login_id") or ""),
+        name=str(user.get("name") or ""),
+        email=user.get("email"),
+        integration_id=user.get("integration_id"),
+        suspended=suspended,
+        sortable_name=user.get("sortable_name"),
+        canvas_id=int(user["id"]),
+    )
 
 
 def user_from_rest(

@@ -4,18 +4,33 @@ Rules (the table is in :mod:`..desired` and :mod:`..plan`): only the primary acc
 a user; a quarantined (locked) account's logins are suspended, released ones unsuspended;
 excluded usernames or person ids are never touched; the users of a person's other accounts,
 and of a person left with no primary account, are suspended, never deleted.
+
+Canvas calls: the User JSON shows name, email and the SIS login's ids but not suspension,
+which only the logins show. When the User JSON already differs, the one ``PUT /users/:id``
+that fixes it also carries the suspension Cerebrum wants (``suspend`` and ``unsuspend`` are
+idempotent), so the logins are not read: a changed user costs 2 calls. Otherwise the logins
+are read too: an unchanged user costs 2 reads, a change of suspension alone 3 calls.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from canvasbridge.engine import TaskContext
 from canvasbridge.errors import PermanentError
 from canvasbridge.provisioning import runtime
-from canvasbridge.provisioning.canvas_state import read_user
+from canvasbridge.provisioning.canvas_state import (
+    read_logins,
+    read_user,
+    read_user_record,
+    user_from_record,
+    user_from_rest,
+)
 from canvasbridge.provisioning.desired import decide_user
+from canvasbridge.provisioning.model import UserState
 from canvasbridge.provisioning.plan import Operation, plan_user
+from canvasbridge.provisioning.runtime import Kit
 from canvasbridge.provisioning.tasks import carry_out
 
 
@@ -35,11 +50,29 @@ def ensure_user(
         return {**summary, "planned": 0, "skipped": "excluded"}
     ops: list[Operation] = []
     if decision.desired is not None:
-        current = read_user(k.canvas, decision.desired.sis_user_id)
-        ops += plan_user(decision.desired, current, k.ownership)
+        ops += _plan_wanted(k, decision.desired)
         summary["sis_user_id"] = decision.desired.sis_user_id
     for sis in dict.fromkeys(decision.retire):
         if decision.desired is not None and sis == decision.desired.sis_user_id:
             continue
         ops += plan_user(None, read_user(k.canvas, sis), k.ownership)
     return {**summary, **carry_out(ctx, k.executor, ops)}
+
+
+def _plan_wanted(k: Kit, desired: UserState) -> list[Operation]:
+    """Plan the user that should exist, reading its logins only when the User JSON shows no change."""
+    record = read_user_record(k.canvas, desired.sis_user_id)
+    if record is None:
+        return plan_user(desired, None, k.ownership)
+    if record.get("sis_user_id") == desired.sis_user_id:
+        assumed = user_from_record(record, desired.sis_user_id, suspended=desired.suspended)
+        ops = plan_user(desired, assumed, k.ownership)
+        if ops and all("login" not in op.changes for op in ops):
+            return [_with_suspension(op, desired) for op in ops]
+    return plan_user(
+        desired, user_from_rest(record, read_logins(k.canvas, record), desired.sis_user_id), k.ownership
+    )
+
+
+def _with_suspension(op: Operation, desired: UserState) -> Operation:
+    return replace(op, changes={**op.changes, "suspended": desired.suspended})
