@@ -1,8 +1,11 @@
 """Publishing failures: nothing a message produced is lost, nothing phantom is left to fold into."""
 
+from dataclasses import replace
+
 import pytest
 
 from canvasbridge.engine.calls import TaskCall
+from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger import CallState
 from canvasbridge.engine.runtime import Runtime
 from tests.engine.helpers import embedded_config, wait_state
@@ -44,3 +47,25 @@ def test_a_call_someone_folded_into_is_kept_and_published_with_the_next_enqueue(
     runtime.enqueue([TaskCall("record", {"key": "next", "effects_dir": str(tmp_path)})])
     with runtime.in_process_worker():
         wait_state(runtime.ledger(), other.id, CallState.SUCCEEDED)
+
+
+def test_a_redelivered_message_publishes_again_the_queued_call_its_first_delivery_recorded(tmp_path):
+    runtime = Runtime(embedded_config(tmp_path))
+    params = {"key": "orphan", "effects_dir": str(tmp_path)}
+    first = Envelope(b"{}", source="s", message_id="m-1", delivery_count=1)
+    # The first delivery's consumer recorded the call and died before publishing it.
+    (orphan,) = runtime.ledger().record([TaskCall("record", params)], origin=first)
+    again = runtime.enqueue([TaskCall("record", params)], origin=replace(first, delivery_count=2))
+    assert again[0].id == orphan.id and again[0].folded
+    with runtime.in_process_worker():
+        wait_state(runtime.ledger(), orphan.id, CallState.SUCCEEDED)
+
+
+def test_a_first_delivery_folding_into_a_queued_call_publishes_nothing_more(tmp_path, monkeypatch):
+    runtime = Runtime(embedded_config(tmp_path))
+    params = {"key": "shared", "effects_dir": str(tmp_path)}
+    published = []
+    monkeypatch.setattr(runtime.publisher, "publish", lambda calls, **_: published.extend(calls))
+    runtime.enqueue([TaskCall("record", params)], origin=Envelope(b"{}", source="s", message_id="a"))
+    runtime.enqueue([TaskCall("record", params)], origin=Envelope(b"{}", source="s", message_id="b"))
+    assert len(published) == 1

@@ -26,7 +26,7 @@ from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.dispatch import Dispatcher
 from canvasbridge.engine.envelope import Envelope
-from canvasbridge.engine.ledger import Ledger, RecordedCall
+from canvasbridge.engine.ledger import CallState, Ledger, RecordedCall
 from canvasbridge.engine.queue import Publisher, create_celery
 from canvasbridge.engine.registry import TaskRegistry
 from canvasbridge.engine.routing import Router
@@ -95,11 +95,15 @@ class Runtime:
             self.registry.spec(requested.task)  # unknown task names fail before anything is written
         correlation_id = correlation_id or (origin.message_id if origin else None)
         recorded = self.ledger().record(calls, origin=origin, correlation_id=correlation_id)
+        # A message delivered before may have had its calls recorded by a consumer that died
+        # before publishing them: publish a queued call it folds into once more. A duplicate
+        # Celery message is harmless (a finished call is skipped, tasks are idempotent).
+        redelivered = origin is not None and origin.delivery_count > 1
         fresh: dict[int, RecordedCall] = {}
         for call in recorded:
             if call.folded:
                 metrics.TASKS_FOLDED.labels(call.task).inc()
-            elif call.id not in fresh:
+            if call.id not in fresh and (not call.folded or (redelivered and call.state is CallState.QUEUED)):
                 fresh[call.id] = call
         self._publish_owed()
         try:

@@ -59,7 +59,7 @@ def record_statement(dialect_name: str) -> Any:
             index_where=PENDING_PREDICATE,
             set_={"folded": task_calls.c.folded + 1, "updated_at": now},
         )
-        .returning(task_calls.c.id, task_calls.c.folded)
+        .returning(task_calls.c.id, task_calls.c.folded, task_calls.c.state)
     )
 
 
@@ -111,7 +111,7 @@ class HotStatements:
             self._succeed_statement = _succeed_statement()
 
     def record(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
-        """One ``(id, folded)`` per row, in order."""
+        """One ``(id, folded, state)`` per row, in order."""
         if self._native:
             return self._record.run_many(connection, rows)
         return [tuple(connection.execute(self.record_statement, dict(row)).one()) for row in rows]

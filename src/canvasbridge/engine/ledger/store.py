@@ -51,6 +51,7 @@ class RecordedCall:
     task: str
     params: dict[str, Any]
     folded: bool
+    state: CallState = CallState.QUEUED  # of the call folded into: queued or retrying
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,10 @@ class Ledger:
             ]
         )
         return [
-            RecordedCall(int(call_id), call.task, dict(call.params), folded=folded > 0)
-            for call, (call_id, folded) in zip(calls, rows, strict=True)
+            RecordedCall(
+                int(call_id), call.task, dict(call.params), folded=folded > 0, state=CallState(state)
+            )
+            for call, (call_id, folded, state) in zip(calls, rows, strict=True)
         ]
 
     def _record_batch(self, items: Sequence[list[dict[str, Any]]]) -> list[list[Row]]:
