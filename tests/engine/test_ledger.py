@@ -1,6 +1,7 @@
 """The ledger behaves the same on SQLite (embedded) and PostgreSQL (production)."""
 
 import pytest
+from prometheus_client import REGISTRY
 
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
@@ -86,6 +87,7 @@ def test_dead_letter_keeps_error_origin_and_can_be_requeued_as_a_new_chain(ledge
 
 
 def test_a_call_failed_outside_a_worker_is_recorded_dead_and_requeueable(ledger):
+    dead_before = REGISTRY.get_sample_value("canvasbridge_tasks_dead_total", {"task": "t"}) or 0
     call_id = ledger.record_dead(
         TaskCall("t", {"k": 2}), error="sis import row 3: bad term", origin_source="sis_import:41"
     )
@@ -93,6 +95,7 @@ def test_a_call_failed_outside_a_worker_is_recorded_dead_and_requeueable(ledger)
     assert dead.state is CallState.DEAD and dead.params == {"k": 2}
     assert dead.last_error == "sis import row 3: bad term" and dead.origin_source == "sis_import:41"
     assert [(a.number, a.outcome) for a in ledger.attempts(call_id)] == [(1, "dead")]
+    assert REGISTRY.get_sample_value("canvasbridge_tasks_dead_total", {"task": "t"}) == dead_before + 1
     # A dead letter does not absorb new identical calls: they run on their own.
     assert not ledger.record([TaskCall("t", {"k": 2})])[0].folded
     assert ledger.get(ledger.requeue(call_id).id).state is CallState.QUEUED

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
+from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
@@ -262,6 +263,7 @@ class Ledger:
             ).one()
             call_id = int(row.id)
             self._log_attempt(connection, call_id, 1, "dead", error, None, None, now)
+        metrics.TASKS_DEAD.labels(call.task).inc()
         return call_id
 
     def forget(self, call_ids: Iterable[int]) -> list[int]:
