@@ -27,6 +27,8 @@ making drift behind the service's back and asserting end states::
     e = m.enroll(u.id, section_id=s.id, type="TeacherEnrollment", state="active")
     m.enroll(u.id, course_id=c.id)                        # default section, StudentEnrollment
     r = m.add_role("Sensor", "TaEnrollment");  m.enroll(u.id, course_id=c.id, role_id=r.id)
+    admin = m.add_role("Studieadmin", "AccountMembership"); m.add_admin(a.id, u.id, admin.id)
+    m.admins(a.id, user_ids={u.id}); m.remove_admin(a.id, u.id, admin.id)   # account admins
 
     m.find_user_by_sis("P1"); m.find_user_by_login("olan"); m.find_course_by_sis("IN1000-2026H")
     m.find_section_by_sis("IN1000-G1"); m.find_account_by_sis("ORG-1"); m.find_term_by_sis("2026H")
