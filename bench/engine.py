@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import pika
 import sqlalchemy as sa
@@ -34,7 +37,41 @@ PIKA_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def raw_celery(messages: int, concurrency: int) -> float:
+@dataclass
+class Run:
+    rate: float  # messages per second
+    cpu_ms: dict[str, float]  # CPU milliseconds per message, by process
+
+
+def _process_cpu_s(command: str) -> float:
+    """CPU seconds used so far by every process named ``command`` (0 where /proc is missing)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] == command:
+            fields = text[text.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_now() -> dict[str, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "Python": usage.ru_utime + usage.ru_stime,
+        "RabbitMQ": _process_cpu_s("beam.smp"),
+        "PostgreSQL": _process_cpu_s("postgres"),
+    }
+
+
+def _cpu_per_message(before: dict[str, float], messages: int) -> dict[str, float]:
+    after = _cpu_now()
+    return {name: 1000 * (after[name] - before[name]) / messages for name in before}
+
+
+def raw_celery(messages: int, concurrency: int) -> Run:
     """Raw Celery: publish ``messages`` no-op tasks with confirms while a worker runs them."""
     queue = f"bench-raw-{uuid.uuid4().hex[:8]}"
     app = Celery("bench-raw", broker=AMQP_URL, set_as_current=False)
@@ -64,6 +101,7 @@ def raw_celery(messages: int, concurrency: int) -> float:
         loglevel="WARNING",
         shutdown_timeout=30,
     ):
+        cpu = _cpu_now()
         start = time.perf_counter()
         # as many publishing threads as the canvasbridge consumer has dispatch threads
         publishers = [
@@ -75,11 +113,12 @@ def raw_celery(messages: int, concurrency: int) -> float:
         for _ in range(messages):
             done.acquire()
         elapsed = time.perf_counter() - start
+        cpu_ms = _cpu_per_message(cpu, messages)
     _delete_queue(queue)
-    return messages / elapsed
+    return Run(messages / elapsed, cpu_ms)
 
 
-def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> float:
+def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> Run:
     """canvasbridge: pre-load the source queue, then time consume → … → ledger succeeded."""
     exchange, source_queue, celery_queue = (
         f"bench-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("ex", "in", "cel")
@@ -131,6 +170,7 @@ def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> flo
     ledger = runtime.ledger()
     stop = threading.Event()
     with runtime.in_process_worker(concurrency=concurrency):
+        cpu = _cpu_now()
         start = time.perf_counter()
         consumer = threading.Thread(target=runtime.consume, args=(stop,), daemon=True)
         consumer.start()
@@ -142,11 +182,12 @@ def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> flo
         while ledger.count(done) < messages:
             time.sleep(0.01)
         elapsed = time.perf_counter() - start
+        cpu_ms = _cpu_per_message(cpu, messages)
         stop.set()
         consumer.join(timeout=30)
     for queue in (source_queue, celery_queue):
         _delete_queue(queue)
-    return messages / elapsed
+    return Run(messages / elapsed, cpu_ms)
 
 
 def _delete_queue(name: str) -> None:
@@ -180,13 +221,24 @@ def main() -> None:
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    table = Table(title=f"Engine overhead: {args.messages} messages, concurrency {args.concurrency}")
+    table = Table(
+        title=f"Engine overhead: {args.messages} messages, concurrency {args.concurrency}",
+        caption="raw: send_task + no-op task, RabbitMQ with confirms; canvasbridge: AMQP → route → "
+        "parse → ledger → Celery → worker → ledger. CPU per message in the timed window.",
+    )
     table.add_column("pipeline")
     table.add_column("messages/s", justify="right")
-    table.add_row("raw Celery (send_task + no-op, RabbitMQ, confirms)", f"{raw:,.0f}")
-    table.add_row("canvasbridge (AMQP → route → parse → ledger → Celery → worker → ledger)", f"{ours:,.0f}")
-    table.add_row("ratio", f"{ours / raw:.2f}×  (goal ≥ 0.70×)")
-    console = Console()
+    for name in raw.cpu_ms:
+        table.add_column(f"CPU ms/msg {name}", justify="right")
+    table.add_column("CPU ms/msg total", justify="right")
+    for label, run in (
+        ("raw Celery", raw),
+        ("canvasbridge", ours),
+    ):
+        cpu = [f"{value:.2f}" for value in run.cpu_ms.values()]
+        table.add_row(label, f"{run.rate:,.0f}", *cpu, f"{sum(run.cpu_ms.values()):.2f}")
+    table.add_row("ratio", f"{ours.rate / raw.rate:.2f}×  (goal ≥ 0.70×)")
+    console = Console(width=max(Console().width, 110))
     console.print(table)
     console.print(
         f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
