@@ -243,25 +243,16 @@ class Ledger:
         """
         now = _now()
         with self.engine.begin() as connection:
-            row = connection.execute(
-                sa.insert(task_calls)
-                .values(
-                    task=call.task,
-                    params=call.canonical_params(),
-                    coalesce_key=call.coalesce_key(),
-                    state=CallState.DEAD.value,
-                    attempts=1,
-                    folded=0,
-                    correlation_id=correlation_id,
-                    origin_source=origin_source,
-                    last_error=error,
-                    created_at=now,
-                    updated_at=now,
-                    finished_at=now,
-                )
-                .returning(task_calls.c.id)
-            ).one()
-            call_id = int(row.id)
+            call_id = _insert_call(
+                connection,
+                call,
+                CallState.DEAD,
+                now,
+                correlation_id=correlation_id,
+                origin_source=origin_source,
+                last_error=error,
+                finished_at=now,
+            )
             self._log_attempt(connection, call_id, 1, "dead", error, None, None, now)
         metrics.TASKS_DEAD.labels(call.task).inc()
         return call_id
@@ -357,24 +348,15 @@ class Ledger:
     def _recreate(
         connection: sa.Connection, call: TaskCall, correlation_id: str | None, now: datetime
     ) -> int:
-        row = connection.execute(
-            sa.insert(task_calls)
-            .values(
-                task=call.task,
-                params=call.canonical_params(),
-                coalesce_key=call.coalesce_key(),
-                state=CallState.RUNNING.value,
-                attempts=1,
-                folded=0,
-                correlation_id=correlation_id,
-                origin_source="(recreated from its queue message)",
-                created_at=now,
-                updated_at=now,
-                started_at=now,
-            )
-            .returning(task_calls.c.id)
-        ).one()
-        return int(row.id)
+        return _insert_call(
+            connection,
+            call,
+            CallState.RUNNING,
+            now,
+            correlation_id=correlation_id,
+            origin_source="(recreated from its queue message)",
+            started_at=now,
+        )
 
     def succeed(self, call_id: int, result: Any = None) -> None:
         """Mark a call succeeded, with a small JSON summary; written together with others'."""
@@ -614,6 +596,28 @@ class Ledger:
             "last_success": {task: _aware(when) for task, when in last_success},
             "parked": int(parked),
         }
+
+
+def _insert_call(
+    connection: sa.Connection, call: TaskCall, state: CallState, now: datetime, **values: Any
+) -> int:
+    """Insert a call that has been tried once already (recreated, or dead on arrival)."""
+    row = connection.execute(
+        sa.insert(task_calls)
+        .values(
+            task=call.task,
+            params=call.canonical_params(),
+            coalesce_key=call.coalesce_key(),
+            state=state.value,
+            attempts=1,
+            folded=0,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        .returning(task_calls.c.id)
+    ).one()
+    return int(row.id)
 
 
 def _create_engine(url: str, **options: Any) -> sa.Engine:
