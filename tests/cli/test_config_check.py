@@ -66,6 +66,17 @@ def test_a_flow_section_is_checked_by_its_own_settings_model(tmp_path: Path) -> 
     assert "provisioning.users.sis_user_idd: unknown key" in result.stderr
 
 
+def test_a_sis_id_template_without_fixed_text_is_valid_but_warned_about(tmp_path: Path) -> None:
+    bare = {"users": {"sis_user_id": "{username}"}, "accounts": {"sis_account_id": "OU_{code}"}}
+    result = invoke("config", "check", str(write(tmp_path, provisioning=bare)))
+    assert result.exit_code == 0, result.output
+    assert "warning: provisioning.users.sis_user_id: '{username}' has no fixed text" in result.output
+    assert "accounts.sis_account_id" not in result.output.split("warning:", 1)[1]
+    fixed = {"users": {"sis_user_id": "{username}@uio.no"}}
+    result = invoke("config", "check", str(write(tmp_path, provisioning=fixed)))
+    assert result.exit_code == 0 and "warning:" not in result.output
+
+
 def test_import_paths_that_do_not_import_are_named(tmp_path: Path) -> None:
     tasks = {"ghost": {"path": "tests.engine.sample_tasks:no_such_task"}}
     result = invoke("config", "check", str(write(tmp_path, tasks=tasks)))

@@ -71,6 +71,8 @@ def check(
             + "\n".join(f"  {p}" for p in problems)
         )
     show(config)
+    for warning in flow_section_warnings(config):
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     secrets = list(find_secrets(config))
     missing = [(where, ref) for where, ref, present in secrets if not present]
     if secrets:
@@ -88,9 +90,8 @@ def check(
     raise typer.Exit(int(ExitCode.OK))
 
 
-def flow_section_problems(config: AppConfig) -> list[str]:
-    """Validate each flow section whose settings model is installed; problems name the key."""
-    problems = []
+def _section_models(config: AppConfig) -> Iterator[tuple[str, type[BaseModel], Any]]:
+    """``(section, settings model, raw section)`` for each flow section whose model is installed."""
     for section, target in SECTION_MODELS.items():
         module_name, _, attribute = target.partition(":")
         try:
@@ -98,9 +99,28 @@ def flow_section_problems(config: AppConfig) -> list[str]:
                 continue
         except ModuleNotFoundError:
             continue
-        model: type[BaseModel] = getattr(importlib.import_module(module_name), attribute)
+        yield (
+            section,
+            getattr(importlib.import_module(module_name), attribute),
+            getattr(config, section) or {},
+        )
+
+
+def flow_section_warnings(config: AppConfig) -> list[str]:
+    """What valid flow sections' models call risky (a model may define ``warnings()``)."""
+    warnings: list[str] = []
+    for _, model, raw in _section_models(config):
+        if raw and hasattr(model, "warnings"):
+            warnings += model.model_validate(raw).warnings()
+    return warnings
+
+
+def flow_section_problems(config: AppConfig) -> list[str]:
+    """Validate each flow section whose settings model is installed; problems name the key."""
+    problems = []
+    for section, model, raw in _section_models(config):
         try:
-            model.model_validate(getattr(config, section) or {})
+            model.model_validate(raw)
         except ValidationError as exc:
             for error in exc.errors():
                 where = ".".join(str(part) for part in (section, *error["loc"]))

@@ -156,6 +156,8 @@ def resync_command(
         dead_letters = None if dry_run else _dead_letters(app_config)
     except (ConfigError, LookupError) as exc:
         raise _fail(str(exc), 2) from None
+    for warning in settings.warnings():
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     with Progress(
         TextColumn("writing"),
         BarColumn(),

@@ -116,6 +116,11 @@ class Template:
     def fields(self) -> list[str]:
         return template_fields(self.text)
 
+    @property
+    def has_fixed_text(self) -> bool:
+        """Whether the template has literal text, so its shape sets its values apart from others'."""
+        return any(literal for literal, _, _, _ in _FORMATTER.parse(self.text))
+
     def owns(self, value: str | None) -> bool:
         """Whether ``value`` has the shape this template produces (its literal parts in place)."""
         if not value:

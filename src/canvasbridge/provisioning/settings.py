@@ -173,3 +173,22 @@ class ProvisioningSettings(_Section):
     roles: RoleSettings = Field(default_factory=RoleSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     bulk: BulkSettings = Field(default_factory=BulkSettings)
+
+    def warnings(self) -> list[str]:
+        """Settings that are valid but risky: SIS-id templates without fixed text claim every SIS id."""
+        templates = {
+            "users.sis_user_id": (self.users.sis_user_id, "user", "users"),
+            "accounts.sis_account_id": (self.accounts.sis_account_id, "account_sis", "sub-accounts"),
+            "courses.course_sis_id": (self.courses.course_sis_id, "unit", "courses"),
+            "courses.unit_section_sis_id": (self.courses.unit_section_sis_id, "unit", "sections"),
+        }
+        found = []
+        for key, (text, scope, what) in templates.items():
+            if not Template(text, scope).has_fixed_text:
+                found.append(
+                    f"provisioning.{key}: {text!r} has no fixed text, so every Canvas {what[:-1]} with "
+                    f"a SIS id counts as the service's own: a resync may change or end "
+                    f"{what} other feeds created. Give it fixed text (a prefix, or e.g. "
+                    f"'{text}@uio.no'), or list other feeds' users in users.exclude"
+                )
+        return found

@@ -38,6 +38,10 @@ def test_resync_dry_run_prints_a_summary_table(stack, tmp_path):
     assert result.exit_code == 0, result.output
     assert "enrollments" in result.output and "create" in result.output
     assert stack.writes() == 1  # the provisioning report only
+    # the stack's users.sis_user_id is the bare default, which claims every SIS user
+    assert "warning: provisioning.users.sis_user_id: '{username}' has no fixed text" in " ".join(
+        result.output.split()
+    )
 
 
 def test_resync_writes_and_reports(stack, tmp_path):
