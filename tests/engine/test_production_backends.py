@@ -169,3 +169,21 @@ def test_a_worker_killed_mid_task_runs_the_task_again_and_an_always_killing_task
     assert dead.attempts == 4  # three starts allowed (max_attempts 3); the fourth claim gives up
     assert "did its worker die" in dead.last_error
     assert (Path(effects) / "always.count").read_text() == "3"
+
+
+def test_on_rabbitmq_a_second_message_for_a_call_running_elsewhere_is_skipped(
+    rabbitmq_url, postgres_url, tmp_path
+):
+    runtime = Runtime(
+        parse_config(rabbit_config(rabbitmq_url, postgres_url, {"celery": unique_name("cb-dup")}))
+    )
+    ledger = runtime.ledger()
+    (call,) = ledger.record([TaskCall("record", {"key": "dup", "effects_dir": str(tmp_path)})])
+    assert ledger.claim(call.id, max_attempts=4).proceed  # another worker runs it right now
+    runtime.publisher.publish([call], correlation_id=None)  # e.g. republished after a redelivery
+    (after,) = runtime.enqueue([TaskCall("record", {"key": "after", "effects_dir": str(tmp_path)})])
+    with runtime.in_process_worker(concurrency=1):  # one at a time: the duplicate comes first
+        wait_state(ledger, after.id, CallState.SUCCEEDED)
+    running = ledger.get(call.id)
+    assert running.state is CallState.RUNNING and running.attempts == 1
+    assert effect_lines(tmp_path) == ["after"]

@@ -46,6 +46,9 @@ class Executor:
         self.registry = registry
         self._ledger = ledger
         self.resources = resources
+        # Only AMQP brokers tell a first delivery from a redelivery reliably (Celery reports
+        # ``redelivered: False`` for every message of kombu's SQLAlchemy transport).
+        self._broker_flags_redelivery = config.backends.resolved_broker_url().startswith(("amqp", "pyamqp"))
 
     def __call__(
         self,
@@ -84,6 +87,7 @@ class Executor:
             max_attempts=policy.max_attempts,
             recover=TaskCall(task_name, params),
             correlation_id=correlation_id,
+            duplicate_if_running=self._first_delivery(celery_task),
         )
         if claim.call_id != call_id:
             log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
@@ -117,6 +121,14 @@ class Executor:
         metrics.TASKS_SUCCEEDED.labels(task_name).inc()
         metrics.TASK_LAST_SUCCESS.labels(task_name).set(time.time())
         log.info("task %s#%d succeeded (attempt %d)", task_name, call_id, claim.attempt)
+
+    def _first_delivery(self, celery_task: Any) -> bool:
+        """Whether the broker says this message was never delivered before and Celery never
+        re-sent it: then a call found running is being run by someone else right now."""
+        if not self._broker_flags_redelivery:
+            return False
+        request = celery_task.request
+        return (request.delivery_info or {}).get("redelivered") is False and not request.retries
 
     def _failed(
         self,

@@ -23,12 +23,6 @@ from canvasbridge.engine.ledger.schema import PENDING_STATES, CallState, task_ca
 # partial unique index when the predicate holds bind parameters and the statement runs on
 # a generic plan (psycopg prepares statements after 5 uses), failing every later insert.
 PENDING_PREDICATE = sa.text("state IN (" + ", ".join(f"'{s.value}'" for s in PENDING_STATES) + ")")
-_STARTABLE = sa.text(
-    "state IN ("
-    + ", ".join(f"'{s.value}'" for s in (CallState.QUEUED, CallState.RETRYING, CallState.RUNNING))
-    + ")"
-)
-
 Row = tuple[Any, ...]
 
 
@@ -63,10 +57,17 @@ def record_statement(dialect_name: str) -> Any:
     )
 
 
-def _claim_statement(ids: Any) -> Any:
+def _claim_statement(waiting_ids: Any, running_ids: Any) -> Any:
+    """Start calls: those in ``waiting_ids`` if pending (queued or retrying), those in
+    ``running_ids`` also if running (their worker died, so starting them again counts another attempt)."""
     return (
         sa.update(task_calls)
-        .where(ids, _STARTABLE)
+        .where(
+            sa.or_(
+                sa.and_(waiting_ids, PENDING_PREDICATE),
+                sa.and_(running_ids, sa.or_(PENDING_PREDICATE, task_calls.c.state == CallState.RUNNING.value)),
+            )
+        )
         .values(
             state=CallState.RUNNING.value,
             attempts=task_calls.c.attempts + 1,
@@ -102,12 +103,21 @@ class HotStatements:
         self.record_statement = record_statement(dialect.name)
         self._native = dialect.name == "postgresql"
         if self._native:
-            ids = task_calls.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
+            array = postgresql.ARRAY(sa.BigInteger)
             self._record = _Compiled(self.record_statement, dialect)
-            self._claim = _Compiled(_claim_statement(ids), dialect)
+            self._claim = _Compiled(
+                _claim_statement(
+                    task_calls.c.id == sa.any_(sa.bindparam("waiting_ids", type_=array)),
+                    task_calls.c.id == sa.any_(sa.bindparam("running_ids", type_=array)),
+                ),
+                dialect,
+            )
             self._succeed = _Compiled(_succeed_statement(), dialect)
         else:
-            self._claim_statement = _claim_statement(task_calls.c.id.in_(sa.bindparam("ids", expanding=True)))
+            self._claim_statement = _claim_statement(
+                task_calls.c.id.in_(sa.bindparam("waiting_ids", expanding=True)),
+                task_calls.c.id.in_(sa.bindparam("running_ids", expanding=True)),
+            )
             self._succeed_statement = _succeed_statement()
 
     def record(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
@@ -116,11 +126,14 @@ class HotStatements:
             return self._record.run_many(connection, rows)
         return [tuple(connection.execute(self.record_statement, dict(row)).one()) for row in rows]
 
-    def claim(self, connection: sa.Connection, ids: Sequence[int], now: datetime) -> list[Row]:
+    def claim(
+        self, connection: sa.Connection, waiting_ids: Sequence[int], running_ids: Sequence[int], now: datetime
+    ) -> list[Row]:
         """``(id, attempts)`` of each call that was startable and is now running."""
+        values = {"waiting_ids": list(waiting_ids), "running_ids": list(running_ids), "now": now}
         if self._native:
-            return self._claim.run_one(connection, {"ids": list(ids), "now": now})
-        return [tuple(row) for row in connection.execute(self._claim_statement, {"ids": ids, "now": now})]
+            return self._claim.run_one(connection, values)
+        return [tuple(row) for row in connection.execute(self._claim_statement, values)]
 
     def succeed(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if self._native:

@@ -71,6 +71,7 @@ class _ClaimRequest:
     max_attempts: int
     recover: TaskCall | None
     correlation_id: str | None
+    duplicate_if_running: bool
 
 
 @dataclass(frozen=True)
@@ -290,21 +291,28 @@ class Ledger:
         max_attempts: int,
         recover: TaskCall | None = None,
         correlation_id: str | None = None,
+        duplicate_if_running: bool = False,
     ) -> Claim:
         """Mark a call running and count the attempt, unless it is final or out of attempts.
 
         A call found ``running`` was started by a worker that died; claiming it again
-        counts another attempt, which is what bounds a task that kills its worker.
+        counts another attempt, which is what bounds a task that kills its worker. When the
+        broker says this delivery is a first one (``duplicate_if_running``), a running call
+        is left alone instead: the message is a duplicate, not the redelivery of a lost run.
         A call the ledger does not know (its record was lost) is recorded again from
         ``recover``, the call its queue message carries, under a new id.
         Claims from many threads are written together (see :mod:`.batching`).
         """
-        return self._claims(_ClaimRequest(call_id, max_attempts, recover, correlation_id))
+        return self._claims(
+            _ClaimRequest(call_id, max_attempts, recover, correlation_id, duplicate_if_running)
+        )
 
     def _claim_batch(self, requests: Sequence[_ClaimRequest]) -> list[Claim]:
         now = _now()
         with self._relaxed_transaction() as connection:
-            rows = self._statements.claim(connection, sorted({r.call_id for r in requests}), now)
+            waiting = {r.call_id for r in requests if r.duplicate_if_running}
+            running = {r.call_id for r in requests} - waiting
+            rows = self._statements.claim(connection, sorted(waiting), sorted(running), now)
             attempts = {int(call_id): int(attempt) for call_id, attempt in rows}
             claims: list[Claim] = []
             seen: set[int] = set()
