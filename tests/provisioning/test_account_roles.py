@@ -2,7 +2,8 @@
 
 The tiny university's first employee (``sindr``) is STUDIEADMIN of institute 111000 and
 LEDER there, and was STUDIEADMIN of faculty 110000 until two years ago; the second
-(``emila``) is STUDIEADMIN of institute 112000.
+(``emila``) is STUDIEADMIN of institute 112000. The university's root unit (000000) is
+either a sub-account like the others or, with ``accounts.root_location``, the root account.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from canvasbridge.errors import PermanentError
+from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.tasks.accounts import ensure_account
 from canvasbridge.provisioning.tasks.roles import ensure_user_roles
 from canvasbridge.provisioning.tasks.users import ensure_user
@@ -27,20 +29,40 @@ def roles(stack):
     return stack
 
 
-def admins(stack, account_sis: str) -> set[tuple[str, str]]:
+@pytest.fixture
+def rooted(stack):
+    """As ``roles``, with the root unit configured as the Canvas root account from the start."""
+    accounts = {"root_location": str(stack.university.root_location_id)}
+    stack.configure(accounts=accounts)
+    for location_id in stack.university.org_units:
+        ensure_account(stack.ctx(), location_id)
+    assert stack.canvas.model.find_account_by_sis("OU_000000") is None
+    stack.canvas.model.add_role(ROLE, "AccountMembership")
+    stack.configure(accounts=accounts, roles={"account": {"STUDIEADMIN": ROLE}})
+    return stack
+
+
+ROOT = None  # the root account, to the helpers below
+
+
+def _account_id(stack, account_sis: str | None) -> int:
+    m = stack.canvas.model
+    return m.root_account.id if account_sis is ROOT else m.find_account_by_sis(account_sis).id
+
+
+def admins(stack, account_sis: str | None) -> set[tuple[str, str]]:
     """(SIS user id, role) of the account's active admins."""
     m = stack.canvas.model
-    account = m.find_account_by_sis(account_sis)
     return {
-        (m.primary_login(a.user_id).sis_user_id, m.get_role(a.role_id).role) for a in m.admins(account.id)
+        (m.primary_login(a.user_id).sis_user_id, m.get_role(a.role_id).role)
+        for a in m.admins(_account_id(stack, account_sis))
     }
 
 
-def make_admin(stack, account_sis: str, user_sis: str, role: str) -> None:
+def make_admin(stack, account_sis: str | None, user_sis: str, role: str) -> None:
     """An admin added by hand (or by an earlier run), straight into Canvas."""
     m = stack.canvas.model
-    account, user = m.find_account_by_sis(account_sis), m.find_user_by_sis(user_sis)
-    m.add_admin(account.id, user.id, m.find_role(role).id)
+    m.add_admin(_account_id(stack, account_sis), m.find_user_by_sis(user_sis).id, m.find_role(role).id)
 
 
 def test_a_current_mapped_role_makes_an_admin_of_the_mapped_role_in_its_account(roles):
@@ -128,3 +150,55 @@ def test_dry_run_plans_without_writing(roles):
     result = ensure_user_roles(stack.ctx(dry_run=True), SINDR)
     assert result["planned"] == 1 and result["dry_run"] is True
     assert stack.writes() == 0 and admins(stack, "OU_111000") == set()
+
+
+@pytest.mark.parametrize("root_account", ["1", "self"])
+def test_a_mapped_role_at_the_root_location_makes_an_admin_of_the_root_account(rooted, root_account):
+    stack = rooted
+    stack.configure(**stack.provisioning, root_account=root_account)
+    stack.university.grant_sap_role(SINDR, "STUDIEADMIN", stack.university.root_location_id)
+    ensure_user(stack.ctx(), username="sindr")
+    result = ensure_user_roles(stack.ctx(), SINDR)
+    assert result["operations"] == [f"add admin {ROLE} in OU_111000", f"add admin {ROLE} in root account"]
+    assert admins(stack, ROOT) == {("sindr", ROLE)}
+    assert admins(stack, "OU_111000") == {("sindr", ROLE)}
+    assert stack.canvas.model.find_account_by_sis("OU_000000") is None
+
+
+def test_a_root_admin_is_made_once_and_the_root_location_read_once(rooted):
+    stack = rooted
+    stack.university.grant_sap_role(EMILA, "STUDIEADMIN", stack.university.root_location_id)
+    ensure_user_roles(stack.ctx(), EMILA)
+    stack.clear_stats()
+    result = ensure_user_roles(stack.ctx(), EMILA)
+    assert result["planned"] == 0
+    assert stack.writes() == 0 and stack.reads() > 0
+    assert admins(stack, ROOT) == {("emila", ROLE)}
+    stats = runtime.call_stats(stack.ctx()).by_endpoint
+    assert stats["sap GET locations({id})"].calls == 1  # the root location, cached for the second run
+
+
+def test_an_ended_role_at_the_root_location_removes_only_the_root_admin_the_service_owns(rooted):
+    stack = rooted
+    role = stack.university.grant_sap_role(SINDR, "STUDIEADMIN", stack.university.root_location_id)
+    ensure_user(stack.ctx(), username="emila")
+    ensure_user_roles(stack.ctx(), SINDR)
+    make_admin(stack, ROOT, "sindr", "AccountAdmin")  # by hand, a role not mapped
+    make_admin(stack, ROOT, "emila", ROLE)  # the mapped role, but another user
+    stack.university.end_sap_role(role.role_id)
+    stack.clear_stats()
+    result = ensure_user_roles(stack.ctx(), SINDR)
+    assert result["operations"] == [f"remove admin {ROLE} in root account"]
+    assert admins(stack, ROOT) == {("sindr", "AccountAdmin"), ("emila", ROLE)}
+    assert admins(stack, "OU_111000") == {("sindr", ROLE)}
+    assert stack.writes() == 1
+
+
+def test_a_root_location_sap_does_not_know_fails_permanently(roles):
+    stack = roles
+    stack.configure(accounts={"root_location": "99999999"}, roles={"account": {"STUDIEADMIN": ROLE}})
+    ensure_user(stack.ctx(), username="sindr")
+    stack.clear_stats()
+    with pytest.raises(PermanentError, match="root_location"):
+        ensure_user_roles(stack.ctx(), SINDR)
+    assert stack.writes() == 0

@@ -203,12 +203,14 @@ def user_from_rest(
     )
 
 
-def read_admin_roles(canvas: CanvasClient, sis_account_id: str, sis_user_id: str) -> set[int] | None:
-    """Role ids the user holds as an admin of the account (``None`` if the account is missing)."""
+def read_admin_roles(canvas: CanvasClient, account_ref: str, sis_user_id: str) -> set[int] | None:
+    """Role ids the user holds as an admin of the account (``None`` if the account is missing).
+
+    ``account_ref`` is the account as Canvas takes it in a path, already quoted:
+    ``sis_account(…)``, or the root account's id or ``self``.
+    """
     try:
-        admins = canvas.paginate(
-            f"accounts/{sis_account(sis_account_id)}/admins", **{"user_id[]": [sis_user(sis_user_id)]}
-        )
+        admins = canvas.paginate(f"accounts/{account_ref}/admins", **{"user_id[]": [sis_user(sis_user_id)]})
         return {int(a["role_id"]) for a in admins if a.get("workflow_state", "active") == "active"}
     except NotFoundError:
         return None
