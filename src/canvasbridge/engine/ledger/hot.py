@@ -65,7 +65,9 @@ def _claim_statement(waiting_ids: Any, running_ids: Any) -> Any:
         .where(
             sa.or_(
                 sa.and_(waiting_ids, PENDING_PREDICATE),
-                sa.and_(running_ids, sa.or_(PENDING_PREDICATE, task_calls.c.state == CallState.RUNNING.value)),
+                sa.and_(
+                    running_ids, sa.or_(PENDING_PREDICATE, task_calls.c.state == CallState.RUNNING.value)
+                ),
             )
         )
         .values(
