@@ -19,6 +19,7 @@ from celery import Celery
 from kombu.entity import Queue
 
 from canvasbridge.engine import embedded_broker
+from canvasbridge.engine.amqp_publisher import AmqpPublisher
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.ledger import RecordedCall
 
@@ -80,20 +81,55 @@ def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
 
 
 class Publisher:
-    """Puts recorded calls on the Celery queue; returns only once the broker confirmed them."""
+    """Puts recorded calls on the Celery queue; returns only once the broker confirmed them.
 
-    def __init__(self, app: Celery, queue: str) -> None:
+    On RabbitMQ through :class:`.amqp_publisher.AmqpPublisher` (asynchronous confirms, many
+    callers' messages in flight at once); on other brokers through Celery's ``send_task``.
+    """
+
+    def __init__(self, app: Celery, queue: str, *, amqp_url: str | None = None, quorum: bool = False) -> None:
         self.app = app
         self.queue = queue
+        self._amqp: AmqpPublisher | None = None
+        if amqp_url is not None:
+            self._amqp = AmqpPublisher(
+                amqp_url,
+                queue,
+                queue_arguments={"x-queue-type": "quorum"} if quorum else None,
+                build=self._celery_message,
+            )
+
+    def _celery_message(
+        self, task_id: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any], Any]:
+        headers, properties, body, _ = self.app.amqp.as_task_v2(
+            task_id, EXECUTE_TASK, args=args, kwargs=kwargs
+        )
+        return headers, properties, body
 
     def publish(self, calls: Sequence[RecordedCall], *, correlation_id: str | None) -> None:
-        for call in calls:
-            self.app.send_task(
-                EXECUTE_TASK,
-                args=[call.id, call.task, call.params],
-                kwargs={"correlation_id": correlation_id},
-                queue=self.queue,
-                routing_key=self.queue,
-                retry=True,
-                retry_policy=PUBLISH_RETRY_POLICY,
+        self.publish_many([(calls, correlation_id)])
+
+    def publish_many(self, groups: Sequence[tuple[Sequence[RecordedCall], str | None]]) -> None:
+        """Publish groups of calls, each with its correlation id, and wait for all confirms."""
+        if self._amqp is not None:
+            amqp = self._amqp
+            amqp.publish(
+                [
+                    amqp.message([call.id, call.task, call.params], {"correlation_id": correlation_id})
+                    for calls, correlation_id in groups
+                    for call in calls
+                ]
             )
+            return
+        for calls, correlation_id in groups:
+            for call in calls:
+                self.app.send_task(
+                    EXECUTE_TASK,
+                    args=[call.id, call.task, call.params],
+                    kwargs={"correlation_id": correlation_id},
+                    queue=self.queue,
+                    routing_key=self.queue,
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY_POLICY,
+                )
