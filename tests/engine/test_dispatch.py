@@ -77,3 +77,30 @@ def test_the_originating_message_is_kept_with_each_call(tmp_path):
     record = runtime.ledger().get(result.calls[0].id)
     assert record.origin_message_id == "orig-7" and record.correlation_id == "orig-7"
     assert record.origin_routing_key == "job.x" and '"task": "record"' in record.origin_message["body"]
+
+
+def test_a_batch_parks_its_bad_messages_alone_and_records_the_others_with_their_own_origin(tmp_path):
+    runtime = runtime_for(tmp_path)
+    job = '{"task": "record", "params": {"key": "%s", "effects_dir": "/tmp/x"}}'
+    results = runtime.dispatcher().dispatch_many(
+        [
+            envelope(job % "a", message_id="m-a"),
+            envelope("{not json", message_id="m-bad"),
+            envelope("{}", routing_key="noop", message_id="m-noop"),
+            envelope(job % "b", message_id="m-b"),
+            envelope(job % "a", message_id="m-a2"),  # the same call as m-a: folded
+        ]
+    )
+    assert [r.outcome for r in results] == [
+        Outcome.QUEUED,
+        Outcome.PARKED,
+        Outcome.NOTHING,
+        Outcome.QUEUED,
+        Outcome.QUEUED,
+    ]
+    ledger = runtime.ledger()
+    a, b, a2 = results[0].calls[0], results[3].calls[0], results[4].calls[0]
+    assert a2.folded and a2.id == a.id and not b.folded
+    assert ledger.get(a.id).origin_message_id == "m-a" and ledger.get(b.id).origin_message_id == "m-b"
+    assert ledger.get(b.id).correlation_id == "m-b"
+    assert [p.message_id for p in ledger.parked()] == ["m-bad"]

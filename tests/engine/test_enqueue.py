@@ -18,10 +18,10 @@ class BrokerDown(ConnectionError):
 def test_a_failed_publish_removes_the_fresh_call_and_raises(tmp_path, monkeypatch):
     runtime = Runtime(embedded_config(tmp_path))
 
-    def refuse(calls, *, correlation_id):
+    def refuse(groups):
         raise BrokerDown("broker unreachable")
 
-    monkeypatch.setattr(runtime.publisher, "publish", refuse)
+    monkeypatch.setattr(runtime.publisher, "publish_many", refuse)
     with pytest.raises(BrokerDown):
         runtime.enqueue([TaskCall("record", {"key": "a", "effects_dir": str(tmp_path)})])
     assert runtime.ledger().count() == 0  # the source will redeliver; nothing phantom to fold into
@@ -30,16 +30,16 @@ def test_a_failed_publish_removes_the_fresh_call_and_raises(tmp_path, monkeypatc
 def test_a_call_someone_folded_into_is_kept_and_published_with_the_next_enqueue(tmp_path, monkeypatch):
     runtime = Runtime(embedded_config(tmp_path))
     params = {"key": "shared", "effects_dir": str(tmp_path)}
-    real_publish = runtime.publisher.publish
+    real_publish = runtime.publisher.publish_many
     folded_by_other_message = []
 
-    def fold_then_fail(calls, *, correlation_id):
-        if calls and not folded_by_other_message:
+    def fold_then_fail(groups):
+        if groups and not folded_by_other_message:
             folded_by_other_message.extend(runtime.ledger().record([TaskCall("record", params)]))
             raise BrokerDown("broker went away")
-        real_publish(calls, correlation_id=correlation_id)
+        real_publish(groups)
 
-    monkeypatch.setattr(runtime.publisher, "publish", fold_then_fail)
+    monkeypatch.setattr(runtime.publisher, "publish_many", fold_then_fail)
     with pytest.raises(BrokerDown):
         runtime.enqueue([TaskCall("record", params)])
     (other,) = folded_by_other_message
@@ -65,7 +65,11 @@ def test_a_first_delivery_folding_into_a_queued_call_publishes_nothing_more(tmp_
     runtime = Runtime(embedded_config(tmp_path))
     params = {"key": "shared", "effects_dir": str(tmp_path)}
     published = []
-    monkeypatch.setattr(runtime.publisher, "publish", lambda calls, **_: published.extend(calls))
+    monkeypatch.setattr(
+        runtime.publisher,
+        "publish_many",
+        lambda groups: published.extend(c for calls, _ in groups for c in calls),
+    )
     runtime.enqueue([TaskCall("record", params)], origin=Envelope(b"{}", source="s", message_id="a"))
     runtime.enqueue([TaskCall("record", params)], origin=Envelope(b"{}", source="s", message_id="b"))
     assert len(published) == 1

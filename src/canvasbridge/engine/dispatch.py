@@ -22,7 +22,7 @@ from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import UnmatchedConfig, UnmatchedPolicy
 from canvasbridge.engine.envelope import Envelope
-from canvasbridge.engine.ledger import Ledger, RecordedCall
+from canvasbridge.engine.ledger import Ledger, RecordedCall, Recording
 from canvasbridge.engine.logging import correlation
 from canvasbridge.engine.routing import Route, Router
 
@@ -43,7 +43,7 @@ class DispatchResult:
     reason: str = ""
 
 
-Enqueue = Callable[[Sequence[TaskCall], Envelope], list[RecordedCall]]
+Enqueue = Callable[[Sequence[Recording]], list[list[RecordedCall]]]
 
 
 class Dispatcher:
@@ -63,27 +63,48 @@ class Dispatcher:
         self._unmatched = unmatched
 
     def __call__(self, envelope: Envelope) -> DispatchResult:
-        with correlation(envelope.message_id):
-            metrics.MESSAGES_RECEIVED.labels(envelope.source).inc()
-            route = self.router.match(envelope)
-            if route is None:
-                return self._unmatched_message(envelope)
-            metrics.MESSAGES_ROUTED.labels(envelope.source, route.name).inc()
-            try:
-                calls = self._parse(route, envelope)
-            except Exception as exc:  # a bad message must never stop the consumer
-                reason = f"parser {route.parser_path} rejected the message: {type(exc).__name__}: {exc}"
-                return self._park(envelope, reason, route=route.name, cause="parse")
-            if not calls:
-                log.debug("route %s: parser asked for no work", route.name)
-                return DispatchResult(Outcome.NOTHING)
-            recorded = self._enqueue(calls, envelope)
-            log.info(
-                "route %s queued %s",
-                route.name,
-                ", ".join(f"{c.task}#{c.id}{' (folded)' if c.folded else ''}" for c in recorded),
-            )
-            return DispatchResult(Outcome.QUEUED, recorded)
+        return self.dispatch_many([envelope])[0]
+
+    def dispatch_many(self, envelopes: Sequence[Envelope]) -> list[DispatchResult]:
+        """Dispatch a batch: each message routed and parsed on its own (a bad one is parked
+        alone), the calls of all of them recorded and published together. Raises if that
+        fails, and then none of the batch's calls is queued: the source redelivers them all."""
+        results: list[DispatchResult] = []
+        wanted: list[tuple[int, Route, Envelope, list[TaskCall]]] = []
+        for envelope in envelopes:
+            with correlation(envelope.message_id):
+                result, route, calls = self._route_and_parse(envelope)
+            if route is not None and calls:
+                wanted.append((len(results), route, envelope, calls))
+            results.append(result)
+        if not wanted:
+            return results
+        recorded = self._enqueue([Recording(calls, envelope) for _, _, envelope, calls in wanted])
+        for (index, route, envelope, _), queued in zip(wanted, recorded, strict=True):
+            with correlation(envelope.message_id):
+                log.info(
+                    "route %s queued %s",
+                    route.name,
+                    ", ".join(f"{c.task}#{c.id}{' (folded)' if c.folded else ''}" for c in queued),
+                )
+            results[index] = DispatchResult(Outcome.QUEUED, queued)
+        return results
+
+    def _route_and_parse(self, envelope: Envelope) -> tuple[DispatchResult, Route | None, list[TaskCall]]:
+        """The message's outcome unless it has calls to queue, its route, and its calls."""
+        metrics.MESSAGES_RECEIVED.labels(envelope.source).inc()
+        route = self.router.match(envelope)
+        if route is None:
+            return self._unmatched_message(envelope), None, []
+        metrics.MESSAGES_ROUTED.labels(envelope.source, route.name).inc()
+        try:
+            calls = self._parse(route, envelope)
+        except Exception as exc:  # a bad message must never stop the consumer
+            reason = f"parser {route.parser_path} rejected the message: {type(exc).__name__}: {exc}"
+            return self._park(envelope, reason, route=route.name, cause="parse"), route, []
+        if not calls:
+            log.debug("route %s: parser asked for no work", route.name)
+        return DispatchResult(Outcome.NOTHING), route, calls
 
     def _parse(self, route: Route, envelope: Envelope) -> list[TaskCall]:
         produced = route.parser(envelope)

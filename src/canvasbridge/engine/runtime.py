@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from celery import Celery
@@ -26,7 +27,7 @@ from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.dispatch import Dispatcher
 from canvasbridge.engine.envelope import Envelope
-from canvasbridge.engine.ledger import CallState, Ledger, RecordedCall
+from canvasbridge.engine.ledger import CallState, Ledger, RecordedCall, Recording
 from canvasbridge.engine.queue import Publisher, create_celery
 from canvasbridge.engine.registry import TaskRegistry
 from canvasbridge.engine.routing import Router
@@ -46,7 +47,13 @@ class Runtime:
         self._ledger_lock = threading.Lock()
         self.executor = Executor(config, self.registry, self.ledger, self.resources)
         self.celery: Celery = create_celery(config, self.executor)
-        self.publisher = Publisher(self.celery, config.backends.queue)
+        broker_url = config.backends.resolved_broker_url()
+        self.publisher = Publisher(
+            self.celery,
+            config.backends.queue,
+            amqp_url=broker_url if broker_url.startswith(("amqp://", "pyamqp://")) else None,
+            quorum=config.backends.quorum_queue,
+        )
         self._router: Router | None = None
         self._owed: dict[int, RecordedCall] = {}
         self._owed_lock = threading.Lock()
@@ -71,7 +78,7 @@ class Runtime:
         return Dispatcher(
             self.router,
             ledger=self.ledger,
-            enqueue=lambda calls, origin: self.enqueue(calls, origin=origin),
+            enqueue=self.enqueue_many,
             known_tasks=lambda name: name in self.registry,
             unmatched=self.config.unmatched,
         )
@@ -91,29 +98,42 @@ class Runtime:
         nobody folded into are removed again and the error propagates, so the caller can
         leave its message for redelivery.
         """
-        for requested in calls:
-            self.registry.spec(requested.task)  # unknown task names fail before anything is written
-        correlation_id = correlation_id or (origin.message_id if origin else None)
-        recorded = self.ledger().record(calls, origin=origin, correlation_id=correlation_id)
-        # A message delivered before may have had its calls recorded by a consumer that died
-        # before publishing them: publish a queued call it folds into once more. A duplicate
-        # Celery message is harmless (a finished call is skipped, tasks are idempotent).
-        redelivered = origin is not None and origin.delivery_count > 1
-        fresh: dict[int, RecordedCall] = {}
-        for call in recorded:
-            if call.folded:
-                metrics.TASKS_FOLDED.labels(call.task).inc()
-            if call.id not in fresh and (not call.folded or (redelivered and call.state is CallState.QUEUED)):
-                fresh[call.id] = call
+        return self.enqueue_many([Recording(calls, origin, correlation_id)])[0]
+
+    def enqueue_many(self, recordings: Sequence[Recording]) -> list[list[RecordedCall]]:
+        """:meth:`enqueue` for the calls of many messages at once: one ledger write, one wait
+        for the broker's confirms. All or nothing: if publishing fails, every message of the
+        batch is to be redelivered."""
+        for recording in recordings:
+            for requested in recording.calls:
+                self.registry.spec(requested.task)  # unknown task names fail before anything is written
+        recordings = [
+            replace(r, correlation_id=r.correlation_id or (r.origin.message_id if r.origin else None))
+            for r in recordings
+        ]
+        recorded = self.ledger().record_many(recordings)
+        fresh: dict[int, tuple[RecordedCall, str | None]] = {}
+        for recording, calls in zip(recordings, recorded, strict=True):
+            # A message delivered before may have had its calls recorded by a consumer that
+            # died before publishing them: publish a queued call it folds into once more. A
+            # duplicate Celery message is harmless (a finished or running call is skipped).
+            redelivered = recording.origin is not None and recording.origin.delivery_count > 1
+            for call in calls:
+                if call.folded:
+                    metrics.TASKS_FOLDED.labels(call.task).inc()
+                if call.id not in fresh and (
+                    not call.folded or (redelivered and call.state is CallState.QUEUED)
+                ):
+                    fresh[call.id] = (call, recording.correlation_id)
         self._publish_owed()
         try:
-            self.publisher.publish(list(fresh.values()), correlation_id=correlation_id)
+            self.publisher.publish_many([([call], correlation) for call, correlation in fresh.values()])
         except Exception:
             kept = self.ledger().forget(fresh)
             with self._owed_lock:
-                self._owed.update({call_id: fresh[call_id] for call_id in kept})
+                self._owed.update({call_id: fresh[call_id][0] for call_id in kept})
             raise
-        for call in fresh.values():
+        for call, _ in fresh.values():
             metrics.TASKS_QUEUED.labels(call.task).inc()
         return recorded
 

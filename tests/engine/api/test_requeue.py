@@ -58,7 +58,7 @@ def test_a_broker_that_refuses_the_call_is_503_and_leaves_nothing_behind(api: Ap
     def refuse(*args: object, **kwargs: object) -> None:
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(api.runtime.publisher, "publish", refuse)
+    monkeypatch.setattr(api.runtime.publisher, "publish_many", refuse)
     response = api.client.post(f"/tasks/{dead_id}/requeue", headers=OPERATE)
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"

@@ -15,6 +15,7 @@ from canvasbridge.engine.ledger.store import (
     Ledger,
     ParkedRecord,
     RecordedCall,
+    Recording,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "Ledger",
     "ParkedRecord",
     "RecordedCall",
+    "Recording",
 ]

@@ -56,6 +56,15 @@ class RecordedCall:
 
 
 @dataclass(frozen=True)
+class Recording:
+    """Calls to record for one message: what it asked for, and where it came from."""
+
+    calls: Sequence[TaskCall]
+    origin: Envelope | None = None
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """A worker's right to run a call now. ``proceed`` is False when it must not run."""
 
@@ -192,33 +201,38 @@ class Ledger:
         origin: Envelope | None = None,
         correlation_id: str | None = None,
     ) -> list[RecordedCall]:
-        """Record calls, folding each into an identical pending call if any.
+        """Record calls, folding each into an identical pending call if any."""
+        return self.record_many([Recording(list(calls), origin, correlation_id)])[0]
 
-        Records from many threads are written together (see :mod:`.batching`).
+    def record_many(self, recordings: Sequence[Recording]) -> list[list[RecordedCall]]:
+        """Record the calls of many messages in one statement batch; the recorded calls of each.
+
+        Records from many threads are written together too (see :mod:`.batching`).
         """
-        calls = list(calls)
-        if not calls:
-            return []
         now = _now()
-        origin_fields = _origin_fields(origin)
-        rows = self._records(
-            [
+        rows: list[dict[str, Any]] = []
+        for recording in recordings:
+            origin_fields = _origin_fields(recording.origin)
+            rows += [
                 {
                     "task": call.task,
                     "params": call.canonical_params(),
                     "coalesce_key": call.coalesce_key(),
-                    "correlation_id": correlation_id,
+                    "correlation_id": recording.correlation_id,
                     "now": now,
                     **origin_fields,
                 }
-                for call in calls
+                for call in recording.calls
             ]
-        )
+        written = iter(self._records(rows) if rows else [])
         return [
-            RecordedCall(
-                int(call_id), call.task, dict(call.params), folded=folded > 0, state=CallState(state)
-            )
-            for call, (call_id, folded, state) in zip(calls, rows, strict=True)
+            [
+                RecordedCall(
+                    int(call_id), call.task, dict(call.params), folded=folded > 0, state=CallState(state)
+                )
+                for call, (call_id, folded, state) in zip(recording.calls, written, strict=False)
+            ]
+            for recording in recordings
         ]
 
     def _record_batch(self, items: Sequence[list[dict[str, Any]]]) -> list[list[Row]]:
