@@ -346,3 +346,57 @@ def test_an_unreachable_broker_is_retried_until_stopped(monkeypatch: pytest.Monk
     runner.stop()
     assert time.monotonic() - started < 2
     assert runner.error is None
+
+
+class BatchRecorder(Recorder):
+    """A dispatcher that takes batches (as the engine's does); fails the first ``fail`` batches."""
+
+    def __init__(self, fail: int = 0, behaviour: Any = None) -> None:
+        super().__init__(behaviour)
+        self.batches: list[list[str]] = []
+        self.fail = fail
+
+    def dispatch_many(self, envelopes: list[Envelope]) -> None:
+        self.batches.append([e.message_id for e in envelopes])
+        if len(self.batches) <= self.fail:
+            raise ConnectionError("the Celery broker is away")
+        for envelope in envelopes:
+            self(envelope)
+
+
+def test_deliveries_that_arrive_together_are_dispatched_as_one_batch_and_all_acked(
+    amqp_url: str, topology: dict[str, str], publisher: Publisher
+) -> None:
+    first = threading.Event()
+
+    def slow_first(envelope: Envelope) -> None:
+        if not first.is_set():
+            first.set()
+            time.sleep(0.5)  # the others arrive meanwhile and wait for the one worker thread
+
+    recorder = BatchRecorder(behaviour=slow_first)
+    source = build_source(make_config(amqp_url, topology, prefetch=100, workers=1), recorder)
+    with running(source):
+        start_consuming(source)
+        for i in range(60):
+            publisher.publish(topology["exchange"], "no.uio.batch", b"{}", message_id=f"b-{i}")
+        recorder.wait_count(60)
+    assert_drained(publisher, topology["queue"])  # every delivery was acked
+    assert sorted(m for batch in recorder.batches for m in batch) == sorted(f"b-{i}" for i in range(60))
+    assert len(recorder.batches) < 60  # prefetched deliveries went to the one worker thread together
+
+
+def test_a_failed_batch_is_handed_back_whole_and_dispatched_again(
+    amqp_url: str, topology: dict[str, str], publisher: Publisher
+) -> None:
+    recorder = BatchRecorder(fail=1)
+    source = build_source(make_config(amqp_url, topology, workers=1), recorder)
+    with running(source):
+        start_consuming(source)
+        for i in range(5):
+            publisher.publish(topology["exchange"], "no.uio.retry", b"{}", message_id=f"r-{i}")
+        recorder.wait_for(lambda envs: {e.message_id for e in envs} >= {f"r-{i}" for i in range(5)})
+    assert_drained(publisher, topology["queue"])
+    assert source.failed >= 1
+    redelivered = [e for e in recorder.envelopes if e.message_id in recorder.batches[0]]
+    assert redelivered and all(e.delivery_count >= 2 for e in redelivered)

@@ -6,10 +6,14 @@ What it does, in order, on every (re)connection:
    ``x-delivery-limit`` when asked) and bindings - all idempotent;
 2. sets ``basic_qos(prefetch_count=prefetch)`` and starts one consumer per queue with
    manual acks;
-3. hands each delivery to a small pool of worker threads (``workers``) that call
-   ``dispatch``; the IO loop never blocks, so heartbeats keep flowing;
-4. acks a delivery only after ``dispatch`` returned, through
-   ``ioloop.add_callback_threadsafe``; when ``dispatch`` raised, nacks it with
+3. hands deliveries in batches to a small pool of worker threads (``workers``): each free
+   thread takes everything that arrived while the others were busy (up to
+   ``MAX_BATCH``), so under load one ledger write and one wait for the Celery broker's
+   confirms serve many messages, and a lone message goes at once. A dispatcher that can
+   take a batch (``dispatch.dispatch_many``) gets it whole; otherwise each message is
+   dispatched on its own. The IO loop never blocks, so heartbeats keep flowing;
+4. acks a delivery only after its dispatch returned, through
+   ``ioloop.add_callback_threadsafe``; when dispatch raised, nacks it with
    ``requeue=True`` after ``nack_delay_s`` (doubling per consecutive failure up to
    ``nack_delay_cap_s``), so a broker that is down is not hammered.
 
@@ -65,6 +69,7 @@ _Step = Callable[..., None]  # a pika call that takes ``callback=`` and complete
 
 STOP_POLL_INTERVAL_S = 0.2  # how often the IO loop looks at the stop event, seconds
 CONFIG_REPLY_CODES = frozenset({403, 404, 406})  # channel errors that mean "fix the config"
+MAX_BATCH = 200  # deliveries one worker thread dispatches together at most
 PROPERTY_ATTRIBUTES = ("content_type", "content_encoding", "message_id", "correlation_id", "type", "app_id")
 
 
@@ -89,6 +94,9 @@ class AmqpSource:
     def __init__(self, config: AmqpSourceConfig, dispatch: Dispatch) -> None:
         self.config = config
         self._dispatch = dispatch
+        self._dispatch_many: Callable[[list[Envelope]], object] | None = getattr(
+            dispatch, "dispatch_many", None
+        )
         self.consuming = threading.Event()
         self.dispatched = 0
         self.failed = 0
@@ -105,6 +113,8 @@ class AmqpSource:
         self._channel: Any = None
         self._generation = 0
         self._inflight = 0
+        self._waiting: list[_Delivery] = []  # received, not yet handed to a worker thread
+        self._batches_running = 0
         self._consumer_tags: list[str] = []
         self._cancels_pending = 0
         self._setup_done = False
@@ -166,6 +176,10 @@ class AmqpSource:
             for tag in self._consumer_tags:
                 channel.basic_cancel(consumer_tag=tag, callback=self._on_cancel_ok)
             self._consumer_tags = []
+        # Prefetched deliveries that had not started go back to the queue.
+        waiting, self._waiting = self._waiting, []
+        for delivery in waiting:
+            self._settle(delivery, "release")
         # Failed deliveries waiting out their pause go back to the queue now.
         for timer, delivery in list(self._pending_nacks.values()):
             self._ioloop.remove_timeout(timer)
@@ -258,6 +272,7 @@ class AmqpSource:
         # Deliveries of the old channel are void: the broker has requeued them.
         self._generation += 1
         self._inflight = 0
+        self._waiting = []
         self._consumer_tags = []
         self._cancels_pending = 0
         self._pending_nacks.clear()
@@ -377,8 +392,16 @@ class AmqpSource:
             self._generation, channel, method.delivery_tag, self._envelope(method, properties, body)
         )
         self._inflight += 1
+        self._waiting.append(delivery)
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """IO loop: give waiting deliveries to the worker threads that are free."""
         assert self._executor is not None
-        self._executor.submit(self._handle, delivery)
+        while self._waiting and self._batches_running < self.config.workers:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            self._batches_running += 1
+            self._executor.submit(self._handle, batch)
 
     def _envelope(self, method: Any, properties: Any, body: bytes) -> Envelope:
         headers: dict[str, Any] = dict(properties.headers or {})
@@ -400,38 +423,79 @@ class AmqpSource:
             delivery_count=delivery_count,
         )
 
-    def _handle(self, delivery: _Delivery) -> None:
-        """Worker thread: dispatch, then ask the IO loop to ack or nack."""
-        if delivery.generation != self._generation:
-            return  # its channel is gone and the broker has requeued it
-        if self._stopping.is_set():
-            # Not started: leave it unacked; closing the channel returns it to the queue
-            # (without counting a failed delivery, unlike a nack on RabbitMQ 4).
-            self._in_loop(functools.partial(self._settle, delivery, "release"))
-            return
+    def _handle(self, batch: list[_Delivery]) -> None:
+        """Worker thread: dispatch a batch, then ask the IO loop to ack or nack each delivery."""
+        settle: list[tuple[_Delivery, float | None]] = []  # None: ack; seconds: nack after
         try:
-            self._dispatch(delivery.envelope)
-        except Exception:
+            # Deliveries of a lost channel are void: the broker has requeued them.
+            live = [d for d in batch if d.generation == self._generation]
+            if live and self._stopping.is_set():
+                # Not started: leave them unacked; closing the channel returns them to the
+                # queue (without counting a failed delivery, unlike a nack on RabbitMQ 4).
+                self._in_loop(functools.partial(self._release, live))
+                return
+            for delivery, error in zip(live, self._dispatch_all([d.envelope for d in live]), strict=True):
+                settle.append((delivery, None if error is None else self._failed(delivery, error)))
+        finally:
+            self._in_loop(functools.partial(self._batch_done, settle))
+
+    def _dispatch_all(self, envelopes: list[Envelope]) -> list[Exception | None]:
+        """The error of each envelope's dispatch, or None where it succeeded."""
+        if not envelopes:
+            return []
+        if self._dispatch_many is not None:
+            try:
+                self._dispatch_many(envelopes)
+            except Exception as exc:
+                return [exc] * len(envelopes)
+            return [None] * len(envelopes)
+        errors: list[Exception | None] = []
+        for envelope in envelopes:
+            try:
+                self._dispatch(envelope)
+            except Exception as exc:
+                errors.append(exc)
+            else:
+                errors.append(None)
+        return errors
+
+    def _failed(self, delivery: _Delivery, error: Exception) -> float:
+        """Count a failed dispatch; how long to wait before handing the message back."""
+        with self._lock:
+            self.failed += 1
+            self._consecutive_failures += 1
+            failures = self._consecutive_failures
+        delay = backoff_delay(
+            failures - 1, self.config.nack_delay_s, self.config.nack_delay_cap_s, jitter=False
+        )
+        log.warning(
+            "amqp source %s: dispatch of %s failed; requeueing in %.1f s",
+            self.name,
+            delivery.envelope.message_id,
+            delay,
+            exc_info=error,
+        )
+        return delay
+
+    def _batch_done(self, settle: list[tuple[_Delivery, float | None]]) -> None:
+        """IO loop: settle a finished batch's deliveries and hand out more work."""
+        succeeded = sum(1 for _, delay in settle if delay is None)
+        if succeeded:
             with self._lock:
-                self.failed += 1
-                self._consecutive_failures += 1
-                failures = self._consecutive_failures
-            delay = backoff_delay(
-                failures - 1, self.config.nack_delay_s, self.config.nack_delay_cap_s, jitter=False
-            )
-            log.warning(
-                "amqp source %s: dispatch of %s failed; requeueing in %.1f s",
-                self.name,
-                delivery.envelope.message_id,
-                delay,
-                exc_info=True,
-            )
-            self._in_loop(functools.partial(self._nack_later, delivery, delay))
-        else:
-            with self._lock:
-                self.dispatched += 1
+                self.dispatched += succeeded
                 self._consecutive_failures = 0
-            self._in_loop(functools.partial(self._settle, delivery, "ack"))
+        for delivery, delay in settle:
+            if delay is None:
+                self._settle(delivery, "ack")
+            else:
+                self._nack_later(delivery, delay)
+        self._batches_running -= 1
+        if not self._stopping.is_set():
+            self._hand_out()
+
+    def _release(self, deliveries: list[_Delivery]) -> None:
+        for delivery in deliveries:
+            self._settle(delivery, "release")
 
     def _in_loop(self, callback: Callable[[], None]) -> None:
         try:
