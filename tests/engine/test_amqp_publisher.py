@@ -34,6 +34,21 @@ def queue(rabbitmq_url):
     connection.close()
 
 
+@pytest.fixture
+def publishers():
+    """Makes publishers and closes them after the test."""
+    made: list[AmqpPublisher] = []
+
+    def make(url: str, queue: str, **options) -> AmqpPublisher:
+        options.setdefault("queue_arguments", None)
+        made.append(AmqpPublisher(url, queue, build=celery_build, **options))
+        return made[-1]
+
+    yield make
+    for publisher in made:
+        publisher.close()
+
+
 def drain(queue: str) -> list[tuple[dict, list]]:
     """Every message in the queue: (headers, decoded body)."""
     connection = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
@@ -49,8 +64,10 @@ def drain(queue: str) -> list[tuple[dict, list]]:
     return found
 
 
-def test_messages_from_many_threads_are_confirmed_and_read_as_celery_task_messages(rabbitmq_url, queue):
-    publisher = AmqpPublisher(rabbitmq_url, queue, queue_arguments=None, build=celery_build)
+def test_messages_from_many_threads_are_confirmed_and_read_as_celery_task_messages(
+    rabbitmq_url, queue, publishers
+):
+    publisher = publishers(rabbitmq_url, queue)
 
     def send(n: int) -> None:
         publisher.publish(
@@ -71,10 +88,8 @@ def test_messages_from_many_threads_are_confirmed_and_read_as_celery_task_messag
     assert args[1] == "noop" and kwargs["correlation_id"].startswith("m")
 
 
-def test_a_quorum_queue_is_declared_as_the_worker_declares_it(rabbitmq_url, queue):
-    publisher = AmqpPublisher(
-        rabbitmq_url, queue, queue_arguments={"x-queue-type": "quorum"}, build=celery_build
-    )
+def test_a_quorum_queue_is_declared_as_the_worker_declares_it(rabbitmq_url, queue, publishers):
+    publisher = publishers(rabbitmq_url, queue, queue_arguments={"x-queue-type": "quorum"})
     publisher.publish([publisher.message([1, "noop", {}], {})])
     connection = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
     # an equal passive-free redeclaration succeeds only if the arguments match
@@ -96,8 +111,8 @@ def test_an_unreachable_broker_fails_the_publish_with_a_clear_error():
 
 
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl to close a connection")
-def test_a_lost_connection_is_opened_again_for_the_next_publish(rabbitmq_url, queue):
-    publisher = AmqpPublisher(rabbitmq_url, queue, queue_arguments=None, build=celery_build)
+def test_a_lost_connection_is_opened_again_for_the_next_publish(rabbitmq_url, queue, publishers):
+    publisher = publishers(rabbitmq_url, queue)
     publisher.publish([publisher.message([1, "noop", {}], {})])
     name = f"canvasbridge publisher (pid {os.getpid()})"
     listed = subprocess.run(

@@ -32,7 +32,8 @@ from pika.adapters.select_connection import IOLoop
 log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT_S = 30.0  # a publish not confirmed by then fails (the source redelivers)
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 10.0  # a publish that finds no connection waits this long for one
+RETRY_CONNECT_S = 1.0  # pause between connection attempts while publishes wait
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,9 @@ class AmqpPublisher:
         self._lock = threading.Lock()
         self._pid = 0
         self._ioloop: Any = None
+        self._connection: Any = None
         self._channel: Any = None
-        self._ready = threading.Event()
+        self._closing = False
         self._waiting: list[_Batch] = []  # handed over before the channel was ready
         self._unconfirmed: dict[int, _Batch] = {}  # delivery tag → its batch
         self._tags = itertools.count(1)
@@ -120,19 +122,31 @@ class AmqpPublisher:
             if self._pid == os.getpid():
                 return
             self._ioloop = IOLoop()
-            self._waiting, self._unconfirmed, self._channel = [], {}, None
+            self._waiting, self._unconfirmed, self._connection, self._channel = [], {}, None, None
+            self._closing = False
             thread = threading.Thread(target=self._run, name="amqp-publisher", daemon=True)
             thread.start()
             self._pid = os.getpid()
 
+    def close(self) -> None:
+        """Close the connection and end its thread (a later publish opens them again)."""
+        with self._lock:
+            if self._pid != os.getpid() or self._ioloop is None:
+                return
+            ioloop, self._pid = self._ioloop, 0
+        ioloop.add_callback_threadsafe(lambda: self._shut(ioloop))
+
     # -- the IO loop's side ------------------------------------------------------------
+    # Connects only while there is something to publish: an idle process keeps no retry
+    # loop (nor its log lines) going while the broker is away.
 
     def _run(self) -> None:
-        self._connect()
         self._ioloop.start()
 
-    def _connect(self) -> None:
-        pika.SelectConnection(
+    def _connect_if_idle(self) -> None:
+        if self._connection is not None:
+            return
+        self._connection = pika.SelectConnection(
             self._parameters,
             on_open_callback=lambda connection: connection.channel(on_open_callback=self._on_channel),
             on_open_error_callback=self._on_lost,
@@ -155,9 +169,9 @@ class AmqpPublisher:
         )
 
     def _on_channel_closed(self, channel: Any, reason: Any) -> None:
-        log.warning("amqp publisher: channel closed: %s", reason)
+        log.warning("amqp publisher: channel closed: %s", _describe(reason))
         if channel.connection.is_open:
-            channel.connection.close()  # its close callback fails what is unconfirmed and reconnects
+            channel.connection.close()  # its close callback fails what is unconfirmed
 
     def _on_ready(self, channel: Any) -> None:
         self._channel = channel
@@ -170,6 +184,7 @@ class AmqpPublisher:
         channel = self._channel
         if channel is None or not channel.is_open:
             self._waiting.append(batch)
+            self._connect_if_idle()
             return
         for message in batch.messages:
             channel.basic_publish("", self.queue, message.body, message.properties)
@@ -178,11 +193,9 @@ class AmqpPublisher:
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         acked = isinstance(method, pika.spec.Basic.Ack)
-        tags = (
-            [t for t in self._unconfirmed if t <= method.delivery_tag]
-            if method.multiple
-            else [method.delivery_tag]
-        )
+        tags = [method.delivery_tag]
+        if method.multiple:  # every tag up to this one; tags are kept in publishing order
+            tags = list(itertools.takewhile(lambda tag: tag <= method.delivery_tag, self._unconfirmed))
         for tag in tags:
             batch = self._unconfirmed.pop(tag, None)
             if batch is None:
@@ -195,19 +208,35 @@ class AmqpPublisher:
                 batch.future.set_result(None)
 
     def _on_lost(self, _connection: Any, reason: Any) -> None:
-        self._channel = None
-        error = ConnectionError(f"lost the connection to RabbitMQ before it confirmed: {reason}")
+        self._connection, self._channel = None, None
+        error = ConnectionError(f"lost the connection to RabbitMQ before it confirmed: {_describe(reason)}")
         for batch in {id(b): b for b in self._unconfirmed.values()}.values():
             batch.fail(error)
         self._unconfirmed.clear()
-        log.warning("amqp publisher: %s; reconnecting", reason)
-        self._ioloop.call_later(1.0, self._connect)
+        if self._closing:
+            self._ioloop.stop()
+            return
+        log.warning("amqp publisher: %s", _describe(reason))
+        if self._waiting:  # try again for them until their connect timeout fails them
+            self._ioloop.call_later(RETRY_CONNECT_S, self._connect_if_idle)
 
     def _fail_waiting_if_unready(self) -> None:
         if self._channel is None and self._waiting:
             waiting, self._waiting = self._waiting, []
             for batch in waiting:
                 batch.fail(ConnectionError(f"cannot reach RabbitMQ within {self._connect_timeout_s:.0f} s"))
+
+    def _shut(self, ioloop: Any) -> None:
+        self._closing = True
+        connection = self._connection
+        if connection is not None and not (connection.is_closing or connection.is_closed):
+            connection.close()  # _on_lost stops the loop
+        else:
+            ioloop.stop()
+
+
+def _describe(reason: Any) -> str:
+    return f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
 
 
 def _pika_url(url: str) -> str:
