@@ -166,3 +166,29 @@ def test_records_claims_and_successes_from_many_threads_are_written_together_cor
         record = ledger.get(claim.call_id)
         assert record.params == {"n": n} and record.result == {"n": n}
         assert record.state is CallState.SUCCEEDED and record.attempts == 1 and record.folded == 1
+
+
+def test_a_connection_the_database_dropped_fails_one_write_and_the_next_write_reconnects(postgres_url):
+    import psycopg
+    import sqlalchemy as sa
+
+    ledger = Ledger.open(postgres_url)
+    try:
+        ledger.record([TaskCall("t", {"n": 1})])
+        killer = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with killer.connect() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        killer.dispose()
+        with pytest.raises((psycopg.OperationalError, sa.exc.OperationalError)):
+            ledger.record([TaskCall("t", {"n": 2})])
+        (again,) = ledger.record([TaskCall("t", {"n": 2})])
+    finally:
+        ledger.close()
+    reader = Ledger(postgres_url)
+    assert reader.get(again.id).params == {"n": 2}
+    reader.close()

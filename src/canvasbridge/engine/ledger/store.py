@@ -152,6 +152,9 @@ class Ledger:
         # the statements it then runs
         self._autocommit = _create_engine(url, isolation_level="AUTOCOMMIT")
         self._statements = HotStatements(self.engine.dialect)
+        # Each group commit writes one batch at a time: on PostgreSQL it keeps a connection
+        # of its own for that (a pool checkout and check-in cost more than a small statement).
+        self._held = {name: _HeldConnection(self._autocommit) for name in ("records", "claims", "successes")}
         self._records: GroupCommit[list[dict[str, Any]], list[Row]] = GroupCommit(
             self._record_batch, name="records"
         )
@@ -175,8 +178,16 @@ class Ledger:
             command.upgrade(alembic_config, "head")
 
     def close(self) -> None:
+        for held in self._held.values():
+            held.close()
         self.engine.dispose()
         self._autocommit.dispose()
+
+    def _writer(self, name: str) -> contextlib.AbstractContextManager[sa.Connection]:
+        """The connection a group commit writes its batch on (see :meth:`_relaxed_transaction`)."""
+        if self.engine.dialect.name == "postgresql":
+            return self._held[name].connection()
+        return self._relaxed_transaction()
 
     @contextlib.contextmanager
     def _relaxed_transaction(self) -> Iterator[sa.Connection]:
@@ -236,7 +247,7 @@ class Ledger:
         ]
 
     def _record_batch(self, items: Sequence[list[dict[str, Any]]]) -> list[list[Row]]:
-        with self._relaxed_transaction() as connection:
+        with self._writer("records") as connection:
             rows = self._statements.record(connection, [values for item in items for values in item])
         results: list[list[Row]] = []
         for item in items:
@@ -323,7 +334,7 @@ class Ledger:
 
     def _claim_batch(self, requests: Sequence[_ClaimRequest]) -> list[Claim]:
         now = _now()
-        with self._relaxed_transaction() as connection:
+        with self._writer("claims") as connection:
             waiting = {r.call_id for r in requests if r.duplicate_if_running}
             running = {r.call_id for r in requests} - waiting
             rows = self._statements.claim(connection, sorted(waiting), sorted(running), now)
@@ -386,7 +397,7 @@ class Ledger:
 
     def _succeed_batch(self, items: Sequence[tuple[int, str | None]]) -> list[None]:
         now = _now()
-        with self._relaxed_transaction() as connection:
+        with self._writer("successes") as connection:
             self._statements.succeed(
                 connection, [{"call_id": call_id, "now": now, "result": result} for call_id, result in items]
             )
@@ -620,6 +631,37 @@ class Ledger:
         }
 
 
+class _HeldConnection:
+    """One autocommit connection kept open across batches; used by one writer at a time.
+
+    After a failed batch it is dropped (the failure may have been the connection's), and the
+    next batch opens a new one. A forked process opens its own.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._connection: sa.Connection | None = None
+        self._pid = 0
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        if self._connection is None or self._pid != os.getpid():
+            self._connection = self._engine.connect()
+            self._pid = os.getpid()
+        try:
+            yield self._connection
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and self._pid == os.getpid():
+            with contextlib.suppress(Exception):
+                connection.invalidate()
+                connection.close()
+
+
 def _insert_call(
     connection: sa.Connection, call: TaskCall, state: CallState, now: datetime, **values: Any
 ) -> int:
@@ -661,12 +703,15 @@ def _create_engine(url: str, **options: Any) -> sa.Engine:
     # Every connection commits asynchronously unless a transaction asks otherwise (parking
     # does); see Ledger._relaxed_transaction. No pre-ping: a dropped connection fails one
     # statement, the pool is invalidated, and the worker re-queues what it was doing.
+    # Custom plans always: psycopg prepares a statement after five runs, and PostgreSQL's
+    # generic plan for the hot statements (ids given as arrays, the partial index's
+    # predicate) may scan the table instead of using the index.
     return sa.create_engine(
         url,
         pool_size=10,
         max_overflow=10,
         pool_recycle=1800,
-        connect_args={"options": "-c synchronous_commit=off"},
+        connect_args={"options": "-c synchronous_commit=off -c plan_cache_mode=force_custom_plan"},
         **options,
     )
 
