@@ -118,7 +118,7 @@ def raw_celery(messages: int, concurrency: int) -> Run:
     return Run(messages / elapsed, cpu_ms)
 
 
-def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> Run:
+def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str, source_workers: int = 2) -> Run:
     """canvasbridge: pre-load the source queue, then time consume → … → ledger succeeded."""
     exchange, source_queue, celery_queue = (
         f"bench-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("ex", "in", "cel")
@@ -136,7 +136,7 @@ def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str) -> Run
                     "url": "amqp://guest@127.0.0.1:5672/%2F",
                     "password": {"env": "CB_BENCH_AMQP_PASSWORD"},
                     "prefetch": 200,
-                    "workers": concurrency,
+                    "workers": source_workers,
                     "exchanges": [{"name": exchange, "durable": False}],
                     "queues": [
                         {
@@ -201,6 +201,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument(
+        "--source-workers",
+        type=int,
+        default=2,
+        help="the AMQP source's dispatch threads; each takes a batch, so two keep the pipeline full",
+    )
+    parser.add_argument(
         "--switch-interval-ms",
         type=float,
         default=None,
@@ -216,7 +222,10 @@ def main() -> None:
     try:
         raw = raw_celery(args.messages, args.concurrency)
         ours = canvasbridge_engine(
-            args.messages, args.concurrency, POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}"
+            args.messages,
+            args.concurrency,
+            POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}",
+            args.source_workers,
         )
     finally:
         with admin.connect() as conn:
