@@ -67,6 +67,11 @@ class BackendsConfig(_Strict):
     def embedded(self) -> bool:
         return self.broker_url is None or self.broker_url.startswith("sqla+sqlite")
 
+    @property
+    def broker_is_rabbitmq(self) -> bool:
+        """Whether Celery's broker is RabbitMQ (an ``amqp``, ``amqps`` or ``pyamqp`` URL)."""
+        return (self.broker_url or "").startswith(("amqp://", "amqps://", "pyamqp://"))
+
 
 def _with_password(url: str, password: SecretRef | None) -> str:
     if password is None:

@@ -34,7 +34,7 @@ def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
     broker_url = embedded_broker.kombu_url(backends.resolved_broker_url())
     app = Celery("canvasbridge", set_as_current=False)
     transport_options: dict[str, Any] = {}
-    if broker_url.startswith(("amqp", "pyamqp")):
+    if backends.broker_is_rabbitmq:
         transport_options["confirm_publish"] = True
     elif broker_url.startswith("redis"):
         transport_options["visibility_timeout"] = 3600

@@ -47,12 +47,14 @@ class Runtime:
         self._ledger_lock = threading.Lock()
         self.executor = Executor(config, self.registry, self.ledger, self.resources)
         self.celery: Celery = create_celery(config, self.executor)
-        broker_url = config.backends.resolved_broker_url()
+        backends = config.backends
+        # TLS settings are not handed to pika yet: amqps:// brokers keep Celery's send_task.
+        plain_rabbitmq = backends.broker_is_rabbitmq and not (backends.broker_url or "").startswith("amqps")
         self.publisher = Publisher(
             self.celery,
-            config.backends.queue,
-            amqp_url=broker_url if broker_url.startswith(("amqp://", "pyamqp://")) else None,
-            quorum=config.backends.quorum_queue,
+            backends.queue,
+            amqp_url=backends.resolved_broker_url() if plain_rabbitmq else None,
+            quorum=backends.quorum_queue,
         )
         self._router: Router | None = None
         self._owed: dict[int, RecordedCall] = {}

@@ -48,7 +48,7 @@ class Executor:
         self.resources = resources
         # Only AMQP brokers tell a first delivery from a redelivery reliably (Celery reports
         # ``redelivered: False`` for every message of kombu's SQLAlchemy transport).
-        self._broker_flags_redelivery = config.backends.resolved_broker_url().startswith(("amqp", "pyamqp"))
+        self._broker_flags_redelivery = config.backends.broker_is_rabbitmq
 
     def __call__(
         self,
