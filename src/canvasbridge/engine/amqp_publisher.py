@@ -29,6 +29,8 @@ from typing import Any
 import pika
 from pika.adapters.select_connection import IOLoop
 
+from canvasbridge.engine.sources.amqp import pika_url
+
 log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT_S = 30.0  # a publish not confirmed by then fails (the source redelivers)
@@ -69,7 +71,7 @@ class AmqpPublisher:
         confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
     ) -> None:
         """``build(task_id, args, kwargs)`` gives Celery's ``(headers, properties, body)``."""
-        self._parameters = pika.URLParameters(_pika_url(url))
+        self._parameters = pika.URLParameters(pika_url(url))
         self._parameters.client_properties = {
             "connection_name": f"canvasbridge publisher (pid {os.getpid()})"
         }
@@ -237,14 +239,3 @@ class AmqpPublisher:
 
 def _describe(reason: Any) -> str:
     return f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
-
-
-def _pika_url(url: str) -> str:
-    """kombu spells the default vhost ``//``; pika wants ``/%2F``."""
-    for scheme in ("pyamqp://", "amqp://"):
-        if url.startswith(scheme):
-            url = "amqp://" + url[len(scheme) :]
-    head, _, vhost = url.rpartition("/")
-    if vhost == "" and head.endswith("/"):
-        return head + "%2F"
-    return url

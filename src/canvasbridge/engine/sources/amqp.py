@@ -73,6 +73,15 @@ MAX_BATCH = 200  # deliveries one worker thread dispatches together at most
 PROPERTY_ATTRIBUTES = ("content_type", "content_encoding", "message_id", "correlation_id", "type", "app_id")
 
 
+def pika_url(url: str) -> str:
+    """A kombu-style AMQP URL as pika reads it: ``pyamqp`` is ``amqp``, and kombu's ``//``
+    for the default vhost "/" is ``/%2F`` (pika would read "")."""
+    parts = urlsplit(url)
+    scheme = "amqp" if parts.scheme == "pyamqp" else parts.scheme
+    path = "/%2F" if parts.path == "//" else parts.path
+    return urlunsplit(parts._replace(scheme=scheme, path=path))
+
+
 @dataclass
 class _Delivery:
     """One message in flight: which channel it came on, and what to ack."""
@@ -178,8 +187,7 @@ class AmqpSource:
             self._consumer_tags = []
         # Prefetched deliveries that had not started go back to the queue.
         waiting, self._waiting = self._waiting, []
-        for delivery in waiting:
-            self._settle(delivery, "release")
+        self._release(waiting)
         # Failed deliveries waiting out their pause go back to the queue now.
         for timer, delivery in list(self._pending_nacks.values()):
             self._ioloop.remove_timeout(timer)
@@ -213,10 +221,7 @@ class AmqpSource:
             netloc = f"[{netloc}]"
         if parts.port is not None:
             netloc = f"{netloc}:{parts.port}"
-        path = parts.path
-        if path == "//":  # kombu's spelling of the default vhost "/"; pika would read ""
-            path = "/%2F"
-        params = pika.URLParameters(urlunsplit(parts._replace(netloc=netloc, path=path)))
+        params = pika.URLParameters(pika_url(urlunsplit(parts._replace(netloc=netloc))))
         params.client_properties = {"connection_name": self.connection_name}
         if parts.username is not None:
             password = self.config.password.resolve().get_secret_value() if self.config.password else ""
@@ -434,8 +439,10 @@ class AmqpSource:
                 # queue (without counting a failed delivery, unlike a nack on RabbitMQ 4).
                 self._in_loop(functools.partial(self._release, live))
                 return
-            for delivery, error in zip(live, self._dispatch_all([d.envelope for d in live]), strict=True):
-                settle.append((delivery, None if error is None else self._failed(delivery, error)))
+            errors = self._dispatch_all([d.envelope for d in live])
+            failed = [(d, e) for d, e in zip(live, errors, strict=True) if e is not None]
+            delay = self._failed(failed) if failed else 0.0
+            settle = [(d, None if e is None else delay) for d, e in zip(live, errors, strict=True)]
         finally:
             self._in_loop(functools.partial(self._batch_done, settle))
 
@@ -459,19 +466,22 @@ class AmqpSource:
                 errors.append(None)
         return errors
 
-    def _failed(self, delivery: _Delivery, error: Exception) -> float:
-        """Count a failed dispatch; how long to wait before handing the message back."""
+    def _failed(self, failed: list[tuple[_Delivery, Exception]]) -> float:
+        """Count a batch's failed dispatches, logged once; how long to wait before handing
+        the messages back."""
         with self._lock:
-            self.failed += 1
-            self._consecutive_failures += 1
+            self.failed += len(failed)
+            self._consecutive_failures += len(failed)
             failures = self._consecutive_failures
         delay = backoff_delay(
             failures - 1, self.config.nack_delay_s, self.config.nack_delay_cap_s, jitter=False
         )
+        (first, error), more = failed[0], len(failed) - 1
         log.warning(
-            "amqp source %s: dispatch of %s failed; requeueing in %.1f s",
+            "amqp source %s: dispatch of %s%s failed; requeueing in %.1f s",
             self.name,
-            delivery.envelope.message_id,
+            first.envelope.message_id,
+            f" and {more} more" if more else "",
             delay,
             exc_info=error,
         )
