@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -225,15 +226,7 @@ class Ledger:
         for recording in recordings:
             origin_fields = _origin_fields(recording.origin)
             rows += [
-                {
-                    "task": call.task,
-                    "params": call.canonical_params(),
-                    "coalesce_key": call.coalesce_key(),
-                    "correlation_id": recording.correlation_id,
-                    "now": now,
-                    **origin_fields,
-                }
-                for call in recording.calls
+                _record_row(call, recording.correlation_id, now, origin_fields) for call in recording.calls
             ]
         written = iter(self._records(rows) if rows else [])
         return [
@@ -249,11 +242,8 @@ class Ledger:
     def _record_batch(self, items: Sequence[list[dict[str, Any]]]) -> list[list[Row]]:
         with self._writer("records") as connection:
             rows = self._statements.record(connection, [values for item in items for values in item])
-        results: list[list[Row]] = []
-        for item in items:
-            results.append(rows[: len(item)])
-            rows = rows[len(item) :]
-        return results
+        written = iter(rows)
+        return [list(itertools.islice(written, len(item))) for item in items]
 
     def record_dead(
         self,
@@ -446,19 +436,14 @@ class Ledger:
                 f"call {call_id} is {record.state}; only dead or discarded calls can be requeued"
             )
         now = _now()
-        call = TaskCall(record.task, record.params)
-        values = {
-            "task": record.task,
-            "params": call.canonical_params(),
-            "coalesce_key": call.coalesce_key(),
-            "correlation_id": record.correlation_id,
-            "now": now,
+        origin_fields = {
             "origin_source": record.origin_source,
             "origin_message_id": record.origin_message_id,
             "origin_routing_key": record.origin_routing_key,
             "origin_message": json.dumps(record.origin_message) if record.origin_message else None,
             "requeued_from": call_id,
         }
+        values = _record_row(TaskCall(record.task, record.params), record.correlation_id, now, origin_fields)
         with self.engine.begin() as connection:
             row = connection.execute(self._statements.record_statement, values).one()
         return RecordedCall(int(row.id), record.task, record.params, folded=row.folded > 0)
@@ -714,6 +699,20 @@ def _create_engine(url: str, **options: Any) -> sa.Engine:
         connect_args={"options": "-c synchronous_commit=off -c plan_cache_mode=force_custom_plan"},
         **options,
     )
+
+
+def _record_row(
+    call: TaskCall, correlation_id: str | None, now: datetime, origin_fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The values of the record statement for one call."""
+    return {
+        "task": call.task,
+        "params": call.canonical_params(),
+        "coalesce_key": call.coalesce_key(),
+        "correlation_id": correlation_id,
+        "now": now,
+        **origin_fields,
+    }
 
 
 def _origin_fields(origin: Envelope | None) -> dict[str, Any]:
