@@ -465,14 +465,19 @@ class SalesforceResponses:
     # ------------------------------------------------------------ Bulk API 2.0
 
     def jobs_ingest(self, call: Call) -> Reply:
+        return self._jobs(call, query=False)
+
+    def _jobs(self, call: Call, *, query: bool) -> Reply:
+        """List the ingest or query jobs, or create one from the JSON body."""
         bulk = self.model.bulk
         if call.method == "GET":
-            jobs = [j.info(detail=False) for j in bulk.list(query=False)]
+            jobs = [j.info(detail=False) for j in bulk.list(query=query)]
             return Reply(200, {"done": True, "records": jobs, "nextRecordsUrl": None})
         body = call.json()
         if not isinstance(body, dict):
             raise exc.json_parser_error("Expected a JSON object describing the job")
-        return Reply(200, bulk.create_ingest(body, call.version).info(detail=False))
+        create = bulk.create_query if query else bulk.create_ingest
+        return Reply(200, create(body, call.version).info(detail=False))
 
     def job_ingest(self, call: Call) -> Reply:
         bulk = self.model.bulk
@@ -498,14 +503,7 @@ class SalesforceResponses:
         return Reply(200, text=text, media_type="text/csv")
 
     def jobs_query(self, call: Call) -> Reply:
-        bulk = self.model.bulk
-        if call.method == "GET":
-            jobs = [j.info(detail=False) for j in bulk.list(query=True)]
-            return Reply(200, {"done": True, "records": jobs, "nextRecordsUrl": None})
-        body = call.json()
-        if not isinstance(body, dict):
-            raise exc.json_parser_error("Expected a JSON object describing the job")
-        return Reply(200, bulk.create_query(body, call.version).info(detail=False))
+        return self._jobs(call, query=True)
 
     def job_query(self, call: Call) -> Reply:
         bulk = self.model.bulk
