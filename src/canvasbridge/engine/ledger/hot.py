@@ -151,7 +151,7 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.defaults = dict(compiled.params)
-        self.returns = bool(getattr(statement, "_returning", ()))
+        self.returns = bool(compiled.effective_returning)
 
     def run_one(self, connection: sa.Connection, values: Mapping[str, Any]) -> list[Row]:
         with _cursor(connection) as cursor:
