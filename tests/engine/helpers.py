@@ -17,6 +17,7 @@ def sample_tasks(**retry: Any) -> dict[str, Any]:
     policy = {"max_attempts": 4, "backoff_base_s": 0.2, "backoff_cap_s": 2.0, "jitter": False, **retry}
     return {
         "record": {"path": f"{SAMPLE}:record"},
+        "hold": {"path": f"{SAMPLE}:hold"},
         "flaky": {"path": f"{SAMPLE}:flaky", "retry": policy},
         "broken": {"path": f"{SAMPLE}:broken", "retry": policy},
         "kill_worker": {"path": f"{SAMPLE}:kill_worker", "retry": {**policy, "max_attempts": 3}},

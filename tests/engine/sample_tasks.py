@@ -35,6 +35,18 @@ def record(ctx: TaskContext, key: str, effects_dir: str) -> dict[str, object]:
     return {"key": key, "attempt": ctx.attempt}
 
 
+def hold(ctx: TaskContext, key: str, effects_dir: str, seconds: float) -> None:
+    """Write ``start``/``end`` lines with the time around a ``seconds`` pause, to ``<key>.runs``."""
+    import time
+
+    runs = _effects(effects_dir) / f"{key}.runs"
+    with runs.open("a") as handle:
+        handle.write(f"start {time.monotonic()}\n")
+    time.sleep(seconds)
+    with runs.open("a") as handle:
+        handle.write(f"end {time.monotonic()}\n")
+
+
 def flaky(ctx: TaskContext, key: str, effects_dir: str, failures: int) -> dict[str, int]:
     """Fail transiently ``failures`` times, then succeed; attempt times go to ``<key>.times``."""
     import time

@@ -1,5 +1,7 @@
 """The ledger behaves the same on SQLite (embedded) and PostgreSQL (production)."""
 
+import time
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -44,6 +46,36 @@ def test_a_started_call_no_longer_absorbs_new_calls(ledger):
     assert ledger.claim(first.id, max_attempts=3).proceed
     again = ledger.record([TaskCall("t", {"k": 1})])[0]
     assert not again.folded and again.id != first.id
+
+
+def test_a_call_waits_while_its_identical_twin_runs_and_starts_once_it_ends(ledger):
+    first = ledger.record([TaskCall("t", {"k": 1})])[0]
+    assert ledger.claim(first.id, max_attempts=3).proceed
+    twin, other = ledger.record([TaskCall("t", {"k": 1}), TaskCall("t", {"k": 2})])
+    held = ledger.claim(twin.id, max_attempts=3)
+    assert held.wait and not held.proceed and held.reason == "an identical call is running"
+    assert ledger.get(twin.id).state is CallState.QUEUED and ledger.get(twin.id).attempts == 0
+    assert ledger.record([TaskCall("t", {"k": 1})])[0].id == twin.id  # still absorbs new calls
+    assert ledger.claim(other.id, max_attempts=3).proceed  # other parameters: no wait
+    ledger.succeed(first.id)
+    started = ledger.claim(twin.id, max_attempts=3)
+    assert started.proceed and not started.wait and started.attempt == 1
+
+
+def test_a_twin_running_longer_than_the_lost_limit_no_longer_holds_a_call_back(ledger):
+    patient = Ledger.open(ledger.url, presume_lost_after_s=0.05)
+    try:
+        first = patient.record([TaskCall("t", {"k": 1})])[0]
+        assert patient.claim(first.id, max_attempts=3).proceed
+        twin = patient.record([TaskCall("t", {"k": 1})])[0]
+        assert patient.claim(twin.id, max_attempts=3).wait
+        time.sleep(0.1)
+        assert patient.claim(twin.id, max_attempts=3).proceed
+        # the first one's message comes back (its worker was lost): now it waits for the twin
+        again = patient.claim(first.id, max_attempts=3)
+        assert again.wait and patient.get(first.id).attempts == 1
+    finally:
+        patient.close()
 
 
 def test_claim_counts_attempts_and_gives_up_past_the_limit(ledger):

@@ -109,3 +109,17 @@ def test_main_scenario_replayed_from_a_file_on_the_embedded_default(tmp_path):
     (parked,) = runtime.ledger().parked()
     assert "not valid JSON" in parked.reason
     assert runtime.ledger().stats()["by_state"]["succeeded"] == 20
+
+
+def test_an_identical_call_never_runs_alongside_its_running_twin(tmp_path):
+    runtime = Runtime(embedded_config(tmp_path))
+    params = {"key": "twin", "effects_dir": str(tmp_path), "seconds": 1.0}
+    with runtime.in_process_worker(concurrency=4):
+        (first,) = runtime.enqueue([TaskCall("hold", params)])
+        wait_state(runtime.ledger(), first.id, CallState.RUNNING)
+        (second,) = runtime.enqueue([TaskCall("hold", params)])
+        assert second.id != first.id  # a started call absorbs nothing
+        wait_state(runtime.ledger(), second.id, CallState.SUCCEEDED)
+    lines = [line.split() for line in (tmp_path / "twin.runs").read_text().splitlines()]
+    assert [kind for kind, _ in lines] == ["start", "end", "start", "end"]  # one after the other
+    assert runtime.ledger().get(second.id).attempts == 1  # waiting is not an attempt

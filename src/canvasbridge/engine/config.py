@@ -92,6 +92,11 @@ class WorkerConfig(_Strict):
     concurrency: int = Field(default=2, ge=1, le=256)
     pool: Literal["prefork", "threads", "solo"] = "prefork"
     prefetch_multiplier: int = Field(default=4, ge=1, le=1000)
+    presume_lost_after_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="a call running this long no longer holds back an identical call (its worker is presumed lost)",
+    )
 
 
 class LogConfig(_Strict):

@@ -66,7 +66,10 @@ class Runtime:
         """This process's ledger, opened (and migrated) on first use."""
         with self._ledger_lock:
             if self._ledger is None or self._ledger_pid != os.getpid():
-                self._ledger = Ledger.open(self.config.backends.resolved_ledger_url())
+                self._ledger = Ledger.open(
+                    self.config.backends.resolved_ledger_url(),
+                    presume_lost_after_s=self.config.worker.presume_lost_after_s,
+                )
                 self._ledger_pid = os.getpid()
             return self._ledger
 

@@ -1,7 +1,8 @@
 """Running one recorded call inside a Celery worker: claim, run, record the outcome.
 
 The claim in the ledger comes first: a call that is already final is skipped (a duplicate
-delivery), and a call out of attempts becomes a dead letter without running. Then the task
+delivery), a call out of attempts becomes a dead letter without running, and a call whose
+identical twin (same task and parameters) is running waits and is tried again shortly. Then the task
 function runs with a :class:`TaskContext`. On a transient error with attempts left the call
 is marked ``retrying`` and Celery re-publishes it with a countdown (the backoff); any
 other failure makes it a dead letter holding the error and traceback. Either way the
@@ -30,6 +31,7 @@ from canvasbridge.engine.retries import is_transient, retry_after_hint
 
 log = logging.getLogger(__name__)
 INFRASTRUCTURE_RETRY_S = 5.0  # wait before re-queueing a call whose ledger writes failed
+IDENTICAL_CALL_WAIT_S = 1.0  # wait before trying again a call held back by an identical running one
 MAX_ERROR_CHARS = 4000  # error text kept per attempt
 MAX_TRACEBACK_CHARS = 20_000
 
@@ -92,6 +94,9 @@ class Executor:
         if claim.call_id != call_id:
             log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
             call_id = claim.call_id
+        if claim.wait:
+            log.debug("task %s#%d waits: %s", task_name, call_id, claim.reason)
+            raise celery_task.retry(countdown=IDENTICAL_CALL_WAIT_S, max_retries=None)
         if not claim.proceed:
             if claim.attempt:  # out of attempts: the claim made it a dead letter
                 metrics.TASKS_DEAD.labels(task_name).inc()

@@ -23,6 +23,9 @@ from canvasbridge.engine.ledger.schema import PENDING_STATES, CallState, task_ca
 # partial unique index when the predicate holds bind parameters and the statement runs on
 # a generic plan (psycopg prepares statements after 5 uses), failing every later insert.
 PENDING_PREDICATE = sa.text("state IN (" + ", ".join(f"'{s.value}'" for s in PENDING_STATES) + ")")
+# 'running' as a literal for the same reason: the partial index on running calls' keys
+# then serves the claim's look for an identical running call.
+RUNNING: sa.ColumnElement[str] = sa.literal_column(f"'{CallState.RUNNING.value}'")
 Row = tuple[Any, ...]
 
 
@@ -59,7 +62,23 @@ def record_statement(dialect_name: str) -> Any:
 
 def _claim_statement(waiting_ids: Any, running_ids: Any) -> Any:
     """Start calls: those in ``waiting_ids`` if pending (queued or retrying), those in
-    ``running_ids`` also if running (their worker died, so starting them again counts another attempt)."""
+    ``running_ids`` also if running (their worker died, so starting them again counts another attempt).
+
+    None starts while an identical call (same coalesce key) that started after
+    ``running_since`` is still running: two runs of one "ensure" task at once could each
+    write from a different read of the sources, the older undoing the newer.
+    """
+    sibling = task_calls.alias("sibling")
+    identical_running = (
+        sa.select(sibling.c.id)
+        .where(
+            sibling.c.coalesce_key == task_calls.c.coalesce_key,
+            sibling.c.state == RUNNING,
+            sibling.c.id != task_calls.c.id,
+            sibling.c.started_at > sa.bindparam("running_since"),
+        )
+        .exists()
+    )
     return (
         sa.update(task_calls)
         .where(
@@ -68,7 +87,8 @@ def _claim_statement(waiting_ids: Any, running_ids: Any) -> Any:
                 sa.and_(
                     running_ids, sa.or_(PENDING_PREDICATE, task_calls.c.state == CallState.RUNNING.value)
                 ),
-            )
+            ),
+            ~identical_running,
         )
         .values(
             state=CallState.RUNNING.value,
@@ -129,10 +149,20 @@ class HotStatements:
         return [tuple(connection.execute(self.record_statement, dict(row)).one()) for row in rows]
 
     def claim(
-        self, connection: sa.Connection, waiting_ids: Sequence[int], running_ids: Sequence[int], now: datetime
+        self,
+        connection: sa.Connection,
+        waiting_ids: Sequence[int],
+        running_ids: Sequence[int],
+        now: datetime,
+        running_since: datetime,
     ) -> list[Row]:
         """``(id, attempts)`` of each call that was startable and is now running."""
-        values = {"waiting_ids": list(waiting_ids), "running_ids": list(running_ids), "now": now}
+        values = {
+            "waiting_ids": list(waiting_ids),
+            "running_ids": list(running_ids),
+            "now": now,
+            "running_since": running_since,
+        }
         if self._native:
             return self._claim.run_one(connection, values)
         return [tuple(row) for row in connection.execute(self._claim_statement, values)]

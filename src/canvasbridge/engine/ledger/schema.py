@@ -55,6 +55,13 @@ sa.Index(
     sqlite_where=task_calls.c.state.in_(["queued", "retrying"]),
     postgresql_where=task_calls.c.state.in_(["queued", "retrying"]),
 )
+# a claim looks here for an identical call still running (see hot.py)
+sa.Index(
+    "ix_task_calls_running_key",
+    task_calls.c.coalesce_key,
+    sqlite_where=task_calls.c.state == "running",
+    postgresql_where=task_calls.c.state == "running",
+)
 sa.Index("ix_task_calls_state_task", task_calls.c.state, task_calls.c.task)
 sa.Index("ix_task_calls_created_at", task_calls.c.created_at)
 sa.Index("ix_task_calls_origin_message_id", task_calls.c.origin_message_id)

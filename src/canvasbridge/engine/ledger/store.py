@@ -33,6 +33,7 @@ CallList = list  # ``Ledger.list`` shadows the builtin inside the class body
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
+DEFAULT_PRESUME_LOST_AFTER_S = 900.0  # a run this old no longer holds back an identical call
 
 
 def _now() -> datetime:
@@ -73,6 +74,7 @@ class Claim:
     attempt: int
     proceed: bool
     reason: str = ""
+    wait: bool = False  # an identical call is running: try this one again shortly
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,9 @@ class CallFilter:
 class Ledger:
     """The task ledger on SQLite or PostgreSQL. Create with :meth:`open`, which migrates."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, presume_lost_after_s: float = DEFAULT_PRESUME_LOST_AFTER_S) -> None:
         self.url = url
+        self.presume_lost_after = timedelta(seconds=presume_lost_after_s)
         self._pid = os.getpid()
         self.engine = _create_engine(url)
         # its own pool: switching a pooled connection to autocommit and back costs more than
@@ -165,8 +168,8 @@ class Ledger:
         )
 
     @classmethod
-    def open(cls, url: str) -> Ledger:
-        ledger = cls(url)
+    def open(cls, url: str, *, presume_lost_after_s: float = DEFAULT_PRESUME_LOST_AFTER_S) -> Ledger:
+        ledger = cls(url, presume_lost_after_s=presume_lost_after_s)
         ledger.migrate()
         return ledger
 
@@ -327,7 +330,9 @@ class Ledger:
         with self._writer("claims") as connection:
             waiting = {r.call_id for r in requests if r.duplicate_if_running}
             running = {r.call_id for r in requests} - waiting
-            rows = self._statements.claim(connection, sorted(waiting), sorted(running), now)
+            rows = self._statements.claim(
+                connection, sorted(waiting), sorted(running), now, now - self.presume_lost_after
+            )
             attempts = {int(call_id): int(attempt) for call_id, attempt in rows}
             claims: list[Claim] = []
             seen: set[int] = set()
@@ -353,6 +358,9 @@ class Ledger:
         if state is None and request.recover is not None:
             new_id = self._recreate(connection, request.recover, request.correlation_id, now)
             return Claim(new_id, 1, proceed=True, reason=f"recreated lost call {request.call_id}")
+        if state in PENDING_STATES or (state == CallState.RUNNING and not request.duplicate_if_running):
+            # startable but for an identical call running now
+            return Claim(request.call_id, 0, proceed=False, reason="an identical call is running", wait=True)
         reason = "unknown call" if state is None else f"call is already {state}"
         return Claim(request.call_id, 0, proceed=False, reason=reason)
 
