@@ -33,8 +33,10 @@ def sync_section(ctx: TaskContext, k: Kit, decision: CourseDecision) -> dict[str
     """Plan and (unless dry run) apply the enrollment diff of one section."""
     assert decision.section is not None
     resolver = runtime.resolver(ctx)
-    wanted = decide_section_enrollments(runtime.fs(ctx), k.settings, decision, resolver)
+    # Canvas first, then FS: an enrollment another task added meanwhile is then also in this
+    # run's (newer) FS read, so it is never taken for one that left and concluded.
     current = read_section_enrollments(k.canvas, decision.section.sis_section_id)
+    wanted = decide_section_enrollments(runtime.fs(ctx), k.settings, decision, resolver)
     ops = plan_enrollments(wanted.desired, current, k.ownership)
     summary: dict[str, Any] = {
         "section": decision.section.sis_section_id,
