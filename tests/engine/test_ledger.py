@@ -224,3 +224,26 @@ def test_a_connection_the_database_dropped_fails_one_write_and_the_next_write_re
     reader = Ledger(postgres_url)
     assert reader.get(again.id).params == {"n": 2}
     reader.close()
+
+
+def test_one_batch_of_a_worker_writes_successes_and_claims_together(ledger):
+    from datetime import UTC, datetime, timedelta
+
+    from canvasbridge.engine.ledger.hot import HotStatements
+
+    done, lost, fresh = (ledger.record([TaskCall("t", {"n": n})])[0] for n in range(3))
+    ledger.claim(done.id, max_attempts=3)
+    ledger.claim(lost.id, max_attempts=3)  # its worker died: the redelivery claims it again
+    statements = HotStatements(ledger.engine.dialect)
+    now = datetime.now(UTC)
+    with ledger.engine.begin() as connection:
+        rows = statements.succeed_and_claim(
+            connection, [(done.id, '{"ok": 1}')], [fresh.id], [lost.id], now, now - timedelta(minutes=15)
+        )
+    assert sorted(tuple(row) for row in rows) == [(lost.id, 2), (fresh.id, 1)]
+    assert ledger.get(done.id).state is CallState.SUCCEEDED and ledger.get(done.id).result == {"ok": 1}
+    assert [ledger.get(c.id).state for c in (lost, fresh)] == [CallState.RUNNING] * 2
+    with ledger.engine.begin() as connection:  # successes alone, and claims alone
+        assert statements.succeed_and_claim(connection, [(lost.id, None)], [], [], now, now) == []
+        assert statements.succeed_and_claim(connection, [], [done.id], [], now, now) == []  # final
+    assert ledger.get(lost.id).state is CallState.SUCCEEDED and ledger.get(lost.id).result is None

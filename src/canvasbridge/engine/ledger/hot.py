@@ -101,46 +101,70 @@ def _claim_statement(waiting_ids: Any, running_ids: Any) -> Any:
     )
 
 
-def _succeed_statement() -> Any:
+def _succeed_values(result: Any) -> dict[str, Any]:
     now: sa.BindParameter[datetime] = sa.bindparam("now")
+    return {
+        "state": CallState.SUCCEEDED.value,
+        "updated_at": now,
+        "finished_at": now,
+        "next_attempt_at": None,
+        "result": result,
+        "last_error": None,
+        "last_traceback": None,
+    }
+
+
+def _succeed_each_statement() -> Any:
+    """One call succeeded (run once per call, on SQLite)."""
     return (
         sa.update(task_calls)
         .where(task_calls.c.id == sa.bindparam("call_id"))
-        .values(
-            state=CallState.SUCCEEDED.value,
-            updated_at=now,
-            finished_at=now,
-            next_attempt_at=None,
-            result=sa.bindparam("result"),
-            last_error=None,
-            last_traceback=None,
-        )
+        .values(**_succeed_values(sa.bindparam("result")))
     )
 
 
+def _succeed_all_statement() -> Any:
+    """Every call in ``done_ids`` succeeded, with the result at the same place in ``done_results``."""
+    done = (
+        sa.func.unnest(
+            sa.bindparam("done_ids", type_=postgresql.ARRAY(sa.BigInteger)),
+            sa.bindparam("done_results", type_=postgresql.ARRAY(sa.Text)),
+        )
+        .table_valued(sa.column("id", sa.BigInteger), sa.column("result", sa.Text))
+        .render_derived(name="done")
+    )
+    return sa.update(task_calls).where(task_calls.c.id == done.c.id).values(**_succeed_values(done.c.result))
+
+
 class HotStatements:
-    """Runs record, claim and succeed for many calls on one connection."""
+    """Runs record, and the worker's claims and successes, for many calls on one connection.
+
+    On PostgreSQL a batch's successes and claims go as one statement (the successes as a
+    data-modifying CTE): one execution and one transaction for the batch instead of two. Its
+    claims do not see its successes (one snapshot), so a call whose twin succeeds in the same
+    batch waits its short turn once more.
+    """
 
     def __init__(self, dialect: sa.Dialect) -> None:
         self.record_statement = record_statement(dialect.name)
         self._native = dialect.name == "postgresql"
         if self._native:
             array = postgresql.ARRAY(sa.BigInteger)
-            self._record = _Compiled(self.record_statement, dialect)
-            self._claim = _Compiled(
-                _claim_statement(
-                    task_calls.c.id == sa.any_(sa.bindparam("waiting_ids", type_=array)),
-                    task_calls.c.id == sa.any_(sa.bindparam("running_ids", type_=array)),
-                ),
-                dialect,
+            claim = _claim_statement(
+                task_calls.c.id == sa.any_(sa.bindparam("waiting_ids", type_=array)),
+                task_calls.c.id == sa.any_(sa.bindparam("running_ids", type_=array)),
             )
-            self._succeed = _Compiled(_succeed_statement(), dialect)
+            succeed = _succeed_all_statement()
+            self._record = _Compiled(self.record_statement, dialect)
+            self._claim = _Compiled(claim, dialect)
+            self._succeed = _Compiled(succeed, dialect)
+            self._succeed_and_claim = _Compiled(claim.add_cte(succeed.cte("succeeded")), dialect)
         else:
             self._claim_statement = _claim_statement(
                 task_calls.c.id.in_(sa.bindparam("waiting_ids", expanding=True)),
                 task_calls.c.id.in_(sa.bindparam("running_ids", expanding=True)),
             )
-            self._succeed_statement = _succeed_statement()
+            self._succeed_statement = _succeed_each_statement()
 
     def record(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
         """One ``(id, folded, state)`` per row, in order."""
@@ -148,30 +172,41 @@ class HotStatements:
             return self._record.run_many(connection, rows)
         return [tuple(connection.execute(self.record_statement, dict(row)).one()) for row in rows]
 
-    def claim(
+    def succeed_and_claim(
         self,
         connection: sa.Connection,
+        successes: Sequence[tuple[int, str | None]],
         waiting_ids: Sequence[int],
         running_ids: Sequence[int],
         now: datetime,
         running_since: datetime,
     ) -> list[Row]:
-        """``(id, attempts)`` of each call that was startable and is now running."""
-        values = {
+        """Mark ``(call id, result)`` pairs succeeded, then start calls (see
+        :func:`_claim_statement`); ``(id, attempts)`` of each call now running."""
+        claiming = bool(waiting_ids or running_ids)
+        claim_values = {
             "waiting_ids": list(waiting_ids),
             "running_ids": list(running_ids),
             "now": now,
             "running_since": running_since,
         }
-        if self._native:
-            return self._claim.run_one(connection, values)
-        return [tuple(row) for row in connection.execute(self._claim_statement, values)]
-
-    def succeed(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        if self._native:
-            self._succeed.run_many(connection, rows)
-        else:
-            connection.execute(self._succeed_statement, [dict(row) for row in rows])
+        if not self._native:
+            if successes:
+                rows = [{"call_id": call_id, "now": now, "result": result} for call_id, result in successes]
+                connection.execute(self._succeed_statement, rows)
+            if not claiming:
+                return []
+            return [tuple(row) for row in connection.execute(self._claim_statement, claim_values)]
+        succeed_values = {
+            "done_ids": [call_id for call_id, _ in successes],
+            "done_results": [result for _, result in successes],
+            "now": now,
+        }
+        if not successes:
+            return self._claim.run_one(connection, claim_values)
+        if not claiming:
+            return self._succeed.run_one(connection, succeed_values)
+        return self._succeed_and_claim.run_one(connection, {**succeed_values, **claim_values})
 
 
 class _Compiled:

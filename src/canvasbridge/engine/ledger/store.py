@@ -87,6 +87,12 @@ class _ClaimRequest:
 
 
 @dataclass(frozen=True)
+class _Success:
+    call_id: int
+    result: str | None  # JSON
+
+
+@dataclass(frozen=True)
 class CallRecord:
     id: int
     task: str
@@ -158,13 +164,13 @@ class Ledger:
         self._statements = HotStatements(self.engine.dialect)
         # Each group commit writes one batch at a time: on PostgreSQL it keeps a connection
         # of its own for that (a pool checkout and check-in cost more than a small statement).
-        self._held = {name: _HeldConnection(self._autocommit) for name in ("records", "claims", "successes")}
+        self._held = {name: _HeldConnection(self._autocommit) for name in ("records", "worker")}
         self._records: GroupCommit[list[dict[str, Any]], list[Row]] = GroupCommit(
             self._record_batch, name="records"
         )
-        self._claims: GroupCommit[_ClaimRequest, Claim] = GroupCommit(self._claim_batch, name="claims")
-        self._successes: GroupCommit[tuple[int, str | None], None] = GroupCommit(
-            self._succeed_batch, name="successes"
+        # a worker's claims and successes: written together, one statement per batch
+        self._worker_writes: GroupCommit[_ClaimRequest | _Success, Claim | None] = GroupCommit(
+            self._worker_batch, name="worker"
         )
 
     @classmethod
@@ -319,19 +325,23 @@ class Ledger:
         is left alone instead: the message is a duplicate, not the redelivery of a lost run.
         A call the ledger does not know (its record was lost) is recorded again from
         ``recover``, the call its queue message carries, under a new id.
-        Claims from many threads are written together (see :mod:`.batching`).
+        Claims and successes from many threads are written together (see :mod:`.batching`).
         """
-        return self._claims(
+        claim = self._worker_writes(
             _ClaimRequest(call_id, max_attempts, recover, correlation_id, duplicate_if_running)
         )
+        assert claim is not None
+        return claim
 
-    def _claim_batch(self, requests: Sequence[_ClaimRequest]) -> list[Claim]:
+    def _worker_batch(self, items: Sequence[_ClaimRequest | _Success]) -> list[Claim | None]:
         now = _now()
-        with self._writer("claims") as connection:
-            waiting = {r.call_id for r in requests if r.duplicate_if_running}
-            running = {r.call_id for r in requests} - waiting
-            rows = self._statements.claim(
-                connection, sorted(waiting), sorted(running), now, now - self.presume_lost_after
+        requests = [item for item in items if isinstance(item, _ClaimRequest)]
+        successes = [(item.call_id, item.result) for item in items if isinstance(item, _Success)]
+        waiting = {r.call_id for r in requests if r.duplicate_if_running}
+        running = {r.call_id for r in requests} - waiting
+        with self._writer("worker") as connection:
+            rows = self._statements.succeed_and_claim(
+                connection, successes, sorted(waiting), sorted(running), now, now - self.presume_lost_after
             )
             attempts = {int(call_id): int(attempt) for call_id, attempt in rows}
             claims: list[Claim] = []
@@ -349,7 +359,8 @@ class Ledger:
                 else:
                     claims.append(Claim(request.call_id, attempt, proceed=True))
                 seen.add(request.call_id)
-        return claims
+        in_order = iter(claims)
+        return [next(in_order) if isinstance(item, _ClaimRequest) else None for item in items]
 
     def _unclaimable(self, connection: sa.Connection, request: _ClaimRequest, now: datetime) -> Claim:
         state = connection.execute(
@@ -391,15 +402,7 @@ class Ledger:
 
     def succeed(self, call_id: int, result: Any = None) -> None:
         """Mark a call succeeded, with a small JSON summary; written together with others'."""
-        self._successes((call_id, None if result is None else json.dumps(result, default=str)))
-
-    def _succeed_batch(self, items: Sequence[tuple[int, str | None]]) -> list[None]:
-        now = _now()
-        with self._writer("successes") as connection:
-            self._statements.succeed(
-                connection, [{"call_id": call_id, "now": now, "result": result} for call_id, result in items]
-            )
-        return [None] * len(items)
+        self._worker_writes(_Success(call_id, None if result is None else json.dumps(result, default=str)))
 
     def fail_attempt(
         self,
