@@ -60,9 +60,10 @@ def record_statement(dialect_name: str) -> Any:
     )
 
 
-def _claim_statement(waiting_ids: Any, running_ids: Any) -> Any:
-    """Start calls: those in ``waiting_ids`` if pending (queued or retrying), those in
-    ``running_ids`` also if running (their worker died, so starting them again counts another attempt).
+def _claim_statement(claim_ids: Any, running_ids: Any) -> Any:
+    """Start the calls in ``claim_ids`` that are pending (queued or retrying), and those also
+    in ``running_ids`` if running (their worker died, so starting them again counts another
+    attempt). The ids come first so the primary key finds the rows.
 
     None starts while an identical call (same coalesce key) that started after
     ``running_since`` is still running: two runs of one "ensure" task at once could each
@@ -82,12 +83,8 @@ def _claim_statement(waiting_ids: Any, running_ids: Any) -> Any:
     return (
         sa.update(task_calls)
         .where(
-            sa.or_(
-                sa.and_(waiting_ids, PENDING_PREDICATE),
-                sa.and_(
-                    running_ids, sa.or_(PENDING_PREDICATE, task_calls.c.state == CallState.RUNNING.value)
-                ),
-            ),
+            claim_ids,
+            sa.or_(PENDING_PREDICATE, sa.and_(task_calls.c.state == RUNNING, running_ids)),
             ~identical_running,
         )
         .values(
@@ -151,7 +148,7 @@ class HotStatements:
         if self._native:
             array = postgresql.ARRAY(sa.BigInteger)
             claim = _claim_statement(
-                task_calls.c.id == sa.any_(sa.bindparam("waiting_ids", type_=array)),
+                task_calls.c.id == sa.any_(sa.bindparam("claim_ids", type_=array)),
                 task_calls.c.id == sa.any_(sa.bindparam("running_ids", type_=array)),
             )
             succeed = _succeed_all_statement()
@@ -161,7 +158,7 @@ class HotStatements:
             self._succeed_and_claim = _Compiled(claim.add_cte(succeed.cte("succeeded")), dialect)
         else:
             self._claim_statement = _claim_statement(
-                task_calls.c.id.in_(sa.bindparam("waiting_ids", expanding=True)),
+                task_calls.c.id.in_(sa.bindparam("claim_ids", expanding=True)),
                 task_calls.c.id.in_(sa.bindparam("running_ids", expanding=True)),
             )
             self._succeed_statement = _succeed_each_statement()
@@ -185,7 +182,7 @@ class HotStatements:
         :func:`_claim_statement`); ``(id, attempts)`` of each call now running."""
         claiming = bool(waiting_ids or running_ids)
         claim_values = {
-            "waiting_ids": list(waiting_ids),
+            "claim_ids": [*waiting_ids, *running_ids],
             "running_ids": list(running_ids),
             "now": now,
             "running_since": running_since,
