@@ -31,7 +31,8 @@ from canvasbridge.engine.retries import is_transient, retry_after_hint
 
 log = logging.getLogger(__name__)
 INFRASTRUCTURE_RETRY_S = 5.0  # wait before re-queueing a call whose ledger writes failed
-IDENTICAL_CALL_WAIT_S = 1.0  # wait before trying again a call held back by an identical running one
+IDENTICAL_CALL_WAIT_S = 1.0  # first wait before trying again a call held back by an identical running one
+IDENTICAL_CALL_MAX_WAIT_S = 30.0  # the waits double up to this
 MAX_ERROR_CHARS = 4000  # error text kept per attempt
 MAX_TRACEBACK_CHARS = 20_000
 
@@ -95,8 +96,12 @@ class Executor:
             log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
             call_id = claim.call_id
         if claim.wait:
-            log.debug("task %s#%d waits: %s", task_name, call_id, claim.reason)
-            raise celery_task.retry(countdown=IDENTICAL_CALL_WAIT_S, max_retries=None)
+            wait = min(
+                IDENTICAL_CALL_WAIT_S * 2 ** min(celery_task.request.retries or 0, 10),
+                IDENTICAL_CALL_MAX_WAIT_S,
+            )
+            log.debug("task %s#%d waits %.0fs: %s", task_name, call_id, wait, claim.reason)
+            raise celery_task.retry(countdown=wait, max_retries=None)
         if not claim.proceed:
             if claim.attempt:  # out of attempts: the claim made it a dead letter
                 metrics.TASKS_DEAD.labels(task_name).inc()
