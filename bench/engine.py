@@ -10,6 +10,8 @@ created and dropped). Prints a table and the ratio; the goal is ≥ 0.7×.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
 import os
 import platform
 import resource
@@ -17,8 +19,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import pika
 import sqlalchemy as sa
@@ -57,23 +62,60 @@ def _process_cpu_s(command: str) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_now() -> dict[str, float]:
+def _pid_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_now(worker_pid: int | None = None) -> dict[str, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    python = usage.ru_utime + usage.ru_stime
     return {
-        "Python": usage.ru_utime + usage.ru_stime,
+        "Python": python + (_pid_cpu_s(worker_pid) if worker_pid else 0.0),
         "RabbitMQ": _process_cpu_s("beam.smp"),
         "PostgreSQL": _process_cpu_s("postgres"),
     }
 
 
-def _cpu_per_message(before: dict[str, float], messages: int) -> dict[str, float]:
-    after = _cpu_now()
+def _cpu_per_message(
+    before: dict[str, float], messages: int, worker_pid: int | None = None
+) -> dict[str, float]:
+    after = _cpu_now(worker_pid)
     return {name: 1000 * (after[name] - before[name]) / messages for name in before}
 
 
-def raw_celery(messages: int, concurrency: int) -> Run:
-    """Raw Celery: publish ``messages`` no-op tasks with confirms while a worker runs them."""
-    queue = f"bench-raw-{uuid.uuid4().hex[:8]}"
+class _WorkerProcess:
+    """A worker in a process of its own (as deployed): it says "ready" once its Celery worker
+    runs, "done" once ``messages`` tasks ran, and waits for "stop" so its CPU time can be read."""
+
+    def __init__(self, target: Callable[..., None], *args: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        self.process = context.Process(target=target, args=(*args, child_end), daemon=True)
+
+    def __enter__(self) -> _WorkerProcess:
+        self.process.start()
+        self.expect("ready")
+        return self
+
+    def expect(self, word: str) -> None:
+        if not self._pipe.poll(300):
+            raise RuntimeError(f"the worker process did not say {word!r} within 300 s")
+        said = self._pipe.recv()
+        if said != word:
+            raise RuntimeError(f"the worker process said {said!r}, not {word!r}")
+
+    def __exit__(self, *exc: object) -> None:
+        self._pipe.send("stop")
+        self.process.join(timeout=60)
+
+
+def _acquire(ran: threading.Semaphore, messages: int) -> None:
+    for _ in range(messages):
+        ran.acquire()
+
+
+def _raw_app(queue: str) -> tuple[Celery, threading.Semaphore]:
     app = Celery("bench-raw", broker=AMQP_URL, set_as_current=False)
     app.conf.update(
         task_ignore_result=True,
@@ -83,25 +125,47 @@ def raw_celery(messages: int, concurrency: int) -> Run:
         worker_prefetch_multiplier=4,
         worker_hijack_root_logger=False,
     )
-    done = threading.Semaphore(0)
+    ran = threading.Semaphore(0)
 
     @app.task(name="bench.noop", shared=False)
     def noop(n: int) -> None:
-        done.release()
+        ran.release()
 
-    def publish(numbers: range) -> None:
-        for i in numbers:
-            app.send_task("bench.noop", args=[i], queue=queue)
+    return app, ran
 
-    with start_worker(
+
+def _raw_worker(app: Celery, concurrency: int) -> Any:
+    return start_worker(
         app,
         pool="threads",
         concurrency=concurrency,
         perform_ping_check=False,
         loglevel="WARNING",
         shutdown_timeout=30,
-    ):
-        cpu = _cpu_now()
+    )
+
+
+def _raw_worker_process(queue: str, concurrency: int, messages: int, pipe: Connection) -> None:
+    app, ran = _raw_app(queue)
+    with _raw_worker(app, concurrency):
+        pipe.send("ready")
+        _acquire(ran, messages)
+        pipe.send("done")
+        pipe.recv()
+
+
+def raw_celery(messages: int, concurrency: int, *, split: bool) -> Run:
+    """Raw Celery: publish ``messages`` no-op tasks with confirms while a worker runs them,
+    in this process or (``split``) in a worker process of its own."""
+    queue = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    app, ran = _raw_app(queue)
+
+    def publish(numbers: range) -> None:
+        for i in numbers:
+            app.send_task("bench.noop", args=[i], queue=queue)
+
+    def timed(wait: Callable[[], None], worker_pid: int | None = None) -> Run:
+        cpu = _cpu_now(worker_pid)
         start = time.perf_counter()
         # as many publishing threads as the canvasbridge consumer has dispatch threads
         publishers = [
@@ -110,53 +174,92 @@ def raw_celery(messages: int, concurrency: int) -> Run:
         ]
         for thread in publishers:
             thread.start()
-        for _ in range(messages):
-            done.acquire()
+        wait()
         elapsed = time.perf_counter() - start
-        cpu_ms = _cpu_per_message(cpu, messages)
+        return Run(messages / elapsed, _cpu_per_message(cpu, messages, worker_pid))
+
+    if split:
+        with _WorkerProcess(_raw_worker_process, queue, concurrency, messages) as worker:
+            run = timed(lambda: worker.expect("done"), worker.process.pid)
+    else:
+        with _raw_worker(app, concurrency):
+            run = timed(lambda: _acquire(ran, messages))
     _delete_queue(queue)
-    return Run(messages / elapsed, cpu_ms)
+    return run
 
 
-def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str, source_workers: int = 2) -> Run:
-    """canvasbridge: pre-load the source queue, then time consume → … → ledger succeeded."""
+def _engine_document(
+    ledger_url: str,
+    concurrency: int,
+    source_workers: int,
+    exchange: str,
+    source_queue: str,
+    celery_queue: str,
+) -> dict[str, Any]:
+    return {
+        "backends": {"broker_url": AMQP_URL, "ledger_url": ledger_url, "queue": celery_queue},
+        "worker": {"pool": "threads", "concurrency": concurrency},
+        "log": {"level": "WARNING"},
+        "sources": [
+            {
+                "type": "amqp",
+                "name": "bench",
+                "url": "amqp://guest@127.0.0.1:5672/%2F",
+                "password": {"env": "CB_BENCH_AMQP_PASSWORD"},
+                "prefetch": 200,
+                "workers": source_workers,
+                "exchanges": [{"name": exchange, "durable": False}],
+                "queues": [
+                    {
+                        "name": source_queue,
+                        "bindings": [{"exchange": exchange, "routing_keys": ["bench.#"]}],
+                    }
+                ],
+            }
+        ],
+        "routes": [
+            {
+                "name": "bench",
+                "source": "bench",
+                "match": {"routing_key": "^bench\\."},
+                "parser": "bench.noop:parse",
+            }
+        ],
+        "tasks": {"noop": {"path": "bench.noop:noop"}},
+    }
+
+
+def _wait_for_engine(runtime: Runtime, messages: int) -> None:
+    """Until every no-op ran and the ledger holds every success. The wait is a semaphore, as
+    raw Celery's; counting ledger rows all along would load the run."""
+    _acquire(noop.RAN, messages)
+    done = CallFilter(states=[CallState.SUCCEEDED])
+    while runtime.ledger().count(done) < messages:
+        time.sleep(0.01)
+
+
+def _engine_worker_process(
+    document: dict[str, Any], concurrency: int, messages: int, pipe: Connection
+) -> None:
+    runtime = Runtime(parse_config(document))
+    runtime.ledger()
+    with runtime.in_process_worker(concurrency=concurrency):
+        pipe.send("ready")
+        _wait_for_engine(runtime, messages)
+        pipe.send("done")
+        pipe.recv()
+
+
+def canvasbridge_engine(
+    messages: int, concurrency: int, ledger_url: str, source_workers: int = 2, *, split: bool = False
+) -> Run:
+    """canvasbridge: pre-load the source queue, then time consume → … → ledger succeeded, the
+    worker in this process or (``split``) in a process of its own, as ``canvasbridge worker``."""
     exchange, source_queue, celery_queue = (
         f"bench-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("ex", "in", "cel")
     )
     os.environ["CB_BENCH_AMQP_PASSWORD"] = "guest"
-    config = parse_config(
-        {
-            "backends": {"broker_url": AMQP_URL, "ledger_url": ledger_url, "queue": celery_queue},
-            "worker": {"pool": "threads", "concurrency": concurrency},
-            "log": {"level": "WARNING"},
-            "sources": [
-                {
-                    "type": "amqp",
-                    "name": "bench",
-                    "url": "amqp://guest@127.0.0.1:5672/%2F",
-                    "password": {"env": "CB_BENCH_AMQP_PASSWORD"},
-                    "prefetch": 200,
-                    "workers": source_workers,
-                    "exchanges": [{"name": exchange, "durable": False}],
-                    "queues": [
-                        {
-                            "name": source_queue,
-                            "bindings": [{"exchange": exchange, "routing_keys": ["bench.#"]}],
-                        }
-                    ],
-                }
-            ],
-            "routes": [
-                {
-                    "name": "bench",
-                    "source": "bench",
-                    "match": {"routing_key": "^bench\\."},
-                    "parser": "bench.noop:parse",
-                }
-            ],
-            "tasks": {"noop": {"path": "bench.noop:noop"}},
-        }
-    )
+    document = _engine_document(ledger_url, concurrency, source_workers, exchange, source_queue, celery_queue)
     connection = pika.BlockingConnection(pika.URLParameters(PIKA_URL))
     channel = connection.channel()
     channel.exchange_declare(exchange, "topic", durable=False)
@@ -166,28 +269,31 @@ def canvasbridge_engine(messages: int, concurrency: int, ledger_url: str, source
         channel.basic_publish(exchange, "bench.noop", str(i).encode())
     connection.close()
 
-    runtime = Runtime(config)
-    ledger = runtime.ledger()
+    runtime = Runtime(parse_config(document))
+    runtime.ledger()
     stop = threading.Event()
-    with runtime.in_process_worker(concurrency=concurrency):
-        cpu = _cpu_now()
+    consumer = threading.Thread(target=runtime.consume, args=(stop,), daemon=True)
+
+    def timed(wait: Callable[[], None], worker_pid: int | None = None) -> Run:
+        cpu = _cpu_now(worker_pid)
         start = time.perf_counter()
-        consumer = threading.Thread(target=runtime.consume, args=(stop,), daemon=True)
         consumer.start()
-        # Wait as raw Celery does (a semaphore the task releases), then until the ledger
-        # holds every success: counting ledger rows all along would load the run itself.
-        for _ in range(messages):
-            noop.RAN.acquire()
-        done = CallFilter(states=[CallState.SUCCEEDED])
-        while ledger.count(done) < messages:
-            time.sleep(0.01)
+        wait()
         elapsed = time.perf_counter() - start
-        cpu_ms = _cpu_per_message(cpu, messages)
-        stop.set()
+        run = Run(messages / elapsed, _cpu_per_message(cpu, messages, worker_pid))
+        stop.set()  # the consumer first: with it still running, the in-process worker's shutdown stalled
         consumer.join(timeout=30)
+        return run
+
+    if split:
+        with _WorkerProcess(_engine_worker_process, document, concurrency, messages) as worker:
+            run = timed(lambda: worker.expect("done"), worker.process.pid)
+    else:
+        with runtime.in_process_worker(concurrency=concurrency):
+            run = timed(lambda: _wait_for_engine(runtime, messages))
     for queue in (source_queue, celery_queue):
         _delete_queue(queue)
-    return Run(messages / elapsed, cpu_ms)
+    return run
 
 
 def _delete_queue(name: str) -> None:
@@ -212,46 +318,58 @@ def main() -> None:
         default=None,
         help="the interpreter's thread switch interval for both pipelines (default: Python's 5 ms)",
     )
+    parser.add_argument(
+        "--topology",
+        choices=["processes", "one-process", "both"],
+        default="both",
+        help="processes: the worker in a process of its own, as deployed (publisher or consumer in "
+        "another); one-process: everything in one interpreter; both (default): each, in turn",
+    )
     args = parser.parse_args()
     if args.switch_interval_ms is not None:
         sys.setswitchinterval(args.switch_interval_ms / 1000)
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
-    try:
-        raw = raw_celery(args.messages, args.concurrency)
-        ours = canvasbridge_engine(
-            args.messages,
-            args.concurrency,
-            POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}",
-            args.source_workers,
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    topologies = {"processes": [True], "one-process": [False], "both": [True, False]}[args.topology]
     table = Table(
         title=f"Engine overhead: {args.messages} messages, concurrency {args.concurrency}",
         caption="raw: send_task + no-op task, RabbitMQ with confirms; canvasbridge: AMQP → route → "
-        "parse → ledger → Celery → worker → ledger. CPU per message in the timed window.",
+        "parse → ledger → Celery → worker → ledger. CPU per message in the timed window "
+        "(Python: the benchmark's process and, with processes, the worker's).",
     )
     table.add_column("pipeline")
     table.add_column("messages/s", justify="right")
-    for name in raw.cpu_ms:
+    for name in ("Python", "RabbitMQ", "PostgreSQL", "total"):
         table.add_column(f"CPU ms/msg {name}", justify="right")
-    table.add_column("CPU ms/msg total", justify="right")
-    for label, run in (
-        ("raw Celery", raw),
-        ("canvasbridge", ours),
-    ):
-        cpu = [f"{value:.2f}" for value in run.cpu_ms.values()]
-        table.add_row(label, f"{run.rate:,.0f}", *cpu, f"{sum(run.cpu_ms.values()):.2f}")
-    table.add_row("ratio", f"{ours.rate / raw.rate:.2f}×  (goal ≥ 0.70×)")
+    for split in topologies:
+        raw = raw_celery(args.messages, args.concurrency, split=split)
+        with _scratch_database() as ledger_url:
+            ours = canvasbridge_engine(
+                args.messages, args.concurrency, ledger_url, args.source_workers, split=split
+            )
+        where = "worker process of its own" if split else "all in one process"
+        for label, run in ((f"raw Celery, {where}", raw), (f"canvasbridge, {where}", ours)):
+            cpu = [f"{value:.2f}" for value in run.cpu_ms.values()]
+            table.add_row(label, f"{run.rate:,.0f}", *cpu, f"{sum(run.cpu_ms.values()):.2f}")
+        table.add_row("ratio", f"{ours.rate / raw.rate:.2f}×  (goal ≥ 0.70×)", end_section=True)
     console = Console(width=max(Console().width, 110))
     console.print(table)
     console.print(
         f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
+
+
+@contextlib.contextmanager
+def _scratch_database() -> Iterator[str]:
+    """A new PostgreSQL database for one run's ledger, dropped afterwards."""
+    database = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
 
 
 if __name__ == "__main__":
