@@ -10,7 +10,8 @@ Values are always bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -181,7 +182,7 @@ class HotStatements:
         """Mark ``(call id, result)`` pairs succeeded, then start calls (see
         :func:`_claim_statement`); ``(id, attempts)`` of each call now running."""
         claiming = bool(waiting_ids or running_ids)
-        claim_values = {
+        claim_values: dict[str, Any] = {
             "claim_ids": [*waiting_ids, *running_ids],
             "running_ids": list(running_ids),
             "now": now,
@@ -194,8 +195,10 @@ class HotStatements:
             if not claiming:
                 return []
             return [tuple(row) for row in connection.execute(self._claim_statement, claim_values)]
+        claim_values["claim_ids"] = _bigint_array(claim_values["claim_ids"])
+        claim_values["running_ids"] = _bigint_array(running_ids)
         succeed_values = {
-            "done_ids": [call_id for call_id, _ in successes],
+            "done_ids": _bigint_array(call_id for call_id, _ in successes),
             "done_results": [result for _, result in successes],
             "now": now,
         }
@@ -216,24 +219,39 @@ class _Compiled:
         self.returns = bool(compiled.effective_returning)
 
     def run_one(self, connection: sa.Connection, values: Mapping[str, Any]) -> list[Row]:
-        with _cursor(connection) as cursor:
-            cursor.execute(self.sql, {**self.defaults, **values})
-            return list(cursor.fetchall()) if self.returns else []
+        cursor = _cursor(connection)
+        cursor.execute(self.sql, {**self.defaults, **values})
+        return list(cursor.fetchall()) if self.returns else []
 
     def run_many(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
         if len(rows) == 1:  # a pipeline costs more than it saves for one statement
             return self.run_one(connection, rows[0])
         params = [{**self.defaults, **row} for row in rows]
-        with _cursor(connection) as cursor:
-            cursor.executemany(self.sql, params, returning=self.returns)
-            if not self.returns:
-                return []
-            results: list[Row] = []
-            while True:
-                results.append(cursor.fetchone())
-                if not cursor.nextset():
-                    return results
+        cursor = _cursor(connection)
+        cursor.executemany(self.sql, params, returning=self.returns)
+        if not self.returns:
+            return []
+        results: list[Row] = []
+        while True:
+            results.append(cursor.fetchone())
+            if not cursor.nextset():
+                return results
+
+
+# One cursor per psycopg connection, kept with it: making a cursor per statement showed in
+# profiles. A held connection serves one writer at a time (see store.py).
+_CURSORS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def _cursor(connection: sa.Connection) -> Any:
-    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection
+    cursor = _CURSORS.get(driver)
+    if cursor is None or cursor.closed:
+        cursor = _CURSORS[driver] = driver.cursor()  # type: ignore[union-attr]
+    return cursor
+
+
+def _bigint_array(ids: Iterable[int]) -> str:
+    """Ids as a PostgreSQL array literal (``{1,2,3}``): psycopg adapts a list element by
+    element, which cost more than the statement. Only integers go in, so nothing needs quoting."""
+    return "{" + ",".join(str(int(call_id)) for call_id in ids) + "}"
