@@ -35,7 +35,7 @@ class TaskContext:
     correlation_id: str | None = None
     attempt: int = 1
     dry_run: bool = False
-    log: logging.Logger = field(default_factory=lambda: logging.getLogger("canvasbridge.task"))
+    log: logging.Logger = field(default=logging.getLogger("canvasbridge.task"))
 
     def section(self, name: str, model: type[M]) -> M:
         """Validate and return config section ``name`` (dotted for nesting) as ``model``.

@@ -49,6 +49,7 @@ class Executor:
         self.registry = registry
         self._ledger = ledger
         self.resources = resources
+        self._sections = config.flow_sections()
         # Only AMQP brokers tell a first delivery from a redelivery reliably (Celery reports
         # ``redelivered: False`` for every message of kombu's SQLAlchemy transport).
         self._broker_flags_redelivery = config.backends.broker_is_rabbitmq
@@ -113,7 +114,7 @@ class Executor:
         clock = time.perf_counter()
         context = TaskContext(
             task_name=task_name,
-            sections=self.config.flow_sections(),
+            sections=self._sections,
             resources=self.resources,
             ledger_id=call_id,
             correlation_id=correlation_id,
