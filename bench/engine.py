@@ -1,10 +1,11 @@
 """Engine overhead: messages/s through AMQP → route → parse → ledger → Celery → worker → ledger,
 against raw Celery (send_task + a no-op task) on the same RabbitMQ broker, in the same run.
 
-    .venv/bin/python -m bench.engine [--messages 3000] [--concurrency 4]
+    .venv/bin/python -m bench.engine [--messages 3000] [--concurrency 4] [--topology both]
 
-Needs RabbitMQ on 127.0.0.1:5672 and PostgreSQL on 127.0.0.1:5432 (a scratch database is
-created and dropped). Prints a table and the ratio; the goal is ≥ 0.7×.
+Each pipeline runs with its worker in a process of its own (as deployed) and all in one
+process. Needs RabbitMQ on 127.0.0.1:5672 and PostgreSQL on 127.0.0.1:5432 (a scratch
+database per run is created and dropped). Prints a table and the ratios; the goal is ≥ 0.7×.
 """
 
 from __future__ import annotations
