@@ -10,7 +10,6 @@ Values are always bound parameters.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -238,16 +237,14 @@ class _Compiled:
                 return results
 
 
-# One cursor per psycopg connection, kept with it: making a cursor per statement showed in
-# profiles. A held connection serves one writer at a time (see store.py).
-_CURSORS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
 def _cursor(connection: sa.Connection) -> Any:
-    driver = connection.connection.driver_connection
-    cursor = _CURSORS.get(driver)
+    """The psycopg connection's one cursor, kept in the pool's record of the connection (and
+    dropped with it): making a cursor per statement showed in profiles. A held connection
+    serves one writer at a time (see store.py)."""
+    pooled = connection.connection
+    cursor = pooled.info.get("canvasbridge.cursor")
     if cursor is None or cursor.closed:
-        cursor = _CURSORS[driver] = driver.cursor()  # type: ignore[union-attr]
+        cursor = pooled.info["canvasbridge.cursor"] = pooled.driver_connection.cursor()  # type: ignore[union-attr]
     return cursor
 
 
