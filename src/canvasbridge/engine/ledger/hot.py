@@ -10,7 +10,7 @@ Values are always bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -181,9 +181,10 @@ class HotStatements:
         """Mark ``(call id, result)`` pairs succeeded, then start calls (see
         :func:`_claim_statement`); ``(id, attempts)`` of each call now running."""
         claiming = bool(waiting_ids or running_ids)
-        claim_values: dict[str, Any] = {
-            "claim_ids": [*waiting_ids, *running_ids],
-            "running_ids": list(running_ids),
+        ids: Callable[[Iterable[int]], Any] = _bigint_array if self._native else list
+        claim_values = {
+            "claim_ids": ids([*waiting_ids, *running_ids]),
+            "running_ids": ids(running_ids),
             "now": now,
             "running_since": running_since,
         }
@@ -194,10 +195,8 @@ class HotStatements:
             if not claiming:
                 return []
             return [tuple(row) for row in connection.execute(self._claim_statement, claim_values)]
-        claim_values["claim_ids"] = _bigint_array(claim_values["claim_ids"])
-        claim_values["running_ids"] = _bigint_array(running_ids)
         succeed_values = {
-            "done_ids": _bigint_array(call_id for call_id, _ in successes),
+            "done_ids": ids(call_id for call_id, _ in successes),
             "done_results": [result for _, result in successes],
             "now": now,
         }
