@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 SERVER_CODE = f"""
 import sys, uvicorn
-from canvasbridge.emulators.canvas import create_app
+from canvasbridge_emulators.canvas import create_app
 emu = create_app(tokens={{"{TOKEN}": None}})
 for i in range({USERS}):
     emu.model.add_user(f"User {{i}}", unique_id=f"user{{i}}", sis_user_id=f"S{{i}}", email=f"u{{i}}@example.edu")
@@ -125,7 +125,7 @@ def bench_canvas_gets(seconds: float, procs: int, threads: int) -> dict[str, flo
 
 def bench_university() -> list[tuple[str, float, str]]:
     try:
-        from canvasbridge.emulators.university import University
+        from canvasbridge_emulators.university import University
     except ImportError:
         return []
     rows = []
@@ -143,7 +143,7 @@ def bench_university() -> list[tuple[str, float, str]]:
 
 def bench_canvas_model_load() -> tuple[float, dict[str, Any]]:
     """30,000 users, 4,000 courses with a section each, 150,000 enrollments into CanvasModel."""
-    from canvasbridge.emulators.canvas import CanvasModel
+    from canvasbridge_emulators.canvas import CanvasModel
 
     model = CanvasModel()
     started = time.perf_counter()

@@ -33,12 +33,12 @@ REGION = "eu-west-2"
 
 
 def _serve(size: str, seed: int, today: str, conn: Any) -> None:  # child process
-    from canvasbridge.emulators.canvas import create_app as canvas_app
-    from canvasbridge.emulators.common import ServerThread
-    from canvasbridge.emulators.salesforce import create_app as salesforce_app
-    from canvasbridge.emulators.salesforce import schema_from_spec
-    from canvasbridge.emulators.salesforce.schema import AMBITION_SPEC
-    from canvasbridge.emulators.university.activity import ActivityDataset
+    from canvasbridge_emulators.canvas import create_app as canvas_app
+    from canvasbridge_emulators.common import ServerThread
+    from canvasbridge_emulators.salesforce import create_app as salesforce_app
+    from canvasbridge_emulators.salesforce import schema_from_spec
+    from canvasbridge_emulators.salesforce.schema import AMBITION_SPEC
+    from canvasbridge_emulators.university.activity import ActivityDataset
 
     dataset = ActivityDataset.generate(size, seed=seed, today=dt.date.fromisoformat(today))
     canvas = canvas_app()
@@ -79,9 +79,9 @@ def _processor(urls: dict[str, Any], batch: int) -> tuple[Any, Any, Any]:
     from canvasbridge.clients.canvas import CanvasSettings
     from canvasbridge.clients.http import CallStats
     from canvasbridge.clients.salesforce import SalesforceSettings
-    from canvasbridge.emulators.canvas import DEFAULT_TOKEN
     from canvasbridge.live_events.runtime import build_processor
     from canvasbridge.live_events.settings import LiveEventsSettings
+    from canvasbridge_emulators.canvas import DEFAULT_TOKEN
 
     c = urls["credentials"]
     os.environ.update(
@@ -486,8 +486,8 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from canvasbridge.emulators.live_events import LiveEventGenerator
-    from canvasbridge.emulators.university.activity import ActivityDataset
+    from canvasbridge_emulators.caliper_feed import LiveEventGenerator
+    from canvasbridge_emulators.university.activity import ActivityDataset
 
     today = dt.datetime.now(dt.UTC).date()
     parent, child = multiprocessing.Pipe()

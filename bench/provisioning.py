@@ -29,17 +29,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from canvasbridge.emulators.canvas.app import DEFAULT_TOKEN
-from canvasbridge.emulators.canvas.app import create_app as create_canvas
-from canvasbridge.emulators.cerebrum import create_app as create_cerebrum
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.fs import create_app as create_fs
-from canvasbridge.emulators.sap import create_app as create_sap
-from canvasbridge.emulators.university import University
 from canvasbridge.engine import TaskContext
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.resync import Sources, resync
 from canvasbridge.provisioning.tasks.users import ensure_user
+from canvasbridge_emulators.canvas.app import DEFAULT_TOKEN
+from canvasbridge_emulators.canvas.app import create_app as create_canvas
+from canvasbridge_emulators.cerebrum import create_app as create_cerebrum
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.fs import create_app as create_fs
+from canvasbridge_emulators.sap import create_app as create_sap
+from canvasbridge_emulators.university import University
 
 
 @dataclass

@@ -8,10 +8,10 @@ import pytest
 
 from canvasbridge.clients.cerebrum import CerebrumClient, CerebrumPerson, CerebrumSettings
 from canvasbridge.clients.http import AuthenticationError, CallStats
-from canvasbridge.emulators.cerebrum import DEFAULT_API_KEY, create_app
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.university import University
 from canvasbridge.errors import NotFoundError, PermanentError, TransientError
+from canvasbridge_emulators.cerebrum import DEFAULT_API_KEY, create_app
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.university import University
 from tests.clients.conftest import FAST_RETRY, EmulatorHandle
 
 

@@ -18,10 +18,10 @@ from canvasbridge.clients.fs import (
     UndervisningId,
 )
 from canvasbridge.clients.http import AuthenticationError, CallStats
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.fs import create_app
-from canvasbridge.emulators.university import University
 from canvasbridge.errors import NotFoundError, PermanentError, TransientError
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.fs import create_app
+from canvasbridge_emulators.university import University
 from tests.clients.conftest import FAST_RETRY, EmulatorHandle
 
 UNIT = UndervisningId.parse("185,INF1001,1,2026,HØST,1")

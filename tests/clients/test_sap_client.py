@@ -8,10 +8,10 @@ import pytest
 
 from canvasbridge.clients.http import AuthenticationError, CallStats
 from canvasbridge.clients.sap import NotFromSapError, SapClient, SapSettings, deferred_uri, unwrap
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.sap import DEFAULT_API_KEY, create_app
-from canvasbridge.emulators.university import University
 from canvasbridge.errors import NotFoundError, PermanentError, TransientError
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.sap import DEFAULT_API_KEY, create_app
+from canvasbridge_emulators.university import University
 from tests.clients.conftest import FAST_RETRY, EmulatorHandle
 
 

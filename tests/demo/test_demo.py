@@ -14,12 +14,12 @@ import httpx
 import pytest
 from rich.console import Console
 
-from canvasbridge.demo import DemoOptions, DemoResult, DemoStack, run_demo
-from canvasbridge.demo.stack import PACKAGED_CONFIG, fill_placeholders
-from canvasbridge.emulators.scenarios import TERM_START_PLANS
 from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.ledger import CallState
 from canvasbridge.errors import ConfigError
+from canvasbridge_demo import DemoOptions, DemoResult, DemoStack, run_demo
+from canvasbridge_demo.stack import PACKAGED_CONFIG, fill_placeholders
+from canvasbridge_emulators.scenarios import TERM_START_PLANS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "demo.yaml"

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from canvasbridge.emulators import cerebrum, fs, sap
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.notify import (
+from canvasbridge_emulators import cerebrum, fs, sap
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.notify import (
     AmqpPublisher,
     HttpPublisher,
     MemoryPublisher,
@@ -29,7 +29,7 @@ from canvasbridge.emulators.notify import (
     pika_parameters,
     publisher_for,
 )
-from canvasbridge.emulators.university import University
+from canvasbridge_emulators.university import University
 from tests.services import unique_name
 
 FS_ISS = "FS-emulator"

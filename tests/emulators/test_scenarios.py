@@ -10,12 +10,12 @@ from collections import Counter
 import pika
 import pytest
 
-from canvasbridge.emulators.canvas import CanvasModel
-from canvasbridge.emulators.cerebrum import CerebrumChanges
-from canvasbridge.emulators.fs import FsChanges
-from canvasbridge.emulators.notify import AmqpPublisher, MemoryPublisher, pika_parameters
-from canvasbridge.emulators.scenarios import TermStartPlan, drift, term_start
-from canvasbridge.emulators.university import University
+from canvasbridge_emulators.canvas import CanvasModel
+from canvasbridge_emulators.cerebrum import CerebrumChanges
+from canvasbridge_emulators.fs import FsChanges
+from canvasbridge_emulators.notify import AmqpPublisher, MemoryPublisher, pika_parameters
+from canvasbridge_emulators.scenarios import TermStartPlan, drift, term_start
+from canvasbridge_emulators.university import University
 from tests.services import unique_name
 
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from canvasbridge.emulators.suite import Suite, start_suite
+from canvasbridge_emulators.suite import Suite, start_suite
 
 TODAY = dt.date(2026, 3, 2)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.salesforce import create_app, schema_from_spec
-from canvasbridge.emulators.salesforce.schema import AMBITION_SPEC
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.salesforce import create_app, schema_from_spec
+from canvasbridge_emulators.salesforce.schema import AMBITION_SPEC
 
 TODAY = dt.date(2026, 3, 4)
 EVENT_ID_FIELD = "Caliper_Event_Id__c"

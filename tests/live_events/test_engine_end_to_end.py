@@ -12,12 +12,12 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from canvasbridge.emulators.canvas import DEFAULT_TOKEN
-from canvasbridge.emulators.canvas import create_app as canvas_app
-from canvasbridge.emulators.common import ServerThread
 from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.ledger import CallState
 from canvasbridge.engine.runtime import Runtime
+from canvasbridge_emulators.canvas import DEFAULT_TOKEN
+from canvasbridge_emulators.canvas import create_app as canvas_app
+from canvasbridge_emulators.common import ServerThread
 from tests.engine.helpers import wait_for
 from tests.live_events.factories import envelope
 from tests.live_events.org import Org

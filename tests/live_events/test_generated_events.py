@@ -2,11 +2,11 @@
 
 import datetime as dt
 
-from canvasbridge.emulators.live_events import LiveEventGenerator
-from canvasbridge.emulators.university.activity import ActivityDataset
 from canvasbridge.live_events.caliper import parse_envelope
 from canvasbridge.live_events.handlers import HANDLERS, HandlerContext
 from canvasbridge.live_events.naming import event_name, event_name_from_body
+from canvasbridge_emulators.caliper_feed import LiveEventGenerator
+from canvasbridge_emulators.university.activity import ActivityDataset
 from tests.live_events.fakes import FakeLookups
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from canvasbridge.emulators.canvas import DEFAULT_TOKEN
-from canvasbridge.emulators.canvas import create_app as canvas_app
-from canvasbridge.emulators.common import ServerThread
+from canvasbridge_emulators.canvas import DEFAULT_TOKEN
+from canvasbridge_emulators.canvas import create_app as canvas_app
+from canvasbridge_emulators.common import ServerThread
 from tests.live_events.factories import envelope
 from tests.live_events.org import Org
 
@@ -42,7 +42,9 @@ def test_packaged_zip_runs_alone_in_a_fresh_interpreter(tmp_path):
         archive.extractall(unpacked)
     assert "canvasbridge/live_events/lambda_handler.py" in names
     assert not any(
-        name.startswith(("canvasbridge/engine/", "canvasbridge/emulators/", "celery/", "moto/"))
+        name.startswith(
+            ("canvasbridge/engine/", "canvasbridge_emulators/", "canvasbridge_demo/", "celery/", "moto/")
+        )
         for name in names
     )
 

@@ -8,15 +8,15 @@ import pytest
 from canvasbridge.clients.canvas import CanvasSettings
 from canvasbridge.clients.http import CallStats
 from canvasbridge.clients.salesforce import SalesforceSettings
-from canvasbridge.emulators.canvas import DEFAULT_TOKEN
-from canvasbridge.emulators.canvas import create_app as canvas_app
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.live_events import LiveEventGenerator
-from canvasbridge.emulators.salesforce import create_app as salesforce_app
-from canvasbridge.emulators.university.activity import ActivityDataset
 from canvasbridge.live_events.lambda_handler import handle_batch
 from canvasbridge.live_events.runtime import build_processor
 from canvasbridge.live_events.settings import LiveEventsSettings
+from canvasbridge_emulators.caliper_feed import LiveEventGenerator
+from canvasbridge_emulators.canvas import DEFAULT_TOKEN
+from canvasbridge_emulators.canvas import create_app as canvas_app
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.salesforce import create_app as salesforce_app
+from canvasbridge_emulators.university.activity import ActivityDataset
 from tests.live_events.org import ambition_schema
 
 TODAY = dt.date(2026, 3, 4)

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from canvasbridge.emulators.canvas.app import DEFAULT_TOKEN, CanvasEmulator
-from canvasbridge.emulators.canvas.app import create_app as create_canvas
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.university import University
 from canvasbridge.engine import TaskContext
+from canvasbridge_emulators.canvas.app import DEFAULT_TOKEN, CanvasEmulator
+from canvasbridge_emulators.canvas.app import create_app as create_canvas
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.university import University
 
 FS_PASSWORD = "fs-secret"
 
@@ -108,9 +108,9 @@ class Stack:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    from canvasbridge.emulators.cerebrum import create_app as create_cerebrum
-    from canvasbridge.emulators.fs import create_app as create_fs
-    from canvasbridge.emulators.sap import create_app as create_sap
+    from canvasbridge_emulators.cerebrum import create_app as create_cerebrum
+    from canvasbridge_emulators.fs import create_app as create_fs
+    from canvasbridge_emulators.sap import create_app as create_sap
 
     monkeypatch.setenv("CB_TEST_CANVAS_TOKEN", DEFAULT_TOKEN)
     monkeypatch.setenv("CB_TEST_FS_PASSWORD", FS_PASSWORD)

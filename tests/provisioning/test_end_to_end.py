@@ -11,11 +11,11 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import yaml
 
-from canvasbridge.emulators.notify import AmqpPublisher
 from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.runtime import Runtime
 from canvasbridge.provisioning.tasks.accounts import ensure_account
 from canvasbridge.provisioning.tasks.users import ensure_user
+from canvasbridge_emulators.notify import AmqpPublisher
 from tests.services import unique_name
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "uio.yaml"

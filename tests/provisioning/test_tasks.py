@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from canvasbridge.emulators.university import ROLE_GROUP_TEACHER
 from canvasbridge.provisioning.tasks.accounts import ensure_account
 from canvasbridge.provisioning.tasks.courses import ensure_course
 from canvasbridge.provisioning.tasks.enrollments import ensure_enrollments, ensure_person_role
 from canvasbridge.provisioning.tasks.users import ensure_user
+from canvasbridge_emulators.university import ROLE_GROUP_TEACHER
 
 UNIT = "185,INF1001,1,2026,HØST,1"  # multi-term: continues as 185,INF1001,1,2027,VÅR,2
 UNIT_TERM2 = "185,INF1001,1,2027,VÅR,2"

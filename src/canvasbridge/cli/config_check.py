@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 SECTION_MODELS: dict[str, str] = {
     "provisioning": "canvasbridge.provisioning.settings:ProvisioningSettings",
     "live_events": "canvasbridge.live_events.settings:LiveEventsSettings",
-    "demo": "canvasbridge.demo.settings:DemoSettings",
+    "demo": "canvasbridge_demo.settings:DemoSettings",
 }
 
 console = Console()

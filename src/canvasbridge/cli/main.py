@@ -1,16 +1,21 @@
 """Entry point of the ``canvasbridge`` command.
 
-Each command group lives in its own module with a ``register(app)`` function; add a
-new group by writing the module and listing it in ``COMMAND_MODULES``.
+Each command group of the service lives in its own module with a ``register(app)``
+function, listed in ``COMMAND_MODULES``. Other installed distributions add command
+groups through the entry point group ``canvasbridge.commands`` (name → ``module:register``):
+the emulators' distribution adds ``emulate`` and ``demo`` that way, so a production
+install, which leaves it out, has neither.
 """
 
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import entry_points
 
 import typer
 
-COMMAND_MODULES: list[str] = ["emulate", "events", "provisioning", "serve", "tasks", "config_check", "demo"]
+COMMAND_MODULES: list[str] = ["events", "provisioning", "serve", "tasks", "config_check"]
+COMMANDS_GROUP = "canvasbridge.commands"
 
 app = typer.Typer(
     name="canvasbridge",
@@ -27,6 +32,8 @@ def _root() -> None:
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"canvasbridge.cli.{_module}").register(app)
+for _entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda entry: entry.name):
+    _entry.load()(app)
 
 
 def main() -> None:

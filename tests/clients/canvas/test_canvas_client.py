@@ -14,10 +14,10 @@ import requests
 
 from canvasbridge.clients.canvas import SIS_IMPORT_FINAL_STATES, CanvasClient, Throttle, sis_course, sis_user
 from canvasbridge.clients.http import AuthenticationError, CallStats, HttpPermanentError, RetryPolicy
-from canvasbridge.emulators.canvas import CanvasModel
-from canvasbridge.emulators.canvas.app import DEFAULT_TOKEN, create_app
-from canvasbridge.emulators.common import ServerThread
 from canvasbridge.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
+from canvasbridge_emulators.canvas import CanvasModel
+from canvasbridge_emulators.canvas.app import DEFAULT_TOKEN, create_app
+from canvasbridge_emulators.common import ServerThread
 from tests.clients.conftest import FAST_RETRY, EmulatorHandle
 
 pytestmark = pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly")

@@ -17,9 +17,9 @@ from canvasbridge.clients.salesforce import (
     SalesforceSettings,
     soql,
 )
-from canvasbridge.emulators.common import EmulatorControl, ServerThread
-from canvasbridge.emulators.salesforce import SalesforceModel, create_app
 from canvasbridge.errors import NotFoundError, PermanentError, TransientError
+from canvasbridge_emulators.common import EmulatorControl, ServerThread
+from canvasbridge_emulators.salesforce import SalesforceModel, create_app
 from tests.clients.conftest import FAST_RETRY, EmulatorHandle
 
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from canvasbridge.clients.salesforce import soql
 from canvasbridge.clients.salesforce.soql import SoqlError
-from canvasbridge.emulators.salesforce.soql import parse as emulator_parse
-from canvasbridge.emulators.salesforce.soql import tokenize as emulator_tokenize
 from canvasbridge.errors import PermanentError
+from canvasbridge_emulators.salesforce.soql import parse as emulator_parse
+from canvasbridge_emulators.salesforce.soql import tokenize as emulator_tokenize
 
 # ------------------------------------------------------------- an independent reference lexer
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from canvasapi import Canvas
 
-from canvasbridge.emulators.canvas import DEFAULT_TOKEN, CanvasEmulator, CanvasModel, create_app
-from canvasbridge.emulators.common import ServerThread
+from canvasbridge_emulators.canvas import DEFAULT_TOKEN, CanvasEmulator, CanvasModel, create_app
+from canvasbridge_emulators.common import ServerThread
 
 HERE = Path(__file__).parent
 

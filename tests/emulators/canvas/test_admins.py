@@ -7,7 +7,7 @@ import pytest
 from canvasapi import Canvas
 from canvasapi.exceptions import ResourceDoesNotExist
 
-from canvasbridge.emulators.canvas import CanvasEmulator
+from canvasbridge_emulators.canvas import CanvasEmulator
 
 
 def test_an_admin_is_made_listed_and_removed_with_its_role(canvas: Canvas, emu: CanvasEmulator) -> None:

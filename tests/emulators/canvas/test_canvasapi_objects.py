@@ -7,7 +7,7 @@ import pytest
 from canvasapi import Canvas
 from canvasapi.exceptions import BadRequest, Conflict, ResourceDoesNotExist
 
-from canvasbridge.emulators.canvas import CanvasEmulator
+from canvasbridge_emulators.canvas import CanvasEmulator
 
 
 def test_accounts_by_id_and_sis_id_and_recursive_sub_accounts(canvas: Canvas) -> None:
@@ -171,7 +171,7 @@ def test_enrollments_all_types_states_and_filters(canvas: Canvas, emu: CanvasEmu
 
 
 def test_enrollment_errors_use_message_bodies(canvas: Canvas, url: str) -> None:
-    from canvasbridge.emulators.canvas import DEFAULT_TOKEN
+    from canvasbridge_emulators.canvas import DEFAULT_TOKEN
 
     headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
     response = httpx.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from canvasapi import Canvas
 
-from canvasbridge.emulators.canvas import CanvasEmulator
+from canvasbridge_emulators.canvas import CanvasEmulator
 
 
 def test_assignment_and_submission_by_user(canvas: Canvas, emu: CanvasEmulator) -> None:

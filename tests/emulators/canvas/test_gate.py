@@ -7,8 +7,8 @@ import pytest
 from canvasapi import Canvas
 from canvasapi.exceptions import Forbidden, InvalidAccessToken, RateLimitExceeded
 
-from canvasbridge.emulators.canvas import DEFAULT_TOKEN, CanvasEmulator
-from canvasbridge.emulators.common import Faults
+from canvasbridge_emulators.canvas import DEFAULT_TOKEN, CanvasEmulator
+from canvasbridge_emulators.common import Faults
 
 TIGHT = {"hwm": 10, "up_front_cost": 50, "cost": 20, "outflow": 0.001}
 
@@ -73,7 +73,7 @@ def test_throttle_can_answer_429_which_canvasapi_maps_to_rate_limit_exceeded(
 
 
 def test_bucket_drains_over_time(emu: CanvasEmulator) -> None:
-    from canvasbridge.emulators.canvas.throttle import Throttle, ThrottleSettings
+    from canvasbridge_emulators.canvas.throttle import Throttle, ThrottleSettings
 
     now = [0.0]
     throttle = Throttle(clock=lambda: now[0])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from canvasbridge.emulators.canvas import CanvasModel
-from canvasbridge.emulators.canvas.exceptions import (
+from canvasbridge_emulators.canvas import CanvasModel
+from canvasbridge_emulators.canvas.exceptions import (
     BadRequest,
     ResourceNotFound,
     Unauthorized,

@@ -7,7 +7,7 @@ import re
 import httpx
 from canvasapi import Canvas
 
-from canvasbridge.emulators.canvas import CanvasEmulator
+from canvasbridge_emulators.canvas import CanvasEmulator
 
 
 def links(response: httpx.Response) -> dict[str, str]:

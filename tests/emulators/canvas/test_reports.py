@@ -10,8 +10,8 @@ import zipfile
 import httpx
 from canvasapi import Canvas
 
-from canvasbridge.emulators.canvas import CanvasEmulator
-from canvasbridge.emulators.canvas.reports import COLUMNS
+from canvasbridge_emulators.canvas import CanvasEmulator
+from canvasbridge_emulators.canvas.reports import COLUMNS
 
 
 def run_report(canvas: Canvas, **parameters: object) -> object:

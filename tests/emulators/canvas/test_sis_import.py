@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from canvasapi import Canvas
 
-from canvasbridge.emulators.canvas import CanvasEmulator
-from canvasbridge.emulators.common import Faults
+from canvasbridge_emulators.canvas import CanvasEmulator
+from canvasbridge_emulators.common import Faults
 
 DONE = {"imported", "imported_with_messages", "failed", "failed_with_messages", "aborted"}
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from canvasbridge.emulators.cerebrum import create_app
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.university import University
+from canvasbridge_emulators.cerebrum import create_app
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.university import University
 
 KEY = {"X-API-Key": "cerebrum-key"}
 

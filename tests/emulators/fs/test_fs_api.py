@@ -9,9 +9,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.fs import create_app
-from canvasbridge.emulators.university import University
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.fs import create_app
+from canvasbridge_emulators.university import University
 
 AUTH = ("fs", "fs-secret")
 RESOURCES = (

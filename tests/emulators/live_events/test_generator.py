@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from canvasbridge.emulators.live_events import ASSET_TYPES, EVENT_NAMES, LiveEventGenerator
-from canvasbridge.emulators.university.activity import ActivityDataset
+from canvasbridge_emulators.caliper_feed import ASSET_TYPES, EVENT_NAMES, LiveEventGenerator
+from canvasbridge_emulators.university.activity import ActivityDataset
 
 TODAY = dt.date(2026, 3, 2)
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -175,7 +175,7 @@ def test_canvasbridge_consumer_names_every_generated_event_without_the_attribute
 
 
 def test_with_a_canvas_model_submissions_exist_there_and_can_be_looked_up() -> None:
-    from canvasbridge.emulators.canvas import CanvasModel
+    from canvasbridge_emulators.canvas import CanvasModel
 
     dataset = ActivityDataset.generate("tiny", seed=1, today=TODAY)
     canvas = CanvasModel()

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from canvasbridge.emulators.common import ServerThread
-from canvasbridge.emulators.live_events import JsonlSink, LiveEventGenerator, SqsSink, WebhookSink, emit
-from canvasbridge.emulators.university.activity import ActivityDataset
+from canvasbridge_emulators.caliper_feed import JsonlSink, LiveEventGenerator, SqsSink, WebhookSink, emit
+from canvasbridge_emulators.common import ServerThread
+from canvasbridge_emulators.university.activity import ActivityDataset
 
 TODAY = dt.date(2026, 3, 2)
 

@@ -12,8 +12,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
-from canvasbridge.emulators.common import EmulatorControl, ServerThread
-from canvasbridge.emulators.salesforce import SalesforceModel, create_app
+from canvasbridge_emulators.common import EmulatorControl, ServerThread
+from canvasbridge_emulators.salesforce import SalesforceModel, create_app
 
 TODAY = dt.date(2026, 3, 2)
 

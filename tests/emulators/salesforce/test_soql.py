@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from canvasbridge.emulators.salesforce import SalesforceError, SalesforceModel
+from canvasbridge_emulators.salesforce import SalesforceError, SalesforceModel
 
 TODAY = dt.date(2026, 3, 4)  # a Wednesday
 
@@ -390,7 +390,7 @@ INDEXED = [
 
 @pytest.mark.parametrize("text", INDEXED)
 def test_index_lookups_give_exactly_what_a_full_scan_gives(model: SalesforceModel, text: str) -> None:
-    from canvasbridge.emulators.salesforce import soql
+    from canvasbridge_emulators.salesforce import soql
 
     def run(index: bool) -> list[str]:
         source = soql.RecordSource(

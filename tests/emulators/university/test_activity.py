@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from canvasbridge.emulators.canvas import CanvasModel
-from canvasbridge.emulators.salesforce import SalesforceModel
-from canvasbridge.emulators.university.activity import ActivityDataset
+from canvasbridge_emulators.canvas import CanvasModel
+from canvasbridge_emulators.salesforce import SalesforceModel
+from canvasbridge_emulators.university.activity import ActivityDataset
 
 TODAY = dt.date(2026, 3, 2)
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from canvasbridge.emulators.university import (
+from canvasbridge_emulators.university import (
     AUTUMN,
     ROLE_COURSE_RESPONSIBLE,
     ROLE_GROUP_TEACHER,

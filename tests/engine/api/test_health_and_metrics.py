@@ -11,9 +11,9 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from canvasbridge.emulators.common import ServerThread
 from canvasbridge.engine import metrics
 from canvasbridge.engine.health import target_urls
+from canvasbridge_emulators.common import ServerThread
 from tests.engine.api import seeding
 from tests.engine.api.conftest import READ, Api, build_api
 

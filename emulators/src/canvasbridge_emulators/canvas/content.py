@@ -1,0 +1,300 @@
+"""Course content the activity flow looks up: assignments, quizzes, discussions, pages, submissions.
+
+Read-mostly: seeded through the model (``add_assignment``, ``add_quiz``,
+``add_discussion_topic``, ``add_page``, ``add_submission``, ``add_quiz_submission``) and
+served by GET endpoints, which is what a Live Events consumer needs to fill in names,
+scores and grades that a Caliper payload lacks. A quiz gets its assignment, as in
+Canvas, so its submissions also show under ``assignments/:id/submissions/:user_id``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from canvasbridge_emulators.canvas.exceptions import ResourceNotFound
+
+
+def _now() -> str:
+    from canvasbridge_emulators.canvas.models import now_iso
+
+    return now_iso()
+
+
+@dataclass
+class Assignment:
+    id: int
+    course_id: int
+    name: str
+    points_possible: float | None = None
+    quiz_id: int | None = None
+    discussion_topic_id: int | None = None
+    due_at: str | None = None
+    published: bool = True
+    submission_types: tuple[str, ...] = ("online_upload",)
+    created_at: str = field(default_factory=_now)
+
+
+@dataclass
+class Quiz:
+    id: int
+    course_id: int
+    title: str
+    assignment_id: int
+    points_possible: float | None = None
+    quiz_type: str = "assignment"
+    published: bool = True
+    created_at: str = field(default_factory=_now)
+
+
+@dataclass
+class DiscussionTopic:
+    id: int
+    course_id: int
+    title: str
+    message: str = ""
+    assignment_id: int | None = None
+    posted_at: str = field(default_factory=_now)
+
+
+@dataclass
+class Page:
+    id: int
+    course_id: int
+    title: str
+    url: str
+    body: str = ""
+    published: bool = True
+    created_at: str = field(default_factory=_now)
+
+
+@dataclass
+class Submission:
+    id: int
+    assignment_id: int
+    user_id: int
+    score: float | None = None
+    grade: str | None = None
+    workflow_state: str = "submitted"  # submitted | graded | pending_review | unsubmitted
+    attempt: int | None = 1
+    submitted_at: str | None = field(default_factory=_now)
+    graded_at: str | None = None
+
+
+@dataclass
+class QuizSubmission:
+    id: int
+    quiz_id: int
+    user_id: int
+    submission_id: int
+    score: float | None = None
+    attempt: int = 1
+    workflow_state: str = "complete"
+    started_at: str = field(default_factory=_now)
+    finished_at: str | None = field(default_factory=_now)
+
+
+class ContentState:
+    def __init__(self) -> None:
+        self.assignments: dict[int, Assignment] = {}
+        self.quizzes: dict[int, Quiz] = {}
+        self.discussion_topics: dict[int, DiscussionTopic] = {}
+        self.pages: dict[int, Page] = {}
+        self.submissions: dict[int, Submission] = {}
+        self.by_assignment_user: dict[tuple[int, int], int] = {}
+        self.quiz_submissions: dict[int, QuizSubmission] = {}
+
+
+class CourseContent:
+    """Mixed into :class:`CanvasModel`; uses its lock, id counters and ``_s.content``."""
+
+    _lock: threading.RLock
+    _s: Any
+
+    def _new_id(self, kind: str) -> int:  # provided by CanvasModel
+        raise NotImplementedError
+
+    def get_course(self, course_id: int) -> Any:  # provided by CanvasModel
+        raise NotImplementedError
+
+    def get_user(self, user_id: int) -> Any:  # provided by CanvasModel
+        raise NotImplementedError
+
+    @property
+    def _c(self) -> ContentState:
+        content: ContentState = self._s.content
+        return content
+
+    # ------------------------------------------------------------------ creation
+    def add_assignment(
+        self,
+        course_id: int,
+        name: str,
+        *,
+        points_possible: float | None = None,
+        due_at: str | None = None,
+        submission_types: tuple[str, ...] = ("online_upload",),
+    ) -> Assignment:
+        with self._lock:
+            self.get_course(course_id)
+            assignment = Assignment(
+                self._new_id("assignment"),
+                course_id,
+                name,
+                points_possible=points_possible,
+                due_at=due_at,
+                submission_types=submission_types,
+            )
+            self._c.assignments[assignment.id] = assignment
+            return assignment
+
+    def add_quiz(self, course_id: int, title: str, *, points_possible: float | None = None) -> Quiz:
+        with self._lock:
+            assignment = self.add_assignment(
+                course_id, title, points_possible=points_possible, submission_types=("online_quiz",)
+            )
+            quiz = Quiz(
+                self._new_id("quiz"), course_id, title, assignment.id, points_possible=points_possible
+            )
+            assignment.quiz_id = quiz.id
+            self._c.quizzes[quiz.id] = quiz
+            return quiz
+
+    def add_discussion_topic(
+        self, course_id: int, title: str, *, message: str = "", points_possible: float | None = None
+    ) -> DiscussionTopic:
+        with self._lock:
+            self.get_course(course_id)
+            topic = DiscussionTopic(self._new_id("discussion_topic"), course_id, title, message=message)
+            if points_possible is not None:
+                assignment = self.add_assignment(
+                    course_id, title, points_possible=points_possible, submission_types=("discussion_topic",)
+                )
+                assignment.discussion_topic_id = topic.id
+                topic.assignment_id = assignment.id
+            self._c.discussion_topics[topic.id] = topic
+            return topic
+
+    def add_page(
+        self, course_id: int, title: str, *, body: str = "", points_possible: float | None = None
+    ) -> Page:
+        with self._lock:
+            self.get_course(course_id)
+            slug = "-".join("".join(ch if ch.isalnum() else " " for ch in title.lower()).split())
+            page = Page(self._new_id("page"), course_id, title, slug or "page", body=body)
+            self._c.pages[page.id] = page
+            return page
+
+    def add_submission(
+        self,
+        assignment_id: int,
+        user_id: int,
+        *,
+        score: float | None = None,
+        grade: str | None = None,
+        workflow_state: str | None = None,
+    ) -> Submission:
+        """Submit (again): one submission per user and assignment, its attempt counting up."""
+        with self._lock:
+            assignment = self.get_assignment(assignment_id)
+            self.get_user(user_id)
+            state = workflow_state or ("graded" if score is not None or grade is not None else "submitted")
+            if grade is None and score is not None:
+                grade = f"{score:g}"
+            existing_id = self._c.by_assignment_user.get((assignment.id, user_id))
+            if existing_id is not None:
+                submission = self._c.submissions[existing_id]
+                submission.attempt = (submission.attempt or 0) + 1
+                submission.score, submission.grade, submission.workflow_state = score, grade, state
+                submission.submitted_at = _now()
+            else:
+                submission = Submission(
+                    self._new_id("submission"),
+                    assignment.id,
+                    user_id,
+                    score=score,
+                    grade=grade,
+                    workflow_state=state,
+                )
+                self._c.submissions[submission.id] = submission
+                self._c.by_assignment_user[(assignment.id, user_id)] = submission.id
+            if state == "graded":
+                submission.graded_at = _now()
+            return submission
+
+    def add_quiz_submission(
+        self, quiz_id: int, user_id: int, *, score: float | None = None
+    ) -> QuizSubmission:
+        with self._lock:
+            quiz = self.get_quiz(quiz_id)
+            submission = self.add_submission(quiz.assignment_id, user_id, score=score)
+            quiz_submission = QuizSubmission(
+                self._new_id("quiz_submission"),
+                quiz.id,
+                user_id,
+                submission.id,
+                score=score,
+                attempt=submission.attempt or 1,
+            )
+            self._c.quiz_submissions[quiz_submission.id] = quiz_submission
+            return quiz_submission
+
+    # ------------------------------------------------------------------ reading
+    def _in_course(self, table: dict[int, Any], item_id: int, course_id: int | None) -> Any:
+        with self._lock:
+            item = table.get(item_id)
+            if item is None or (course_id is not None and item.course_id != course_id):
+                raise ResourceNotFound()
+            return item
+
+    def get_assignment(self, assignment_id: int, course_id: int | None = None) -> Assignment:
+        result: Assignment = self._in_course(self._c.assignments, assignment_id, course_id)
+        return result
+
+    def get_quiz(self, quiz_id: int, course_id: int | None = None) -> Quiz:
+        result: Quiz = self._in_course(self._c.quizzes, quiz_id, course_id)
+        return result
+
+    def get_discussion_topic(self, topic_id: int, course_id: int | None = None) -> DiscussionTopic:
+        result: DiscussionTopic = self._in_course(self._c.discussion_topics, topic_id, course_id)
+        return result
+
+    def get_page(self, ref: str, course_id: int) -> Page:
+        with self._lock:
+            for page in self._c.pages.values():
+                if page.course_id == course_id and (page.url == ref or str(page.id) == ref):
+                    return page
+            raise ResourceNotFound()
+
+    def assignments(self, course_id: int) -> list[Assignment]:
+        with self._lock:
+            return [a for a in self._c.assignments.values() if a.course_id == course_id]
+
+    def quizzes(self, course_id: int) -> list[Quiz]:
+        with self._lock:
+            return [q for q in self._c.quizzes.values() if q.course_id == course_id]
+
+    def discussion_topics(self, course_id: int) -> list[DiscussionTopic]:
+        with self._lock:
+            return [t for t in self._c.discussion_topics.values() if t.course_id == course_id]
+
+    def find_submission(self, assignment_id: int, user_id: int) -> Submission | None:
+        with self._lock:
+            submission_id = self._c.by_assignment_user.get((assignment_id, user_id))
+            return self._c.submissions.get(submission_id) if submission_id else None
+
+    def submissions(self, assignment_id: int) -> list[Submission]:
+        with self._lock:
+            return [s for s in self._c.submissions.values() if s.assignment_id == assignment_id]
+
+    def get_quiz_submission(self, quiz_submission_id: int, quiz_id: int | None = None) -> QuizSubmission:
+        with self._lock:
+            item = self._c.quiz_submissions.get(quiz_submission_id)
+            if item is None or (quiz_id is not None and item.quiz_id != quiz_id):
+                raise ResourceNotFound()
+            return item
+
+    def quiz_submissions(self, quiz_id: int) -> list[QuizSubmission]:
+        with self._lock:
+            return [s for s in self._c.quiz_submissions.values() if s.quiz_id == quiz_id]

@@ -1,7 +1,0 @@
-"""What every emulator shares: control surface, statistics, faults, server thread."""
-
-from canvasbridge.emulators.common.control import EmulatorControl, Faults, control_routes
-from canvasbridge.emulators.common.middleware import ControlMiddleware
-from canvasbridge.emulators.common.server import ServerThread
-
-__all__ = ["ControlMiddleware", "EmulatorControl", "Faults", "ServerThread", "control_routes"]
