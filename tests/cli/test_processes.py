@@ -107,7 +107,7 @@ def test_worker_runs_queued_calls_and_stops_on_sigterm(
 
     runtime = Runtime(load_config(config_file))
     [call] = runtime.enqueue([TaskCall("record", {"key": "w1", "effects_dir": str(tmp_path / "fx")})])
-    process = start("worker", "-c", str(config_file), "--concurrency", "1", "--pool", "solo")
+    process = start("worker", "--config", str(config_file), "-c", "1", "--pool", "solo")
     try:
         assert (
             wait_state(ledger, call.id, CallState.SUCCEEDED, CallState.DEAD, timeout=60)
@@ -120,7 +120,7 @@ def test_worker_runs_queued_calls_and_stops_on_sigterm(
 
 
 def test_worker_refuses_an_unknown_pool(config_file: Path) -> None:
-    result = run("worker", "-c", str(config_file), "--pool", "gevent")
+    result = run("worker", "--config", str(config_file), "--pool", "gevent")
     assert result.returncode == 2
     assert "--pool" in result.stderr
 

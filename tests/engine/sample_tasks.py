@@ -35,6 +35,12 @@ def record(ctx: TaskContext, key: str, effects_dir: str) -> dict[str, object]:
     return {"key": key, "attempt": ctx.attempt}
 
 
+def record_pid(ctx: TaskContext, key: str, effects_dir: str) -> None:
+    """Append ``key`` to ``<pid>.log``: which worker process ran which call."""
+    with (_effects(effects_dir) / f"{os.getpid()}.log").open("a") as handle:
+        handle.write(key + "\n")
+
+
 def hold(ctx: TaskContext, key: str, effects_dir: str, seconds: float) -> None:
     """Write ``start``/``end`` lines with the time around a ``seconds`` pause, to ``<key>.runs``."""
     import time

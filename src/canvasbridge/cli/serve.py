@@ -3,8 +3,10 @@
 * ``canvasbridge consume [--source NAME]…`` runs the configured sources (all, or those
   named) until SIGTERM or SIGINT; the first signal stops them cleanly (in-flight messages
   are finished and acknowledged, the rest stay on the broker), a second one exits at once.
-* ``canvasbridge worker [--concurrency N] [--pool prefork|threads|solo]`` runs a Celery
-  worker for the configured tasks (Celery handles its own signals: SIGTERM = warm stop).
+* ``canvasbridge worker [-c/--concurrency N] [-n/--hostname NAME] [--pool prefork|threads|solo]``
+  runs a Celery worker for the configured tasks (Celery handles its own signals: SIGTERM =
+  warm stop). The options read as Celery's own: ``-c`` is the concurrency and ``-n`` the
+  node name, so on this command the configuration file is given with ``--config`` only.
 * ``canvasbridge api [--host H] [--port P]`` serves the admin API with uvicorn.
 """
 
@@ -13,12 +15,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
 
-from canvasbridge.cli.options import ConfigOption, ExitCode, config_errors, fail, load
+from canvasbridge.cli.options import CONFIG_ENV, ConfigOption, ExitCode, config_errors, fail, load
 from canvasbridge.errors import ConfigError
 
 log = logging.getLogger("canvasbridge.cli")
@@ -70,9 +73,35 @@ def consume(
 
 
 def worker(
-    config: ConfigOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar=CONFIG_ENV,
+            help="configuration file (default: $CANVASBRIDGE_CONFIG, else the embedded defaults); "
+            "no short form here: -c is the concurrency, as in Celery",
+            show_default=False,
+        ),
+    ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", "-n", min=1, max=256, help="worker processes or threads")
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            max=256,
+            help="worker processes or threads (default: worker.concurrency)",
+        ),
+    ] = None,
+    hostname: Annotated[
+        str | None,
+        typer.Option(
+            "--hostname",
+            "-n",
+            help="Celery node name, unique per worker; %h is this host's name, %n its short name, "
+            "%d its domain (default: canvasbridge-<pid>@%h)",
+            show_default=False,
+        ),
     ] = None,
     pool: Annotated[
         str | None, typer.Option("--pool", "-P", help="prefork, threads or solo (default: worker.pool)")
@@ -87,7 +116,7 @@ def worker(
     with config_errors():
         runtime = Runtime(settings)
         try:
-            runtime.run_worker(concurrency=concurrency, pool=pool)
+            runtime.run_worker(concurrency=concurrency, pool=pool, hostname=hostname)
         except ConfigError:
             raise
         except Exception:

@@ -37,6 +37,13 @@ from canvasbridge.engine.worker import Executor
 log = logging.getLogger(__name__)
 
 
+def default_node_name() -> str:
+    """``canvasbridge-<pid>@%h``: unique among the running workers of a host, and ``%h`` (the
+    host's name, expanded by Celery) tells the hosts apart. Celery's own default,
+    ``celery@%h``, lets only one worker per host hold its remote-control queue."""
+    return f"canvasbridge-{os.getpid()}@%h"
+
+
 class Runtime:
     def __init__(self, config: AppConfig) -> None:
         self.config = config
@@ -197,10 +204,15 @@ class Runtime:
         if failures:
             raise failures[0]
 
-    def worker_argv(self, *, concurrency: int | None = None, pool: str | None = None) -> list[str]:
+    def worker_argv(
+        self, *, concurrency: int | None = None, pool: str | None = None, hostname: str | None = None
+    ) -> list[str]:
+        """Celery's worker arguments; the node name is unique per process unless one is given
+        (Celery expands ``%h``, ``%n`` and ``%d``), so any number of workers share a broker."""
         worker = self.config.worker
         return [
             "worker",
+            f"--hostname={hostname or default_node_name()}",
             f"--concurrency={concurrency or worker.concurrency}",
             f"--pool={pool or worker.pool}",
             f"--queues={self.config.backends.queue}",
@@ -210,10 +222,12 @@ class Runtime:
             f"--loglevel={self.config.log.level}",
         ]
 
-    def run_worker(self, *, concurrency: int | None = None, pool: str | None = None) -> None:
+    def run_worker(
+        self, *, concurrency: int | None = None, pool: str | None = None, hostname: str | None = None
+    ) -> None:
         """Run a Celery worker in this process until it is told to stop (SIGTERM)."""
         self.registry.load_all()
-        self.celery.worker_main(self.worker_argv(concurrency=concurrency, pool=pool))
+        self.celery.worker_main(self.worker_argv(concurrency=concurrency, pool=pool, hostname=hostname))
 
     @contextlib.contextmanager
     def in_process_worker(self, *, concurrency: int = 2, pool: str = "threads") -> Iterator[None]:
