@@ -287,7 +287,7 @@ def test_a_student_who_leaves_is_concluded_not_deleted_and_a_new_one_added(provi
 def test_a_student_added_by_a_concurrent_run_is_not_concluded_by_an_older_one(provisioned, monkeypatch):
     """Two ensure_enrollments runs of one section overlap: the newer one (after the student
     joined in FS) enrolls them between the older run's reads; the older must not conclude them."""
-    from canvasbridge.provisioning.tasks import enrollments
+    from canvasbridge.provisioning.tasks import sections
 
     stack = provisioned
     ensure_course(stack.ctx(), UNIT)
@@ -297,7 +297,7 @@ def test_a_student_added_by_a_concurrent_run_is_not_concluded_by_an_older_one(pr
         for n in (p.fs_lopenummer for p in uni.persons.values() if p.is_student)
         if not uni.is_participant(n, UNIT) and not uni.is_participant(n, UNIT_TERM2)
     )
-    real_read = enrollments.read_section_enrollments
+    real_read = sections.read_section_enrollments
     interleaved: list[str] = []
 
     def read_with_a_newer_run_in_between(canvas, sis_section_id):
@@ -307,7 +307,7 @@ def test_a_student_added_by_a_concurrent_run_is_not_concluded_by_an_older_one(pr
             ensure_enrollments(stack.ctx(), UNIT)  # the newer run, complete
         return real_read(canvas, sis_section_id)
 
-    monkeypatch.setattr(enrollments, "read_section_enrollments", read_with_a_newer_run_in_between)
+    monkeypatch.setattr(sections, "read_section_enrollments", read_with_a_newer_run_in_between)
     ensure_enrollments(stack.ctx(), UNIT)  # the older run
     assert interleaved == [COURSE]
     assert (uni.person_by_fs(newcomer).primary_account, "StudentEnrollment") in live(stack, COURSE)

@@ -15,33 +15,7 @@ summary for the task ledger: what it looked at, the planned operations and what 
 ``apply_operation``       operations.py: one planned change a resync could not make (its
                           dead letter), re-planned against Canvas as it is now
 ========================  ===============================================================
+
+Shared steps: ``steps.py`` (apply a plan and summarise it) and ``sections.py`` (sync one
+section's enrollments). The task modules import each other one way only, at the top.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from canvasbridge.engine import TaskContext
-from canvasbridge.errors import PermanentError
-from canvasbridge.provisioning.plan import Operation
-from canvasbridge.provisioning.rest import ApplyReport, RestExecutor
-
-#: at most this many operation descriptions go into a ledger summary
-SUMMARY_OPS = 20
-
-
-def carry_out(ctx: TaskContext, executor: RestExecutor, ops: list[Operation]) -> dict[str, Any]:
-    """Apply ``ops`` (unless dry run) and summarise; permanent failures raise after the rest ran."""
-    summary: dict[str, Any] = {
-        "planned": len(ops),
-        "operations": [op.describe() for op in ops[:SUMMARY_OPS]],
-        "dry_run": ctx.dry_run,
-    }
-    if ctx.dry_run or not ops:
-        return summary
-    report: ApplyReport = executor.apply(ops, stop_on_transient=True)
-    summary["done"] = report.done
-    if report.failures:
-        details = "; ".join(f.describe() for f in report.failures[:5])
-        raise PermanentError(f"{len(report.failures)} of {len(ops)} change(s) failed: {details}")
-    return summary

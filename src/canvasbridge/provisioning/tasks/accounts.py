@@ -14,7 +14,7 @@ from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import read_account
 from canvasbridge.provisioning.desired import decide_accounts
 from canvasbridge.provisioning.plan import Operation, plan_account
-from canvasbridge.provisioning.tasks import carry_out
+from canvasbridge.provisioning.tasks.steps import carry_out
 
 
 def ensure_account(ctx: TaskContext, location_id: str | int) -> dict[str, Any]:

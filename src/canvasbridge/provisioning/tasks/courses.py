@@ -21,7 +21,8 @@ from canvasbridge.provisioning.desired import CourseDecision, FsView, decide_cou
 from canvasbridge.provisioning.plan import Operation, plan_course, plan_section
 from canvasbridge.provisioning.rules import Outcome
 from canvasbridge.provisioning.runtime import Kit
-from canvasbridge.provisioning.tasks import carry_out
+from canvasbridge.provisioning.tasks.sections import sync_section
+from canvasbridge.provisioning.tasks.steps import carry_out
 
 #: ``ensure_emne`` syncs the emne's units from this many years back (older ones are history)
 EMNE_YEARS_BACK = 1
@@ -57,8 +58,6 @@ def ensure_course(ctx: TaskContext, fs_id: str) -> dict[str, Any]:
     ops, new = plan_structure(k, decision)
     summary.update(carry_out(ctx, k.executor, ops))
     if new and not ctx.dry_run:
-        from canvasbridge.provisioning.tasks.enrollments import sync_section
-
         summary["enrollments"] = {d.section.sis_section_id: sync_section(ctx, k, d) for d in new if d.section}
     return summary
 

@@ -14,60 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from canvasbridge.engine import TaskContext
-from canvasbridge.errors import NotFoundError, PermanentError
+from canvasbridge.errors import NotFoundError
 from canvasbridge.provisioning import runtime
-from canvasbridge.provisioning.canvas_state import read_section, read_section_enrollments
+from canvasbridge.provisioning.canvas_state import read_section
 from canvasbridge.provisioning.desired import (
-    CourseDecision,
     FsView,
     decide_course,
-    decide_section_enrollments,
 )
-from canvasbridge.provisioning.plan import plan_enrollments
 from canvasbridge.provisioning.rules import Outcome
-from canvasbridge.provisioning.runtime import Kit
-from canvasbridge.provisioning.tasks import SUMMARY_OPS
-
-
-def sync_section(ctx: TaskContext, k: Kit, decision: CourseDecision) -> dict[str, Any]:
-    """Plan and (unless dry run) apply the enrollment diff of one section."""
-    assert decision.section is not None
-    resolver = runtime.resolver(ctx)
-    # Canvas first, then FS: an enrollment another task added meanwhile is then also in this
-    # run's (newer) FS read, so it is never taken for one that left and concluded.
-    current = read_section_enrollments(k.canvas, decision.section.sis_section_id)
-    wanted = decide_section_enrollments(runtime.fs(ctx), k.settings, decision, resolver)
-    ops = plan_enrollments(wanted.desired, current, k.ownership)
-    summary: dict[str, Any] = {
-        "section": decision.section.sis_section_id,
-        "wanted": len(wanted.desired),
-        "planned": len(ops),
-        "operations": [op.describe() for op in ops[:SUMMARY_OPS]],
-    }
-    if wanted.unresolved:
-        summary["persons_without_username"] = wanted.unresolved[:SUMMARY_OPS]
-    if ctx.dry_run or not ops:
-        return summary
-    report = k.executor.apply(ops, stop_on_transient=True)
-    failures = []
-    for failure in report.failures:
-        op = failure.operation
-        username = resolver.username_of(op.desired.user_sis_id) if op.desired is not None else None
-        if op.action == "create" and isinstance(failure.exception, NotFoundError) and username:
-            from canvasbridge.provisioning.tasks.users import ensure_user
-
-            ensure_user(ctx, username=username)
-            retry = k.executor.apply([op], stop_on_transient=True)
-            if retry.ok:
-                report.done += 1
-                continue
-            failure = retry.failures[0]
-        failures.append(failure)
-    summary["done"] = report.done
-    if failures:
-        details = "; ".join(f.describe() for f in failures[:5])
-        raise PermanentError(f"{len(failures)} of {len(ops)} enrollment change(s) failed: {details}")
-    return summary
+from canvasbridge.provisioning.tasks.courses import ensure_course
+from canvasbridge.provisioning.tasks.sections import sync_section
 
 
 def ensure_enrollments(ctx: TaskContext, fs_id: str) -> dict[str, Any]:
@@ -77,8 +33,6 @@ def ensure_enrollments(ctx: TaskContext, fs_id: str) -> dict[str, Any]:
         return {"fs_id": fs_id, "outcome": decision.outcome.value, "rule": decision.rule.reason, "planned": 0}
     if read_section(k.canvas, decision.section.sis_section_id) is None:
         # the section is not there yet: build the structure, which syncs new sections' enrollments
-        from canvasbridge.provisioning.tasks.courses import ensure_course
-
         return {"fs_id": fs_id, "structure": ensure_course(ctx, fs_id)}
     return {"fs_id": fs_id, **sync_section(ctx, k, decision)}
 

@@ -38,7 +38,7 @@ from canvasbridge.provisioning.plan import (
     plan_user,
 )
 from canvasbridge.provisioning.runtime import Kit
-from canvasbridge.provisioning.tasks import SUMMARY_OPS
+from canvasbridge.provisioning.tasks.steps import SUMMARY_OPS
 
 #: the import path the resync looks for under ``tasks:`` to name its dead letters
 TASK_PATH = "canvasbridge.provisioning.tasks.operations:apply_operation"

@@ -30,6 +30,7 @@ from canvasbridge.provisioning.canvas_state import read_admin_roles
 from canvasbridge.provisioning.desired import location_values, render_user_ids
 from canvasbridge.provisioning.model import UserState
 from canvasbridge.provisioning.naming import Template
+from canvasbridge.provisioning.tasks.users import ensure_user
 
 ROOT_LABEL = "root account"
 
@@ -146,8 +147,6 @@ def ensure_user_roles(ctx: TaskContext, employee_id: str | int) -> dict[str, Any
             if change.action != "add":
                 raise
             # the user is not in Canvas yet: provision it, then try once more
-            from canvasbridge.provisioning.tasks.users import ensure_user
-
             ensure_user(ctx, username=account.name)
             _write(k.canvas, change, user_sis)
     summary["done"] = len(changes)

@@ -31,7 +31,7 @@ from canvasbridge.provisioning.desired import decide_user
 from canvasbridge.provisioning.model import UserState
 from canvasbridge.provisioning.plan import Operation, plan_user
 from canvasbridge.provisioning.runtime import Kit
-from canvasbridge.provisioning.tasks import carry_out
+from canvasbridge.provisioning.tasks.steps import carry_out
 
 
 def ensure_user(
