@@ -27,6 +27,7 @@ from datetime import UTC, date, timedelta, tzinfo
 from typing import Any
 
 from canvasbridge.live_events.handlers.base import Activity
+from canvasbridge.live_events.keys import record_key
 from canvasbridge.live_events.settings import SalesforceSchema
 
 log = logging.getLogger(__name__)
@@ -291,7 +292,7 @@ def plan(
             schema.time_field: iso[11:],
             schema.participant_field: participant.id,
         }
-        key = f"{activity.event_id.removeprefix('urn:uuid:')}/{participant.id}"
+        key = record_key(activity.event_id, participant.id, schema.event_id_length)
         if schema.event_id_field:
             fields[schema.event_id_field] = key
         records.append(PlannedRecord(key=key, fields=fields, participant_id=participant.id))

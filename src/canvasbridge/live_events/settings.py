@@ -45,6 +45,8 @@ class SalesforceSchema(BaseModel):
     # An External ID (unique) text field holding "<event uuid>/<participant id>": a redelivered
     # event finds its records and creates no duplicate. None: only an in-process seen-set.
     event_id_field: str | None = "Caliper_Event_Id__c"
+    # The field's length (≥ 64: a digest key takes 58): a longer key is stored as a digest (keys.py).
+    event_id_length: int = Field(default=80, ge=64, le=255)
 
     participant_object: str = "Programme_Participant__c"
     participant_uid_field: str = "Participant_UID__c"

@@ -18,28 +18,35 @@ Idempotency (a redelivered event creates no duplicate), in three layers:
    task retry), one query per batch asks Salesforce which keys already exist, and those are
    skipped. A ``DUPLICATE_VALUE`` answer (the field is unique) also counts as written.
 
+Every key is checked, whatever characters it holds: keys are SOQL-quoted, never pasted, and
+compared exactly (SOQL ``=`` ignores case, so a key differing only in case is not a match).
+A query goes by GET, so a batch whose keys would make the URL too long is asked in several
+queries (uuid keys: one per batch of 200).
+
 So a first delivery costs one call per ≤ 200 records, and a redelivery at most one more.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote_plus
 
+from canvasbridge.clients.salesforce import soql
 from canvasbridge.errors import PermanentError, TransientError
 from canvasbridge.live_events.rules import Plan, PlannedRecord
 from canvasbridge.live_events.settings import SalesforceSchema, WriterSettings
 
 log = logging.getLogger(__name__)
 
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9._:/-]+$")
 ALREADY_WRITTEN = frozenset({"DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID"})
+# URL-encoded SOQL per existence query: Salesforce refuses a URI over 16,384 bytes (414).
+MAX_QUERY_URL_BYTES = 14_000
 
 
 class SalesforceWrites(Protocol):
@@ -122,10 +129,19 @@ class WriterStats:
     by_call: dict[str, int] = field(default_factory=dict)
 
 
-def soql_string(value: str) -> str:
-    """A SOQL string literal (quotes and backslashes escaped)."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"
+def _chunks(literals: list[str], fixed_bytes: int) -> Iterator[list[str]]:
+    """``literals`` in runs whose URL-encoded IN list keeps the query URL under the limit."""
+    run: list[str] = []
+    size = fixed_bytes
+    for literal in literals:
+        cost = len(quote_plus(literal)) + 3  # with the encoded comma
+        if run and size + cost > MAX_QUERY_URL_BYTES:
+            yield run
+            run, size = [], fixed_bytes
+        run.append(literal)
+        size += cost
+    if run:
+        yield run
 
 
 def _result_fields(result: Any) -> tuple[bool, list[str], str]:
@@ -155,7 +171,7 @@ class ActivityWriter:
         settings: WriterSettings | None = None,
         *,
         on_attended: Callable[[Iterable[str]], None] | None = None,
-        quote: Callable[[str], str] = soql_string,
+        quote: Callable[[str], str] = soql.quote,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sf = salesforce
@@ -271,16 +287,15 @@ class ActivityWriter:
 
     def _existing(self, keys: list[str]) -> set[str]:
         field_name = self._schema.event_id_field
-        safe = [key for key in keys if _SAFE_KEY.fullmatch(key)]
-        if not field_name or not safe:
+        if not field_name or not keys:
             return set()
-        soql = (
-            f"SELECT {field_name} FROM {self._schema.activity_object} "  # noqa: S608 (quoted keys)
-            f"WHERE {field_name} IN ({', '.join(self._quote(key) for key in safe)})"
-        )
-        result = self._call("query", self._sf.query_all, soql)
-        rows = result.get("records", []) if isinstance(result, dict) else result
-        return {str(row.get(field_name)) for row in rows if isinstance(row, dict)}
+        head = f"SELECT {field_name} FROM {self._schema.activity_object} WHERE {field_name} IN ("  # noqa: S608 (names validated)
+        found: set[str] = set()
+        for literals in _chunks([self._quote(key) for key in keys], len(quote_plus(head)) + 3):
+            result = self._call("query", self._sf.query_all, head + ",".join(literals) + ")")
+            rows = result.get("records", []) if isinstance(result, dict) else result
+            found.update(str(row.get(field_name)) for row in rows if isinstance(row, dict))
+        return found
 
     def _write_records(self, batch: list[_Pending]) -> None:
         fresh: list[_Pending] = []
@@ -303,7 +318,7 @@ class ActivityWriter:
             return
         to_create = []
         for item in fresh:
-            if item.record.key in existing:
+            if item.record.key in existing:  # exact match: SOQL's = ignored case
                 self._done(item, followers, duplicate=True)
             else:
                 to_create.append(item)
