@@ -114,28 +114,12 @@ def test_call_hooks_see_every_request_and_cannot_break_it() -> None:
     assert seen == [("sap", "GET", "locations({id})", False)]
 
 
-def test_retry_policy_retries_only_transient_errors_and_honours_retry_after() -> None:
-    policy = RetryPolicy(max_attempts=3, backoff_base_s=0.0, backoff_cap_s=0.01, jitter=False)
-    attempts: list[int] = []
-
-    def flaky() -> str:
-        attempts.append(1)
-        if len(attempts) < 3:
-            raise TransientError("blip")
-        return "ok"
-
-    assert policy.run(flaky) == "ok" and len(attempts) == 3
-    attempts.clear()
-
-    def broken() -> None:
-        attempts.append(1)
-        raise PermanentError("no")
-
-    with pytest.raises(PermanentError):
-        policy.run(broken)
-    assert len(attempts) == 1
-    assert RetryPolicy(backoff_cap_s=5).wait_s(1, retry_after=120) == 5
-    assert RetryPolicy(backoff_base_s=1, backoff_cap_s=100, jitter=False).wait_s(4) == 8
+def test_the_client_retries_a_503_after_the_servers_retry_after_date() -> None:
+    answers = iter([httpx.Response(503, headers={"Retry-After": "Thu, 01 Jan 1970 00:00:00 GMT"})])
+    transport = httpx.MockTransport(lambda request: next(answers, httpx.Response(200, json={"ok": True})))
+    client = HttpClient("http://fs.test/", system="fs", transport=transport, retry=RetryPolicy(jitter=False))
+    assert client.get_json("personer/1") == {"ok": True}  # a date in the past: retried at once
+    assert client.stats.by_endpoint["fs GET personer/{id}"].calls == 2
 
 
 def test_a_connection_refused_is_transient_and_the_log_has_no_credentials(

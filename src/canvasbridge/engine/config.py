@@ -22,7 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from canvasbridge.engine.retries import RetryPolicy
+from canvasbridge.engine.retries import TaskRetryPolicy
 from canvasbridge.engine.sources import SourceConfig
 from canvasbridge.errors import ConfigError
 from canvasbridge.secrets import SecretRef
@@ -186,7 +186,7 @@ class SyncSpec(_Strict):
 
 class TaskSpec(_Strict):
     path: str
-    retry: RetryPolicy | None = None
+    retry: TaskRetryPolicy | None = None
     sync: SyncSpec | None = None
     description: str = ""
 
@@ -200,7 +200,7 @@ class TaskSpec(_Strict):
 
 
 class TaskDefaults(_Strict):
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    retry: TaskRetryPolicy = Field(default_factory=TaskRetryPolicy)
 
 
 class AppConfig(_Strict):
@@ -240,7 +240,7 @@ class AppConfig(_Strict):
             raise ValueError("tasks: two tasks declare the same sync kind")
         return self
 
-    def retry_policy(self, task: str) -> RetryPolicy:
+    def retry_policy(self, task: str) -> TaskRetryPolicy:
         spec = self.tasks.get(task)
         return spec.retry if spec is not None and spec.retry is not None else self.task_defaults.retry
 

@@ -204,7 +204,7 @@ class ThrottlingAdapter(HTTPAdapter):
                     raise transport_error(
                         exc, system="canvas", method=method, endpoint=template, redactor=self.redactor
                     ) from None
-                time.sleep(policy.wait_s(attempt))
+                time.sleep(policy.delay(attempt))
                 continue
             elapsed = time.perf_counter() - started
             self.throttle.release()
@@ -212,7 +212,7 @@ class ThrottlingAdapter(HTTPAdapter):
             self.throttle.observe(_float(response.headers.get("X-Rate-Limit-Remaining")))
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if is_rate_limited(response):
-                self.throttle.penalize(policy.wait_s(attempt, retry_after))
+                self.throttle.penalize(policy.delay(attempt, retry_after=retry_after))
                 if not last:
                     response.close()
                     continue
@@ -224,7 +224,7 @@ class ThrottlingAdapter(HTTPAdapter):
                 raise error
             if response.status_code >= 500 and not last:
                 response.close()
-                time.sleep(policy.wait_s(attempt, retry_after))
+                time.sleep(policy.delay(attempt, retry_after=retry_after))
                 continue
             if response.status_code >= 400:
                 body: Any

@@ -33,11 +33,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+import tenacity
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
+from canvasbridge.backoff import is_transient, parse_retry_after, retry_after_hint
 from canvasbridge.clients.http import (
     DEFAULT_TIMEOUT_S,
     AuthenticationError,
@@ -165,7 +167,8 @@ class SalesforceSettings(BaseModel):
 
 class _SalesforceAdapter(HTTPAdapter):
     """Counts calls, reads ``Sforce-Limit-Info``, sets a timeout, retries 502-504 and
-    connection failures, and (for an emulator) rewrites ``https`` to ``http``."""
+    connection failures by the shared :class:`~canvasbridge.backoff.RetryPolicy`, and (for
+    an emulator) rewrites ``https`` to ``http``."""
 
     def __init__(self, client: SalesforceClient) -> None:
         super().__init__(pool_maxsize=10)
@@ -182,33 +185,44 @@ class _SalesforceAdapter(HTTPAdapter):
             kwargs["timeout"] = client.timeout_s
         method = request.method or "GET"
         template = _template(parts.path)
-        policy = client.retry
-        attempt = 0
-        while True:
-            attempt += 1
+        maybe_applied = [False]
+
+        def attempt() -> requests.Response:
             started = time.perf_counter()
             try:
-                response = super().send(request, **kwargs)
+                response = HTTPAdapter.send(self, request, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 client.stats.record("salesforce", method, template, time.perf_counter() - started, ok=False)
-                sent = isinstance(exc, requests.ReadTimeout)
-                if attempt >= policy.max_attempts or (sent and method == "POST"):
-                    raise transport_error(
-                        exc, system="salesforce", method=method, endpoint=template, redactor=client.redactor
-                    ) from None
-                time.sleep(policy.wait_s(attempt))
-                continue
+                # a POST whose answer timed out may have been applied: do not send it twice
+                maybe_applied[0] = isinstance(exc, requests.ReadTimeout) and method == "POST"
+                raise transport_error(
+                    exc, system="salesforce", method=method, endpoint=template, redactor=client.redactor
+                ) from None
             client.stats.record(
                 "salesforce", method, template, time.perf_counter() - started, ok=response.status_code < 400
             )
             usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
             if usage is not None:
                 client.api_usage = usage
-            if response.status_code in _RETRYABLE_STATUS and attempt < policy.max_attempts:
-                response.close()
-                time.sleep(policy.wait_s(attempt))
-                continue
             return response
+
+        # 502-504 are retried here and, if they persist, handed to simple-salesforce as they came
+        retrying = client.retry.retrying(
+            retry=tenacity.retry_if_exception(lambda e: is_transient(e) and not maybe_applied[0])
+            | tenacity.retry_if_result(lambda r: r.status_code in _RETRYABLE_STATUS),
+            hint=_retry_after,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        response: requests.Response = retrying(attempt)
+        return response
+
+
+def _retry_after(state: tenacity.RetryCallState) -> float | None:
+    outcome = state.outcome
+    if outcome is None or outcome.failed:
+        return retry_after_hint(outcome.exception() if outcome else None)
+    response: requests.Response = outcome.result()
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def _template(path: str) -> str:

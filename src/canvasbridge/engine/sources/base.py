@@ -24,11 +24,11 @@ on SIGTERM it sets the event.
 from __future__ import annotations
 
 import json
-import random
 import threading
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from canvasbridge.backoff import backoff_s
 from canvasbridge.engine.envelope import Envelope
 
 Dispatch = Callable[[Envelope], object]
@@ -55,13 +55,11 @@ class Source(Protocol):
 def backoff_delay(attempt: int, base_s: float, cap_s: float, *, jitter: bool = True) -> float:
     """Exponential backoff in seconds for retry number ``attempt`` (0-based), capped.
 
-    With ``jitter`` the delay is drawn from [delay/2, delay] so that many consumers that
-    lost the same broker do not reconnect in lockstep.
+    The shared computation of :func:`canvasbridge.backoff.backoff_s`; with ``jitter`` the
+    delay is drawn from [delay/2, delay] so that many consumers that lost the same broker do
+    not reconnect in lockstep.
     """
-    delay = min(cap_s, base_s * (2.0 ** min(attempt, 32)))
-    if jitter:
-        delay = random.uniform(delay / 2.0, delay)
-    return delay
+    return backoff_s(attempt + 1, base_s, cap_s, jitter=jitter)
 
 
 def stringify_attribute(value: object) -> str:
