@@ -87,6 +87,28 @@ def test_requeue_by_id_makes_a_new_call_and_exits_1_when_one_is_refused(
     assert new.state is CallState.QUEUED
 
 
+def test_a_requeued_dead_letter_shows_where_it_went_and_is_no_longer_dead(
+    config_file: Path, ledger: Ledger
+) -> None:
+    dead = seeding.dead(ledger, "record", key="a", effects_dir="x")
+    assert invoke("tasks", "requeue", str(dead), "-c", str(config_file)).exit_code == 0
+    [new] = [r for r in ledger.list() if r.requeued_from == dead]
+    listed = invoke("tasks", "list", "-c", str(config_file))
+    assert f"requeued → #{new.id}" in listed.stdout
+    shown = invoke("tasks", "show", str(dead), "-c", str(config_file))
+    assert f"requeued → #{new.id} after 1 attempt(s)" in shown.stdout
+    only_dead = json.loads(
+        invoke("tasks", "list", "-c", str(config_file), "--state", "dead", "--json").stdout
+    )
+    assert only_dead["total"] == 0
+    requeued = json.loads(
+        invoke("tasks", "list", "-c", str(config_file), "--state", "requeued", "--json").stdout
+    )
+    assert [(i["id"], i["requeued_to"]) for i in requeued["items"]] == [(dead, new.id)]
+    again = invoke("tasks", "requeue", str(dead), "-c", str(config_file))
+    assert again.exit_code == 1 and f"call {dead} is requeued" in again.stderr
+
+
 def test_bulk_requeue_needs_a_filter_or_all_and_dry_run_changes_nothing(
     config_file: Path, ledger: Ledger
 ) -> None:

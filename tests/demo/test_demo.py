@@ -119,8 +119,8 @@ def check_end_state(stack: DemoStack, result: DemoResult) -> None:
         assert canvas.find_user_by_sis(f"{username}@uio.no") is not None
     ledger = stack.runtime.ledger()
     dead, requeued = ledger.get(facts["dead_letter"]["id"]), ledger.get(facts["dead_letter"]["requeued_id"])
-    assert dead.state == CallState.DEAD and requeued.state == CallState.SUCCEEDED
-    assert requeued.requeued_from == dead.id
+    assert dead.state == CallState.REQUEUED and requeued.state == CallState.SUCCEEDED
+    assert requeued.requeued_from == dead.id and dead.requeued_to == requeued.id
     assert canvas.find_user_by_sis(f"{facts['dead_letter']['username']}@uio.no") is not None
 
     # the admin API is up and answers with the demo's token

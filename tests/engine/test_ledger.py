@@ -118,6 +118,38 @@ def test_dead_letter_keeps_error_origin_and_can_be_requeued_as_a_new_chain(ledge
         ledger.requeue(again.id)
 
 
+def test_a_requeued_dead_letter_is_no_longer_dead_and_points_to_its_new_call(ledger):
+    call_id = ledger.record_dead(TaskCall("t", {"k": 3}), error="gone", origin_source="s")
+    again = ledger.requeue(call_id)
+    old = ledger.get(call_id)
+    assert (old.state, old.requeued_to) == (CallState.REQUEUED, again.id)
+    assert ledger.count(CallFilter(states=(CallState.DEAD,))) == 0
+    assert ledger.stats()["by_state"]["dead"] == 0 and ledger.stats()["by_state"]["requeued"] == 1
+    with pytest.raises(ValueError, match="only dead or discarded"):
+        ledger.requeue(call_id)  # once: a second requeue would run the work twice
+    with pytest.raises(KeyError):
+        ledger.discard(call_id)
+
+
+def test_a_requeue_folded_into_a_pending_call_points_to_that_call(ledger):
+    call_id = ledger.record_dead(TaskCall("t", {"k": 4}), error="gone", origin_source="s")
+    [pending] = ledger.record([TaskCall("t", {"k": 4})])
+    again = ledger.requeue(call_id)
+    assert again.folded and again.id == pending.id
+    assert ledger.get(call_id).requeued_to == pending.id
+
+
+def test_undo_requeue_restores_the_old_state_for_a_later_requeue(ledger):
+    call_id = ledger.record_dead(TaskCall("t", {"k": 5}), error="gone", origin_source="s")
+    ledger.discard(call_id)
+    again = ledger.requeue(call_id)
+    ledger.forget([again.id])
+    ledger.undo_requeue(call_id, again.id, CallState.DISCARDED)
+    old = ledger.get(call_id)
+    assert (old.state, old.requeued_to) == (CallState.DISCARDED, None)
+    assert ledger.get(ledger.requeue(call_id).id).requeued_from == call_id
+
+
 def test_a_call_failed_outside_a_worker_is_recorded_dead_and_requeueable(ledger):
     dead_before = REGISTRY.get_sample_value("canvasbridge_tasks_dead_total", {"task": "t"}) or 0
     call_id = ledger.record_dead(

@@ -721,7 +721,8 @@ class Scenario:
             "folded": sum(c.folded for c in calls),
             "recovered": sum(1 for c in calls if c.state == CallState.SUCCEEDED and c.attempts > 1),
             "requeued": sum(1 for c in calls if c.requeued_from is not None),
-            "dead": by_state.get(CallState.DEAD.value, 0),
+            # dead letters, whether still dead or since requeued
+            "dead": by_state.get(CallState.DEAD.value, 0) + by_state.get(CallState.REQUEUED.value, 0),
             "parked": len(self.ledger.parked(limit=1000)),
             "api_calls": api_calls,
         }

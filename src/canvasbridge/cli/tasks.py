@@ -39,7 +39,9 @@ MAX_CELL = 60  # characters of params and errors shown in a table cell
 
 StateOption = Annotated[
     list[str] | None,
-    typer.Option("--state", help="queued, running, retrying, succeeded, dead or discarded (repeatable)"),
+    typer.Option(
+        "--state", help="queued, running, retrying, succeeded, dead, discarded or requeued (repeatable)"
+    ),
 ]
 TaskOption = Annotated[str | None, typer.Option("--task", help="a task name")]
 OriginOption = Annotated[str | None, typer.Option("--origin", help="a source name or a source message id")]
@@ -128,6 +130,13 @@ def _params(record: CallRecord) -> str:
     return _short(", ".join(f"{k}={v}" for k, v in record.params.items()))
 
 
+def _state(record: CallRecord) -> str:
+    """The state, with where a requeued call went: ``requeued → #5120``."""
+    if record.requeued_to is not None:
+        return f"{record.state.value} → #{record.requeued_to}"
+    return record.state.value
+
+
 def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -175,7 +184,7 @@ def list_tasks(
         table.add_row(
             str(record.id),
             record.task,
-            record.state.value,
+            _state(record),
             str(record.attempts),
             _params(record),
             record.origin_source or "",
@@ -210,13 +219,12 @@ def show(
     rows = [
         ("call", f"{record.id}  {record.task}"),
         ("params", json.dumps(record.params, ensure_ascii=False)),
-        ("state", f"{record.state.value} after {record.attempts} attempt(s)"),
+        ("state", f"{_state(record)} after {record.attempts} attempt(s)"),
         ("created", _when(record.created_at)),
         ("finished", _when(record.finished_at)),
         ("next attempt", _when(record.next_attempt_at)),
         ("correlation id", record.correlation_id or ""),
         ("requeued from", str(record.requeued_from or "")),
-        ("requeued to", ", ".join(str(i) for i in detail.requeued_to)),
         ("folded", f"{record.folded} identical call(s)" if record.folded else ""),
         ("result", json.dumps(record.result, ensure_ascii=False) if record.result is not None else ""),
         ("last error", record.last_error or ""),

@@ -164,13 +164,18 @@ class Runtime:
 
     def requeue(self, call_id: int) -> RecordedCall:
         """Queue a dead or discarded call again as a new attempt chain."""
-        recorded = self.ledger().requeue(call_id)
+        ledger = self.ledger()
+        old = ledger.get(call_id)
+        if old is None:
+            raise KeyError(call_id)
+        recorded = ledger.requeue(call_id)
         if not recorded.folded:
-            record = self.ledger().get(recorded.id)
             try:
-                self.publisher.publish([recorded], correlation_id=record.correlation_id if record else None)
+                self.publisher.publish([recorded], correlation_id=old.correlation_id)
             except Exception:
-                self.ledger().forget([recorded.id])  # so the call can be requeued again later
+                # so the call can be requeued again later
+                ledger.forget([recorded.id])
+                ledger.undo_requeue(call_id, recorded.id, old.state)
                 raise
         return recorded
 

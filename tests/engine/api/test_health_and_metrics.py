@@ -15,7 +15,7 @@ from canvasbridge.engine import metrics
 from canvasbridge.engine.health import target_urls
 from canvasbridge_emulators.common import ServerThread
 from tests.engine.api import seeding
-from tests.engine.api.conftest import READ, Api, build_api
+from tests.engine.api.conftest import OPERATE, READ, Api, build_api
 
 
 @pytest.fixture
@@ -114,3 +114,13 @@ def test_metrics_serve_engine_counters_external_calls_and_ledger_gauges(api: Api
     assert 'canvasbridge_task_seconds_since_last_success{task="broken"}' not in text
     assert "canvasbridge_parked_messages 0.0" in text
     assert "canvasbridge_tasks_queued_total" in text  # the engine's own counters
+
+
+def test_a_requeued_dead_letter_leaves_the_dead_gauge(api: Api) -> None:
+    ledger = api.runtime.ledger()
+    dead = seeding.dead(ledger, "broken", key="c")
+    assert api.client.post(f"/tasks/{dead}/requeue", headers=OPERATE).status_code == 200
+    text = api.client.get("/metrics", headers=READ).text
+    assert 'canvasbridge_task_calls{state="dead",task="broken"}' not in text
+    assert 'canvasbridge_task_calls{state="requeued",task="broken"} 1.0' in text
+    assert 'canvasbridge_task_calls{state="queued",task="broken"} 1.0' in text

@@ -41,6 +41,7 @@ def test_stats_count_per_state_and_task_with_freshness_and_queue_depth(api: Api)
         "succeeded": 1,
         "dead": 1,
         "discarded": 0,
+        "requeued": 0,
     }
     assert stats["by_task"] == {"record": {"dead": 1, "succeeded": 1, "queued": 1}, "flaky": {"queued": 1}}
     assert stats["queue_depth"] == 1

@@ -31,7 +31,7 @@ def test_requeued_dead_letter_runs_again_and_records_the_chain(api: Api) -> None
 
     old = api.client.get(f"/tasks/{first.id}", headers=READ).json()
     new = api.client.get(f"/tasks/{second['id']}", headers=READ).json()
-    assert old["state"] == "dead" and old["requeued_to"] == [second["id"]]
+    assert old["state"] == "requeued" and old["requeued_to"] == second["id"]
     assert [a["outcome"] for a in old["attempt_log"]] == ["dead"]
     assert new["requeued_from"] == first.id
     assert new["attempts"] == 1 and new["attempt_log"] == []  # a fresh chain: succeeded at its first attempt
@@ -63,6 +63,8 @@ def test_a_broker_that_refuses_the_call_is_503_and_leaves_nothing_behind(api: Ap
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"
     assert ledger.count() == 1  # the new call was forgotten again
+    restored = api.client.get(f"/tasks/{dead_id}", headers=READ).json()
+    assert (restored["state"], restored["requeued_to"]) == ("dead", None)  # requeueable again
     sync = api.client.post("/sync/user/olan", headers=OPERATE)
     assert sync.status_code == 503
     assert ledger.count() == 1

@@ -117,7 +117,7 @@ def test_show_gives_attempts_errors_and_the_originating_message(api: Api) -> Non
     assert detail["origin_message"]["message_id"] == "m-42"
     assert detail["origin_message"]["routing_key"] == "task.user.olan"
     assert '"task": "record"' in detail["origin_message"]["body"]
-    assert detail["requeued_to"] == []
+    assert detail["requeued_to"] is None
 
 
 def test_discard_marks_a_dead_or_queued_call_and_refuses_a_finished_one(api: Api) -> None:

@@ -18,7 +18,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,7 +76,6 @@ class CallPage:
 class CallDetail:
     record: CallRecord
     attempts: list[AttemptRecord]
-    requeued_to: list[int]
 
 
 @dataclass(frozen=True)
@@ -154,8 +153,7 @@ class Operations:
         record = ledger.get(call_id)
         if record is None:
             raise UnknownCall(call_id)
-        chain = queries.successors(ledger, [call_id]).get(call_id, [])
-        return CallDetail(record, ledger.attempts(call_id), chain)
+        return CallDetail(record, ledger.attempts(call_id))
 
     def parked(self, *, limit: int, offset: int) -> tuple[list[ParkedRecord], int]:
         ledger = self.runtime.ledger()
@@ -235,8 +233,8 @@ class Operations:
     ) -> BulkRequeue:
         """Requeue every dead (or discarded) call ``where`` selects, at most ``limit``.
 
-        Calls that were requeued before are left out, so running the same bulk requeue
-        twice does not run their work twice. ``where.states`` defaults to dead only and may
+        Calls that were requeued before are in state ``requeued``, not selected, so running
+        the same bulk requeue twice does not run their work twice; they are counted. ``where.states`` defaults to dead only and may
         name only dead and discarded. Stops at the first call the queue refuses.
         """
         states = tuple(CallState(s) for s in where.states) or (CallState.DEAD,)
@@ -247,10 +245,9 @@ class Operations:
             states=states, task=where.task, origin=where.origin, since=where.since, until=where.until
         )
         ledger = self.runtime.ledger()
-        ids = ledger.ids(where)
-        chained = queries.successors(ledger, ids)
-        fresh = [call_id for call_id in ids if call_id not in chained]
-        outcome = BulkRequeue(dry_run=dry_run, matched=len(fresh), already_requeued=len(ids) - len(fresh))
+        fresh = ledger.ids(where)
+        before = ledger.count(replace(where, states=(CallState.REQUEUED,)))
+        outcome = BulkRequeue(dry_run=dry_run, matched=len(fresh), already_requeued=before)
         if dry_run:
             return outcome
         chosen = fresh[:limit]

@@ -44,6 +44,9 @@ class TaskSummary(BaseModel):
     correlation_id: str | None
     origin: Origin
     requeued_from: int | None
+    requeued_to: int | None = Field(
+        description="once requeued (state requeued): the call that took over, new or folded into"
+    )
     last_error: str | None
     created_at: datetime
     updated_at: datetime
@@ -67,6 +70,7 @@ class TaskSummary(BaseModel):
                 routing_key=record.origin_routing_key,
             ),
             requeued_from=record.requeued_from,
+            requeued_to=record.requeued_to,
             last_error=record.last_error,
             created_at=record.created_at,
             updated_at=record.updated_at,
@@ -103,7 +107,6 @@ class TaskDetail(TaskSummary):
         description="the source message that produced this call (body truncated)"
     )
     attempt_log: list[Attempt]
-    requeued_to: list[int] = Field(description="calls later requeued from this one, oldest first")
 
     @classmethod
     def of_detail(cls, detail: ops.CallDetail) -> TaskDetail:
@@ -114,7 +117,6 @@ class TaskDetail(TaskSummary):
             last_traceback=detail.record.last_traceback,
             origin_message=detail.record.origin_message,
             attempt_log=[Attempt.of(a) for a in detail.attempts],
-            requeued_to=detail.requeued_to,
         )
 
 

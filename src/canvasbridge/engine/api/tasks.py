@@ -1,7 +1,8 @@
 """``/tasks``: the task ledger - list, inspect, requeue, discard.
 
-A requeue makes a *new* call whose ``requeued_from`` points to the old one, which stays
-as history; ``GET /tasks/{id}`` of the old call lists it under ``requeued_to``.
+A requeue makes a *new* call whose ``requeued_from`` points to the old one; the old one
+stays as history in state ``requeued`` (no longer dead) with ``requeued_to`` naming the new
+call (or the identical pending call it was folded into).
 """
 
 from __future__ import annotations

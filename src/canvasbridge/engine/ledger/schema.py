@@ -16,6 +16,7 @@ class CallState(StrEnum):
     SUCCEEDED = "succeeded"
     DEAD = "dead"  # a dead letter: gave up; requeue makes a new call
     DISCARDED = "discarded"  # an operator decided it needs no further work
+    REQUEUED = "requeued"  # was dead or discarded; ``requeued_to`` names the call that took over
 
 
 PENDING_STATES = (CallState.QUEUED, CallState.RETRYING)
@@ -38,6 +39,7 @@ task_calls = sa.Table(
     sa.Column("origin_routing_key", sa.String(500)),
     sa.Column("origin_message", sa.Text),
     sa.Column("requeued_from", sa.BigInteger().with_variant(sa.Integer(), "sqlite")),
+    sa.Column("requeued_to", sa.BigInteger().with_variant(sa.Integer(), "sqlite")),
     sa.Column("last_error", sa.Text),
     sa.Column("last_traceback", sa.Text),
     sa.Column("result", sa.Text),
@@ -65,6 +67,13 @@ sa.Index(
 sa.Index("ix_task_calls_state_task", task_calls.c.state, task_calls.c.task)
 sa.Index("ix_task_calls_created_at", task_calls.c.created_at)
 sa.Index("ix_task_calls_origin_message_id", task_calls.c.origin_message_id)
+# few calls are requeued: a partial index costs the hot insert nothing
+sa.Index(
+    "ix_task_calls_requeued_from",
+    task_calls.c.requeued_from,
+    sqlite_where=task_calls.c.requeued_from.is_not(None),
+    postgresql_where=task_calls.c.requeued_from.is_not(None),
+)
 
 task_attempts = sa.Table(
     "task_attempts",

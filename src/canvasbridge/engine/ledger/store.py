@@ -34,6 +34,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
 DEFAULT_PRESUME_LOST_AFTER_S = 900.0  # a run this old no longer holds back an identical call
+REQUEUEABLE_STATES = (CallState.DEAD, CallState.DISCARDED)
 
 
 def _now() -> datetime:
@@ -114,6 +115,7 @@ class CallRecord:
     started_at: datetime | None
     finished_at: datetime | None
     next_attempt_at: datetime | None
+    requeued_to: int | None = None  # set once requeued: the call that took over
 
 
 @dataclass(frozen=True)
@@ -438,11 +440,16 @@ class Ledger:
             return CallState.RETRYING
 
     def requeue(self, call_id: int) -> RecordedCall:
-        """Start a new attempt chain for a dead or discarded call (the old row stays as history)."""
+        """Start a new attempt chain for a dead or discarded call.
+
+        In one transaction the old call becomes ``requeued`` with ``requeued_to`` naming the
+        new call (or the identical pending call it was folded into), so it stops counting
+        as dead and a second requeue of it is refused. Undo with :meth:`undo_requeue`.
+        """
         record = self.get(call_id)
         if record is None:
             raise KeyError(call_id)
-        if record.state not in (CallState.DEAD, CallState.DISCARDED):
+        if record.state not in REQUEUEABLE_STATES:
             raise ValueError(
                 f"call {call_id} is {record.state}; only dead or discarded calls can be requeued"
             )
@@ -456,16 +463,44 @@ class Ledger:
         }
         values = _record_row(TaskCall(record.task, record.params), record.correlation_id, now, origin_fields)
         with self.engine.begin() as connection:
+            # the state check and the change in one statement: of two requeues at once, one wins
+            taken = connection.execute(
+                sa.update(task_calls)
+                .where(
+                    task_calls.c.id == call_id, task_calls.c.state.in_([s.value for s in REQUEUEABLE_STATES])
+                )
+                .values(state=CallState.REQUEUED.value, updated_at=now)
+            ).rowcount
+            if not taken:
+                raise ValueError(f"call {call_id} was changed by someone else; it is no longer requeueable")
             row = connection.execute(self._statements.record_statement, values).one()
+            connection.execute(
+                sa.update(task_calls).where(task_calls.c.id == call_id).values(requeued_to=int(row.id))
+            )
         return RecordedCall(int(row.id), record.task, record.params, folded=row.folded > 0)
+
+    def undo_requeue(self, call_id: int, new_id: int, state: CallState) -> None:
+        """Put a requeued call back in ``state`` (dead or discarded) when its new call could
+        not be queued, so it can be requeued again later. Forget the new call first."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(task_calls)
+                .where(
+                    task_calls.c.id == call_id,
+                    task_calls.c.state == CallState.REQUEUED.value,
+                    task_calls.c.requeued_to == new_id,
+                )
+                .values(state=state.value, requeued_to=None, updated_at=_now())
+            )
 
     def discard(self, call_id: int) -> None:
         """Mark a dead (or pending) call as needing no further work."""
         now = _now()
+        final = [CallState.SUCCEEDED.value, CallState.REQUEUED.value]
         with self.engine.begin() as connection:
             updated = connection.execute(
                 sa.update(task_calls)
-                .where(task_calls.c.id == call_id, task_calls.c.state.not_in([CallState.SUCCEEDED.value]))
+                .where(task_calls.c.id == call_id, task_calls.c.state.not_in(final))
                 .values(state=CallState.DISCARDED.value, updated_at=now, finished_at=now)
             ).rowcount
         if not updated:
@@ -776,6 +811,7 @@ def _call_record(row: Any) -> CallRecord:
         origin_routing_key=row.origin_routing_key,
         origin_message=origin,
         requeued_from=row.requeued_from,
+        requeued_to=row.requeued_to,
         last_error=row.last_error,
         last_traceback=row.last_traceback,
         result=json.loads(row.result) if row.result else None,
