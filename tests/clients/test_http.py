@@ -86,7 +86,7 @@ def test_call_stats_are_safe_across_threads() -> None:
 
     def work() -> None:
         for _ in range(1000):
-            stats.record("canvas", "get", "users/{id}", 0.001, ok=True)
+            stats.record("canvas", "get", "users/{id}", 0.001, 200)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
@@ -101,17 +101,17 @@ def test_call_stats_are_safe_across_threads() -> None:
 
 
 def test_call_hooks_see_every_request_and_cannot_break_it() -> None:
-    seen: list[tuple[str, str, str, bool]] = []
+    seen: list[tuple[str, str, str, str]] = []
 
     def broken_hook(*_args: object) -> None:
         raise RuntimeError("metrics backend down")
 
-    stats = CallStats(hooks=[lambda s, m, t, _sec, ok: seen.append((s, m, t, ok)), broken_hook])
+    stats = CallStats(hooks=[lambda s, m, t, _sec, status: seen.append((s, m, t, status)), broken_hook])
     transport = httpx.MockTransport(lambda request: httpx.Response(404, json={"error": "x"}))
     client = HttpClient("http://sap.test/", system="sap", stats=stats, transport=transport)
     with pytest.raises(HttpNotFoundError):
         client.get_json("locations(5)")
-    assert seen == [("sap", "GET", "locations({id})", False)]
+    assert seen == [("sap", "GET", "locations({id})", "404")]
 
 
 def test_the_client_retries_a_503_after_the_servers_retry_after_date() -> None:

@@ -67,13 +67,13 @@ def observe_external_call(system: str, endpoint: str, status: int | str, seconds
     EXTERNAL_CALL_DURATION.labels(system, endpoint).observe(max(seconds, 0.0))
 
 
-def external_call_hook(system: str, method: str, template: str, seconds: float, ok: bool) -> None:
+def external_call_hook(system: str, method: str, template: str, seconds: float, status: str) -> None:
     """A client call hook (``clients.http.CallHook``) that feeds :func:`observe_external_call`.
 
-    The clients report success or failure, not the status code, so ``status`` is ``ok`` or
-    ``error``.
+    ``status`` is the HTTP status (``"503"``), or ``timeout``/``connect``/``error`` when no
+    answer came back.
     """
-    observe_external_call(system, f"{method} {template}", "ok" if ok else "error", seconds)
+    observe_external_call(system, f"{method} {template}", status, seconds)
 
 
 def set_rate_limit_remaining(system: str, value: float) -> None:

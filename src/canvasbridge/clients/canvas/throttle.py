@@ -40,6 +40,7 @@ from canvasbridge.clients.http import (
     error_for_status,
     parse_retry_after,
     transport_error,
+    transport_status,
 )
 
 DEFAULT_MAX_CONCURRENCY = 4  # requests in flight per token
@@ -196,7 +197,9 @@ class ThrottlingAdapter(HTTPAdapter):
             try:
                 response = super().send(request, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                self.stats.record("canvas", method, template, time.perf_counter() - started, ok=False)
+                self.stats.record(
+                    "canvas", method, template, time.perf_counter() - started, transport_status(exc)
+                )
                 self.throttle.release()
                 # a POST that timed out while reading may have been applied: do not send it twice
                 sent = isinstance(exc, requests.ReadTimeout) and method == "POST"
@@ -208,7 +211,7 @@ class ThrottlingAdapter(HTTPAdapter):
                 continue
             elapsed = time.perf_counter() - started
             self.throttle.release()
-            self.stats.record("canvas", method, template, elapsed, ok=response.status_code < 400)
+            self.stats.record("canvas", method, template, elapsed, response.status_code)
             self.throttle.observe(_float(response.headers.get("X-Rate-Limit-Remaining")))
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if is_rate_limited(response):

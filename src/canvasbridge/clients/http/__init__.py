@@ -40,6 +40,7 @@ from canvasbridge.clients.http._errors import (
     HttpTransientError,
     error_for_status,
     transport_error,
+    transport_status,
 )
 from canvasbridge.clients.http._redaction import REDACTED, RedactingFilter, Redactor
 from canvasbridge.clients.http._settings import DEFAULT_TIMEOUT_S, ClientSettings
@@ -69,4 +70,5 @@ __all__ = [
     "error_for_status",
     "parse_retry_after",
     "transport_error",
+    "transport_status",
 ]

@@ -18,6 +18,7 @@ from canvasbridge.clients.http._errors import (
     HttpPermanentError,
     error_for_status,
     transport_error,
+    transport_status,
 )
 from canvasbridge.clients.http._redaction import Redactor
 from canvasbridge.clients.http._settings import DEFAULT_TIMEOUT_S
@@ -172,12 +173,14 @@ class HttpClient:
         try:
             response = self._http.send(request)
         except httpx.TransportError as exc:
-            self.stats.record(self.system, method, template, time.perf_counter() - started, ok=False)
+            self.stats.record(
+                self.system, method, template, time.perf_counter() - started, transport_status(exc)
+            )
             raise transport_error(
                 exc, system=self.system, method=method, endpoint=template, redactor=self.redactor
             ) from None
         elapsed = time.perf_counter() - started
-        self.stats.record(self.system, method, template, elapsed, ok=response.status_code < 400)
+        self.stats.record(self.system, method, template, elapsed, response.status_code)
         log.debug(
             "%s %s %s -> %d in %.1f ms",
             self.system,

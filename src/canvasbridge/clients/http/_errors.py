@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+import requests
+
 from canvasbridge.clients.http._redaction import Redactor
 from canvasbridge.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
 
@@ -83,6 +86,15 @@ def error_for_status(
     assert isinstance(error, HttpErrorInfo)
     error._attach(system, method, endpoint, status, body)
     return error
+
+
+def transport_status(exc: BaseException) -> str:
+    """Why no answer came, as the ``status`` of a call: ``timeout``, ``connect`` or ``error``."""
+    if isinstance(exc, httpx.TimeoutException | requests.Timeout):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError | requests.ConnectionError):
+        return "connect"
+    return "error"
 
 
 def transport_error(

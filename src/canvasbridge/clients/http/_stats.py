@@ -23,8 +23,10 @@ class EndpointStats:
         return 1000.0 * self.seconds / self.calls if self.calls else 0.0
 
 
-#: ``hook(system, METHOD, template, seconds, ok)``, called after every HTTP request.
-CallHook = Callable[[str, str, str, float, bool], None]
+#: ``hook(system, METHOD, template, seconds, status)``, called after every HTTP request;
+#: ``status`` is the HTTP status (``"503"``) or, with no answer, ``"timeout"``, ``"connect"``
+#: or ``"error"`` (see :func:`~canvasbridge.clients.http.transport_status`).
+CallHook = Callable[[str, str, str, float, str], None]
 
 
 @dataclass
@@ -42,7 +44,9 @@ class CallStats:
     hooks: list[CallHook] = field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def record(self, system: str, method: str, template: str, seconds: float, ok: bool) -> None:
+    def record(self, system: str, method: str, template: str, seconds: float, status: int | str) -> None:
+        """Count one request; ``status`` is its HTTP status, or why no answer came (a word)."""
+        ok = isinstance(status, int) and status < 400
         key = f"{system} {method.upper()} {template}"
         with self._lock:
             self.total += 1
@@ -53,7 +57,7 @@ class CallStats:
                 entry.errors += 1
         for hook in self.hooks:
             try:
-                hook(system, method.upper(), template, seconds, ok)
+                hook(system, method.upper(), template, seconds, str(status))
             except Exception:  # a metrics hook must never break a call
                 log.exception("call hook %r failed", hook)
 

@@ -51,6 +51,7 @@ from canvasbridge.clients.http import (
     endpoint_template,
     error_for_status,
     transport_error,
+    transport_status,
 )
 from canvasbridge.errors import PermanentError
 from canvasbridge.secrets import SecretRef
@@ -192,14 +193,16 @@ class _SalesforceAdapter(HTTPAdapter):
             try:
                 response = HTTPAdapter.send(self, request, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                client.stats.record("salesforce", method, template, time.perf_counter() - started, ok=False)
+                client.stats.record(
+                    "salesforce", method, template, time.perf_counter() - started, transport_status(exc)
+                )
                 # a POST whose answer timed out may have been applied: do not send it twice
                 maybe_applied[0] = isinstance(exc, requests.ReadTimeout) and method == "POST"
                 raise transport_error(
                     exc, system="salesforce", method=method, endpoint=template, redactor=client.redactor
                 ) from None
             client.stats.record(
-                "salesforce", method, template, time.perf_counter() - started, ok=response.status_code < 400
+                "salesforce", method, template, time.perf_counter() - started, response.status_code
             )
             usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
             if usage is not None:
