@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-COMMAND_MODULES: list[str] = ["events", "provisioning", "serve", "tasks", "config_check"]
+COMMAND_MODULES: list[str] = ["events", "provisioning", "serve", "tasks", "parked", "config_check"]
 COMMANDS_GROUP = "canvasbridge.commands"
 
 app = typer.Typer(

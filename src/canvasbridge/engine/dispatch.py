@@ -41,6 +41,7 @@ class DispatchResult:
     outcome: Outcome
     calls: list[RecordedCall] = field(default_factory=list)
     reason: str = ""
+    parked_id: int | None = None  # the parked message's id when the outcome is PARKED
 
 
 Enqueue = Callable[[Sequence[Recording]], list[list[RecordedCall]]]
@@ -136,4 +137,4 @@ class Dispatcher:
         parked_id = self._ledger().park(envelope, reason=reason, route=route)
         metrics.MESSAGES_PARKED.labels(envelope.source, route or "-", cause).inc()
         log.warning("parked message as #%d: %s", parked_id, reason)
-        return DispatchResult(Outcome.PARKED, reason=reason)
+        return DispatchResult(Outcome.PARKED, reason=reason, parked_id=parked_id)

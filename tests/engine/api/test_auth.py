@@ -13,7 +13,7 @@ from canvasbridge.errors import ConfigError
 from tests.engine.api import seeding
 from tests.engine.api.conftest import OPERATE, READ, Api, bearer
 
-# (method, path, role needed); {dead} is replaced by the id of a dead call
+# (method, path, role needed); {dead} is replaced by the id of a dead call, {parked} by a parked message's
 ENDPOINTS = [
     ("GET", "/tasks", "read"),
     ("GET", "/tasks/{dead}", "read"),
@@ -25,6 +25,9 @@ ENDPOINTS = [
     ("GET", "/routes", "read"),
     ("GET", "/stats", "read"),
     ("GET", "/parked", "read"),
+    ("GET", "/parked/{parked}", "read"),
+    ("POST", "/parked/{parked}/requeue", "operate"),
+    ("POST", "/parked/{parked}/discard", "operate"),
     ("GET", "/metrics", "read"),
     ("GET", "/openapi.json", "read"),
     ("GET", "/health/live", None),
@@ -44,7 +47,11 @@ def test_auth_matrix_for_every_endpoint(api: Api) -> None:
     for method, template, role in ENDPOINTS:
         for who, headers in credentials.items():
             # a fresh dead call each time, so a requeue or discard by an earlier row cannot mask this one
-            path = template.format(dead=seeding.dead(api.runtime.ledger(), "record", key=f"{who}{template}"))
+            ledger = api.runtime.ledger()
+            path = template.format(
+                dead=seeding.dead(ledger, "record", key=f"{who}{template}"),
+                parked=ledger.park(seeding.message(routing_key="nowhere"), reason="no route matched"),
+            )
             response = api.client.request(method, path, headers=headers)
             if role is None:
                 expected = {200}

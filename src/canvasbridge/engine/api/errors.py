@@ -84,6 +84,7 @@ def install(app: FastAPI) -> None:
         return error_response(422, f"{exc.field}: {exc.message}", fields=[field])
 
     @app.exception_handler(ops.UnknownCall)
+    @app.exception_handler(ops.UnknownParked)
     @app.exception_handler(ops.UnknownKind)
     async def _unknown(request: Request, exc: ops.OperationError) -> JSONResponse:
         return error_response(404, str(exc))

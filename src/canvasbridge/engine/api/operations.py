@@ -4,7 +4,8 @@ Every action works on the ledger and the queue of one :class:`Runtime`; the HTTP
 and the CLI commands are thin wrappers that translate the errors below into a status
 code or an exit code:
 
-* :class:`UnknownCall` / :class:`UnknownKind` - nothing by that id or sync kind (404);
+* :class:`UnknownCall` / :class:`UnknownParked` / :class:`UnknownKind` - nothing by that
+  id or sync kind (404);
 * :class:`InvalidState` - the call's state does not allow the action (409);
 * :class:`QueueUnavailable` - the broker did not take the new call (503).
 
@@ -50,6 +51,12 @@ class UnknownCall(OperationError):
         self.call_id = call_id
 
 
+class UnknownParked(OperationError):
+    def __init__(self, parked_id: int) -> None:
+        super().__init__(f"no parked message with id {parked_id}")
+        self.parked_id = parked_id
+
+
 class UnknownKind(OperationError):
     def __init__(self, kind: str, known: Sequence[str]) -> None:
         super().__init__(f"no task declares sync kind {kind!r} (configured kinds: {sorted(known)})")
@@ -93,6 +100,17 @@ class BulkRequeue:
     requeued: list[Requeued] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     not_attempted: int = 0
+
+
+@dataclass(frozen=True)
+class ParkedRequeue:
+    """What dispatching a parked message again came to; it is no longer parked under ``id``."""
+
+    id: int
+    outcome: str  # a dispatch outcome: queued, nothing, unmatched or parked (again)
+    calls: list[int]
+    parked_again_as: int | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,61 @@ class Operations:
     def parked(self, *, limit: int, offset: int) -> tuple[list[ParkedRecord], int]:
         ledger = self.runtime.ledger()
         return ledger.parked(limit=limit, offset=offset), queries.parked_count(ledger)
+
+    def parked_message(self, parked_id: int) -> ParkedRecord:
+        record = self.runtime.ledger().parked_message(parked_id)
+        if record is None:
+            raise UnknownParked(parked_id)
+        return record
+
+    def requeue_parked(self, parked_id: int, *, actor: str) -> ParkedRequeue:
+        """Dispatch a parked message again (after its route or parser was fixed).
+
+        It goes through the routes and parsers as if it had just arrived; its calls name it
+        as their origin. It then leaves this id: its calls were queued, no work was needed,
+        or it was parked again under a new id with the new reason.
+        """
+        record = self.parked_message(parked_id)
+        envelope = Envelope(
+            body=record.body,
+            source=record.source,
+            message_id=record.message_id,
+            routing_key=record.routing_key,
+            attributes=record.attributes,
+        )
+        try:
+            result = self.runtime.dispatcher()(envelope)
+        except Exception as exc:
+            raise QueueUnavailable(f"the task queue did not accept the calls: {type(exc).__name__}") from exc
+        self.runtime.ledger().unpark(parked_id)
+        done = ParkedRequeue(
+            parked_id, result.outcome.value, [c.id for c in result.calls], result.parked_id, result.reason
+        )
+        log.info(
+            "%s requeued parked message %d (%s %s): %s%s",
+            actor,
+            parked_id,
+            record.source,
+            record.message_id,
+            done.outcome,
+            f" as {done.parked_again_as}" if done.parked_again_as else "",
+        )
+        return done
+
+    def discard_parked(self, parked_id: int, *, actor: str) -> ParkedRecord:
+        """Remove a parked message that needs no work; the log keeps who did it and what it was."""
+        record = self.parked_message(parked_id)
+        if not self.runtime.ledger().unpark(parked_id):
+            raise UnknownParked(parked_id)
+        log.info(
+            "%s discarded parked message %d (%s %s, parked for: %s)",
+            actor,
+            parked_id,
+            record.source,
+            record.message_id,
+            record.reason,
+        )
+        return record
 
     def routing_table(self) -> RoutingTable:
         return RoutingTable(list(self.runtime.config.routes), self.runtime.config.unmatched)

@@ -267,6 +267,17 @@ class ParkedMessage(BaseModel):
         )
 
 
+class ParkedRequeueResult(BaseModel):
+    id: int = Field(description="the parked message dispatched again; it is no longer parked under this id")
+    outcome: str = Field(
+        description="queued (calls queued), nothing (the parser asked for no work), "
+        "unmatched (no route, acknowledged by policy) or parked (parked again)"
+    )
+    calls: list[int] = Field(description="the task calls it queued (or folded into)")
+    parked_again_as: int | None = Field(description="the new id when it was parked again")
+    reason: str | None = Field(description="why it was parked again, or left unmatched")
+
+
 class ParkedPage(BaseModel):
     items: list[ParkedMessage]
     total: int

@@ -565,20 +565,22 @@ class Ledger:
             rows = connection.execute(
                 sa.select(parked_messages).order_by(parked_messages.c.id.desc()).limit(limit).offset(offset)
             ).all()
-        return [
-            ParkedRecord(
-                id=row.id,
-                source=row.source,
-                message_id=row.message_id,
-                routing_key=row.routing_key,
-                attributes=json.loads(row.attributes),
-                body=bytes(row.body),
-                route=row.route,
-                reason=row.reason,
-                created_at=_aware(row.created_at) or _now(),
-            )
-            for row in rows
-        ]
+        return [_parked_record(row) for row in rows]
+
+    def parked_message(self, parked_id: int) -> ParkedRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(parked_messages).where(parked_messages.c.id == parked_id)
+            ).one_or_none()
+        return None if row is None else _parked_record(row)
+
+    def unpark(self, parked_id: int) -> bool:
+        """Remove a parked message (dispatched again, or discarded); False if it was gone."""
+        with self.engine.begin() as connection:
+            removed = connection.execute(
+                sa.delete(parked_messages).where(parked_messages.c.id == parked_id)
+            ).rowcount
+        return bool(removed)
 
     # -- reading -------------------------------------------------------------------
 
@@ -789,6 +791,20 @@ def _filtered(query: Any, where: CallFilter | None) -> Any:
     if where.until:
         query = query.where(task_calls.c.created_at < where.until)
     return query
+
+
+def _parked_record(row: Any) -> ParkedRecord:
+    return ParkedRecord(
+        id=row.id,
+        source=row.source,
+        message_id=row.message_id,
+        routing_key=row.routing_key,
+        attributes=json.loads(row.attributes),
+        body=bytes(row.body),
+        route=row.route,
+        reason=row.reason,
+        created_at=_aware(row.created_at) or _now(),
+    )
 
 
 def _call_record(row: Any) -> CallRecord:
