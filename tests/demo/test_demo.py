@@ -132,6 +132,47 @@ def check_end_state(stack: DemoStack, result: DemoResult) -> None:
     result.facts["checked"] = True
 
 
+def narrated_figures_reconcile(stack: DemoStack, result: DemoResult, text: str) -> None:
+    """Each figure the narration prints is what the ledger and the emulators hold."""
+    import re
+
+    from canvasbridge.engine.ledger import CallFilter
+    from canvasbridge_demo.narrate import Narrator
+    from canvasbridge_demo.scenario import Scenario
+
+    held = re.search(
+        r"Canvas now holds (\d+) sub-accounts, (\d+) users, (\d+) courses, (\d+) sections and (\d+) enrollments",
+        text,
+    )
+    assert held, "the initial sync's closing line is missing"
+    plan = result.facts["initial_plan"]
+    created = [
+        plan.get(kind, {}).get("create", 0) for kind in ("account", "user", "course", "section", "enrollment")
+    ]
+    # Canvas was empty of our objects: what it holds after the initial sync is what was created
+    assert [int(n) for n in held.groups()] == created
+    written = re.search(r"written: (.*)", text)
+    assert written and f"user create {created[1]}" in written.group(1)
+
+    ledger = stack.runtime.ledger()
+    outage = result.facts["outage"]
+    retried = [
+        c
+        for c in ledger.list(CallFilter(since=outage["since"]), limit=10_000)
+        if c.state == CallState.SUCCEEDED and c.attempts > 1
+    ]
+    assert f"{outage['recovered']} task call(s) failed while Canvas was down" in text
+    assert outage["recovered"] == len(retried) >= 1
+
+    summary = result.summary
+    calls = ledger.list(CallFilter(since=stack.started_at), limit=10_000)
+    assert summary["task_calls"] == len(calls)
+    assert summary["recovered"] == sum(1 for c in calls if c.state == CallState.SUCCEEDED and c.attempts > 1)
+    assert summary["recovered"] >= outage["recovered"]
+    assert summary["canvas"] == Scenario(stack, Narrator(Console(file=io.StringIO()))).managed_counts()
+    assert "ERROR" not in text  # the dead letter the demo provokes is narrated, not logged as an error
+
+
 @pytest.mark.slow
 def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(restore_environ):
     out = io.StringIO()
@@ -141,6 +182,7 @@ def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(
 
     def check(stack: DemoStack, result: DemoResult) -> None:
         check_end_state(stack, result)
+        narrated_figures_reconcile(stack, result, out.getvalue())
         admin.append(stack.admin_url)
 
     try:
@@ -171,6 +213,7 @@ def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(
     assert summary["recovered"] >= 1 and summary["requeued"] == 1 and summary["dead"] == 1
     assert summary["api_calls"]["canvas"] > 100 and summary["api_calls"]["salesforce"] > 0
     assert "Summary" in text and "admin API" in text and "canvasbridge tasks requeue" in text
+    assert text.count("Running") == 1  # the table of what still runs, shown with --keep-running only
     assert "GET /tasks?state=dead → 1 call(s)" in text
     assert "\x1b[" not in text  # no terminal, no escape codes
     assert time.monotonic() - started < 240
@@ -189,6 +232,8 @@ def test_the_canvasbridge_demo_command_exits_0():
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "dead letter" in done.stdout and "Summary" in done.stdout
+    assert "Running" not in done.stdout  # everything stopped: no table of URLs and a token for it
+    assert "UserWarning" not in done.stderr + done.stdout
 
 
 @pytest.mark.slow

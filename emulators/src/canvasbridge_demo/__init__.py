@@ -48,7 +48,7 @@ def run_demo(
         "a worker and the admin API…"
     )
     stack = DemoStack(options)
-    with _engine_logs_on(narrator.console), contextlib.ExitStack() as stopping:
+    with _engine_logs_on(narrator), contextlib.ExitStack() as stopping:
         with narrator.console.status("starting…"):
             stack.start()
         stopping.callback(stack.stop)
@@ -77,7 +77,8 @@ def _play(
     )
     result = Scenario(stack, narrator, burst_plan=burst_plan).play()
     print_summary(narrator, result, stack)
-    print_urls(narrator, stack)
+    if keep_running:
+        print_urls(narrator, stack)
     if inspect is not None:
         inspect(stack, result)
     if keep_running:
@@ -87,13 +88,15 @@ def _play(
 
 
 @contextlib.contextmanager
-def _engine_logs_on(console: Console) -> Iterator[None]:
-    """While the demo runs, canvasbridge's errors (a dead letter, a stopped source) print
-    through the narrator's console; warnings (each retry) stay quiet: the steps tell them."""
+def _engine_logs_on(narrator: Narrator) -> Iterator[None]:
+    """While the demo runs, canvasbridge's unexpected errors (a stopped source, say) print
+    through the narrator's console; warnings (each retry) and the errors a step provokes on
+    purpose stay quiet: the steps tell them."""
     from rich.logging import RichHandler
 
     logger = logging.getLogger("canvasbridge")
-    handler = RichHandler(console=console, level=logging.ERROR, show_path=False, show_time=False)
+    handler = RichHandler(console=narrator.console, level=logging.ERROR, show_path=False, show_time=False)
+    handler.addFilter(narrator.shows)
     saved = logger.propagate
     logger.addHandler(handler)
     logger.propagate = False

@@ -43,7 +43,9 @@ def print_summary(narrator: Narrator, result: DemoResult, stack: DemoStack) -> N
     table.add_row("task calls (duplicates folded)", f"{s.get('task_calls', 0)} ({s.get('folded', 0)})")
     tasks: dict[str, int] = s.get("tasks", {})
     table.add_row("task calls succeeded", str(tasks.get("succeeded", 0)))
-    table.add_row("failures recovered by retries", str(s.get("recovered", 0)))
+    outage = result.facts.get("outage", {}).get("recovered")
+    in_outage = f" ({outage} in the outage)" if outage is not None else ""
+    table.add_row("task calls that succeeded after retrying", f"{s.get('recovered', 0)}{in_outage}")
     table.add_row("dead letters (requeued)", f"{s.get('dead', 0)} ({s.get('requeued', 0)})")
     table.add_row("messages parked", str(s.get("parked", 0)))
     for name, count in s.get("api_calls", {}).items():
