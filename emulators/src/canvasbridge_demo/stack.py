@@ -104,6 +104,49 @@ def split_password(url: str) -> tuple[str, str | None]:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.password
 
 
+def secret_environment(suite: Any, admin_token: str) -> dict[str, str]:
+    """The environment variables the demo configuration reads its secrets from (the
+    emulators' credentials), and AWS credentials for moto's SQS, which accepts any."""
+    sf = suite["salesforce"].credentials
+    values = {
+        "canvas": suite["canvas"].credentials["token"],
+        "fs": suite["fs"].credentials["password"],
+        "cerebrum": suite["cerebrum"].credentials["api_key"],
+        "sap": suite["sap"].credentials["api_key"],
+        "sf_password": sf["password"],
+        "sf_token": sf["security_token"],
+        "sf_secret": sf["consumer_secret"],
+        "admin": admin_token,
+    }
+    sqs = suite["sqs"].credentials
+    return {
+        **{SECRET_ENV[key]: value for key, value in values.items()},
+        "AWS_ACCESS_KEY_ID": sqs["access_key"],
+        "AWS_SECRET_ACCESS_KEY": sqs["secret_key"],
+    }
+
+
+def placeholders(suite: Any, data_dir: Path, webhook_port: int) -> dict[str, str]:
+    """The values of the demo configuration's ``${…}`` placeholders for a running suite."""
+    sqs = suite["sqs"].credentials
+    sf = suite["salesforce"].credentials
+    return {
+        "DATA_DIR": str(data_dir),
+        "WEBHOOK_PORT": str(webhook_port),
+        "SQS_URL": suite["sqs"].url,
+        "SQS_QUEUE_URL": sqs["queue"],
+        "SQS_REGION": sqs["region"],
+        "CANVAS_URL": suite["canvas"].url,
+        "FS_URL": suite["fs"].url,
+        "CEREBRUM_URL": suite["cerebrum"].url,
+        "CEREBRUM_API_KEY_HEADER": suite["cerebrum"].credentials["header"],
+        "SAP_URL": suite["sap"].url,
+        "SALESFORCE_URL": suite["salesforce"].url,
+        "SALESFORCE_USERNAME": sf["username"],
+        "SALESFORCE_CONSUMER_KEY": sf["consumer_key"],
+    }
+
+
 class DemoStack:
     """The emulators, the engine (consumer, worker) and the admin API of one demo run."""
 
@@ -171,44 +214,15 @@ class DemoStack:
         self._start_admin_api()
 
     def _set_secrets(self) -> None:
-        s = self.suite
-        sf = s["salesforce"].credentials
-        values = {
-            "canvas": s["canvas"].credentials["token"],
-            "fs": s["fs"].credentials["password"],
-            "cerebrum": s["cerebrum"].credentials["api_key"],
-            "sap": s["sap"].credentials["api_key"],
-            "sf_password": sf["password"],
-            "sf_token": sf["security_token"],
-            "sf_secret": sf["consumer_secret"],
-            "admin": self.admin_token,
-        }
-        for key, value in values.items():
-            os.environ[SECRET_ENV[key]] = value
-        # the SQS source takes AWS credentials from the standard chain; moto accepts any
-        sqs = s["sqs"].credentials
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", sqs["access_key"])
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", sqs["secret_key"])
+        for name, value in secret_environment(self.suite, self.admin_token).items():
+            if name.startswith("AWS_"):  # the SQS source takes them from the standard chain
+                os.environ.setdefault(name, value)
+            else:
+                os.environ[name] = value
 
     def placeholders(self, webhook_port: int) -> dict[str, str]:
-        s = self.suite
-        sqs = s["sqs"].credentials
-        sf = s["salesforce"].credentials
-        return {
-            "DATA_DIR": str(self.data_dir),
-            "WEBHOOK_PORT": str(webhook_port),
-            "SQS_URL": s["sqs"].url,
-            "SQS_QUEUE_URL": sqs["queue"],
-            "SQS_REGION": sqs["region"],
-            "CANVAS_URL": s["canvas"].url,
-            "FS_URL": s["fs"].url,
-            "CEREBRUM_URL": s["cerebrum"].url,
-            "CEREBRUM_API_KEY_HEADER": s["cerebrum"].credentials["header"],
-            "SAP_URL": s["sap"].url,
-            "SALESFORCE_URL": s["salesforce"].url,
-            "SALESFORCE_USERNAME": sf["username"],
-            "SALESFORCE_CONSUMER_KEY": sf["consumer_key"],
-        }
+        assert self.data_dir is not None
+        return placeholders(self.suite, self.data_dir, webhook_port)
 
     def _build_config(self, webhook_port: int, amqp: str | None) -> AppConfig:
         source = self.options.config or default_config_path()

@@ -11,7 +11,9 @@ fills in the rest from FS, Cerebrum and SAP); Salesforce holds the Ambition org 
 ``LMS_Course_Id__c`` are those Canvas course ids; FS, Cerebrum and SAP serve the synthetic
 university and publish change notifications to ``publish`` (``memory``, ``amqp://…`` or
 ``http(s)://…``). The SQS queue ``canvas-live-events`` is where Canvas would deliver live
-events. Each emulator's ``/_emulator/reset`` returns it to this seeded state.
+events; ``POST {canvas}/_emulator/live-events`` (``{"count": 100, "rate": 50}``) sends generated
+ones into it while the suite runs. Each emulator's ``/_emulator/reset`` returns it to this
+seeded state. With ``port_base`` the ports are fixed: see :data:`PORT_OFFSETS`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ SIZES = ("tiny", "small", "university")
 QUEUE_NAME = "canvas-live-events"  # Canvas requires queue names starting with this
 AWS_REGION = "us-east-1"
 AWS_KEY = "testing"  # moto accepts any credentials
+#: with ``port_base=N`` each emulator listens on N + its offset, the same at every start
+PORT_OFFSETS = {"canvas": 0, "salesforce": 1, "fs": 2, "cerebrum": 3, "sap": 4, "sqs": 5}
+LIVE_EVENTS_PATH = "/_emulator/live-events"
+MAX_LIVE_EVENTS_PER_REQUEST = 100_000  # one POST /_emulator/live-events sends at most this many
 
 
 @dataclass
@@ -135,37 +141,47 @@ def start_suite(
     sqs: bool = True,
     host: str = "127.0.0.1",
     salesforce_batch_size: int = 2000,
+    port_base: int | None = None,
 ) -> Suite:
     """Build the university and start every emulator; stop them with :meth:`Suite.stop`.
 
     ``sources=False`` skips FS, Cerebrum and SAP (and the big university build);
-    ``sqs=False`` skips moto's SQS server.
+    ``sqs=False`` skips moto's SQS server; ``port_base`` fixes the ports (see
+    :data:`PORT_OFFSETS`), otherwise each emulator takes a free one.
     """
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
+    if port_base is not None and not 1024 <= port_base <= 65535 - max(PORT_OFFSETS.values()):
+        raise ValueError(
+            f"port_base {port_base} is out of range (1024 to {65535 - max(PORT_OFFSETS.values())})"
+        )
+
+    def port(name: str) -> int:
+        return 0 if port_base is None else port_base + PORT_OFFSETS[name]
+
     today = today or dt.date.today()
     activity = ActivityDataset.generate(size, seed, today=today)
     university = University.generate(size, seed) if sources else None
     suite = Suite(size, seed, today, university, activity)
     try:
-        _start_canvas(suite, host)
-        _start_salesforce(suite, host, salesforce_batch_size)
+        _start_canvas(suite, host, port("canvas"))
+        _start_salesforce(suite, host, salesforce_batch_size, port("salesforce"))
         if university is not None:
-            _start_sources(suite, university, host, publish)
+            _start_sources(suite, university, host, publish, port)
         if sqs:
-            _start_sqs(suite, host)
+            _start_sqs(suite, host, port("sqs"))
     except BaseException:
         suite.stop()
         raise
     return suite
 
 
-def _start_canvas(suite: Suite, host: str) -> None:
+def _start_canvas(suite: Suite, host: str, port: int) -> None:
     from canvasbridge_emulators.canvas import DEFAULT_TOKEN, create_app
 
     emulator = create_app(seed=suite.activity.load_canvas)
-    server = ServerThread(emulator.app, host=host).start()
+    server = ServerThread(_with_live_events_route(emulator.app, suite), host=host, port=port).start()
     suite.emulators["canvas"] = RunningEmulator(
         "canvas",
         server.url,
@@ -177,13 +193,53 @@ def _start_canvas(suite: Suite, host: str) -> None:
     )
 
 
-def _start_salesforce(suite: Suite, host: str, batch_size: int) -> None:
+def _with_live_events_route(canvas: Any, suite: Suite) -> Any:
+    """The Canvas emulator's ASGI app plus ``POST /_emulator/live-events``: generated events
+    into SQS, as Canvas would deliver them; ``{"count": N, "rate": R}`` (events per second,
+    optional). The suite adds it because only the suite has both the generator and SQS."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def post(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+        count = body.get("count") if isinstance(body, dict) else None
+        rate = body.get("rate") if isinstance(body, dict) else None
+        if not isinstance(count, int) or not 1 <= count <= MAX_LIVE_EVENTS_PER_REQUEST:
+            return JSONResponse(
+                {"error": f"'count' must be a whole number from 1 to {MAX_LIVE_EVENTS_PER_REQUEST}"},
+                status_code=400,
+            )
+        if rate is not None and (not isinstance(rate, int | float) or rate <= 0):
+            return JSONResponse(
+                {"error": "'rate' must be a positive number of events per second"}, status_code=400
+            )
+        if "sqs" not in suite.emulators:
+            return JSONResponse({"error": "this suite runs without SQS"}, status_code=409)
+        sent = await run_in_threadpool(suite.send_live_events, count, rate=rate)
+        return JSONResponse({"sent": sent, "queue": suite.queue_url})
+
+    live_events = Starlette(routes=[Route(LIVE_EVENTS_PATH, post, methods=["POST"])])
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        target = live_events if scope["type"] == "http" and scope["path"] == LIVE_EVENTS_PATH else canvas
+        await target(scope, receive, send)
+
+    return app
+
+
+def _start_salesforce(suite: Suite, host: str, batch_size: int, port: int) -> None:
     from canvasbridge_emulators.salesforce import create_app
 
     app, model, control = create_app(today=suite.today, batch_size=batch_size)
     suite.activity.load_salesforce(model)
     model.mark_seed()
-    server = ServerThread(app, host=host).start()
+    server = ServerThread(app, host=host, port=port).start()
     c = model.credentials
     creds = {
         "username": c.username,
@@ -195,7 +251,7 @@ def _start_salesforce(suite: Suite, host: str, batch_size: int) -> None:
     suite.emulators["salesforce"] = RunningEmulator("salesforce", server.url, creds, server, model, control)
 
 
-def _start_sources(suite: Suite, university: University, host: str, publish: str | None) -> None:
+def _start_sources(suite: Suite, university: University, host: str, publish: str | None, port: Any) -> None:
     from canvasbridge_emulators.notify import publisher_for
 
     factories: list[tuple[str, str, Any]] = []
@@ -246,22 +302,27 @@ def _start_sources(suite: Suite, university: University, host: str, publish: str
     for name, system, factory in factories:
         publisher = publisher_for(publish, system)
         (app, model, control, changes), creds = factory(publisher)
-        server = ServerThread(app, host=host).start()
+        server = ServerThread(app, host=host, port=port(name)).start()
         if publish and publish != "memory":
             creds = {**creds, "publishes_to": publish}
+        if getattr(publisher, "exchange", None):
+            creds = {**creds, "exchange": publisher.exchange}
         suite.emulators[name] = RunningEmulator(
             name, server.url, creds, server, model, control, {"changes": changes, "publisher": publisher}
         )
 
 
 class _MotoServer:
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per SQS request
-        with socket.socket() as sock:
-            sock.bind((host, 0))
-            self.port = int(sock.getsockname()[1])
+        if port:
+            self.port = port
+        else:
+            with socket.socket() as sock:
+                sock.bind((host, 0))
+                self.port = int(sock.getsockname()[1])
         self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
         self._server.start()
         self.url = f"http://{host}:{self.port}"
@@ -270,10 +331,10 @@ class _MotoServer:
         self._server.stop()
 
 
-def _start_sqs(suite: Suite, host: str) -> None:
+def _start_sqs(suite: Suite, host: str, port: int) -> None:
     import boto3
 
-    server = _MotoServer(host)
+    server = _MotoServer(host, port)
     client = boto3.client(
         "sqs",
         endpoint_url=server.url,
