@@ -158,7 +158,7 @@ def list_tasks(
     offset: Annotated[int, typer.Option(min=0, help="rows to skip")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Task calls, newest first, with filters. ``--param username=olan`` finds one object's calls."""
+    """Task calls, newest first, with filters. '--param username=olan' finds one object's calls."""
     where = _filter(state, task, origin, since, until)
     params: dict[str, str] = {}
     for pair in param or ():
