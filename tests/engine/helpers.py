@@ -9,6 +9,7 @@ from typing import Any
 
 from canvasbridge.engine.config import AppConfig, parse_config
 from canvasbridge.engine.ledger import CallState, Ledger
+from canvasbridge.engine.runtime import Runtime
 
 SAMPLE = "tests.engine.sample_tasks"
 
@@ -33,6 +34,27 @@ def embedded_config(data_dir: Path, **overrides: Any) -> AppConfig:
     }
     document.update(overrides)
     return parse_config(document)
+
+
+def production_runtime(rabbitmq_url: str, postgres_url: str, queue: str, source: dict[str, Any]) -> Runtime:
+    """A runtime on PostgreSQL and RabbitMQ whose one route takes every message of ``source``."""
+    return Runtime(
+        parse_config(
+            {
+                "backends": {"broker_url": rabbitmq_url, "ledger_url": postgres_url, "queue": queue},
+                "log": {"level": "WARNING"},
+                "tasks": sample_tasks(),
+                "sources": [source],
+                "routes": [
+                    {
+                        "name": "all",
+                        "source": source["name"],
+                        "parser": "tests.engine.sample_tasks:parse_json",
+                    }
+                ],
+            }
+        )
+    )
 
 
 def wait_for(

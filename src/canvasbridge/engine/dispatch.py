@@ -6,6 +6,8 @@ was parked with a reason, or it matched no route and the policy says acknowledge
 the source may then ack or delete it. If it raises, nothing was made durable and the
 source must leave the message for redelivery.
 
+A message whose envelope fields the engine cannot carry (see :mod:`.admission`: an id too
+long, a NUL, bytes that are not UTF-8) is parked before routing, on its first delivery.
 A parser that raises, returns something that is not a list of :class:`TaskCall`, names a
 task that is not configured, or gives parameters that are not JSON parks the message
 with that reason; the source acks it and goes on with the next.
@@ -18,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from canvasbridge.engine import metrics
+from canvasbridge.engine import admission, metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import UnmatchedConfig, UnmatchedPolicy
 from canvasbridge.engine.envelope import Envelope
@@ -73,7 +75,7 @@ class Dispatcher:
         results: list[DispatchResult] = []
         wanted: list[tuple[int, Route, Envelope, list[TaskCall]]] = []
         for envelope in envelopes:
-            with correlation(envelope.message_id):
+            with correlation(admission.safe_text(envelope.message_id)):
                 result, route, calls = self._route_and_parse(envelope)
             if route is not None and calls:
                 wanted.append((len(results), route, envelope, calls))
@@ -82,7 +84,7 @@ class Dispatcher:
             return results
         recorded = self._enqueue([Recording(calls, envelope) for _, _, envelope, calls in wanted])
         for (index, route, envelope, _), queued in zip(wanted, recorded, strict=True):
-            with correlation(envelope.message_id):
+            with correlation(envelope.message_id):  # admitted: printable
                 log.info(
                     "route %s queued %s",
                     route.name,
@@ -94,6 +96,10 @@ class Dispatcher:
     def _route_and_parse(self, envelope: Envelope) -> tuple[DispatchResult, Route | None, list[TaskCall]]:
         """The message's outcome unless it has calls to queue, its route, and its calls."""
         metrics.MESSAGES_RECEIVED.labels(envelope.source).inc()
+        refused = admission.problems(envelope)
+        if refused:
+            reason = "the message's envelope cannot be handled: " + "; ".join(refused)
+            return self._park(envelope, reason, route=None, cause="envelope"), None, []
         route = self.router.match(envelope)
         if route is None:
             return self._unmatched_message(envelope), None, []

@@ -1,7 +1,9 @@
-"""Helpers shared by the source tests: a recording dispatch, a source runner, a publisher."""
+"""Helpers shared by the source tests: a recording dispatch, a source runner, a publisher,
+moto's SQS server."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -9,11 +11,14 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import boto3
 import pika
 import pytest
+from moto.server import ThreadedMotoServer
 
 from canvasbridge.engine import Envelope
 from canvasbridge.engine.sources import Source
+from tests.services import unique_name
 
 AMQP_PASSWORD_ENV = "CB_TEST_SOURCES_AMQP_PASSWORD"
 
@@ -138,3 +143,43 @@ def publisher(rabbitmq_url: str) -> Iterator[Publisher]:
     pub = Publisher(rabbitmq_url)
     yield pub
     pub.close()
+
+
+# moto's SQS server, for the SQS source tests
+REGION = "eu-west-2"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def sqs(moto_endpoint: str) -> Any:
+    return boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint)
+
+
+@pytest.fixture
+def queue_url(sqs: Any) -> str:
+    return str(sqs.create_queue(QueueName=unique_name("canvas-live-events"))["QueueUrl"])

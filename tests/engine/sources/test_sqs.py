@@ -3,60 +3,19 @@ redelivery of a failed message, batches of 10, and visibility kept for slow batc
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from canvasbridge.engine import Envelope
 from canvasbridge.engine.sources import SqsSourceConfig, build_source
 from canvasbridge.engine.sources.sqs import SqsSource
 from canvasbridge.errors import ConfigError
-from tests.engine.sources.conftest import Recorder, running, wait_until
+from tests.engine.sources.conftest import REGION, Recorder, running, wait_until
 from tests.services import unique_name
-
-REGION = "eu-west-2"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-
-
-@pytest.fixture
-def sqs(moto_endpoint: str) -> Any:
-    return boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint)
-
-
-@pytest.fixture
-def queue_url(sqs: Any) -> str:
-    return str(sqs.create_queue(QueueName=unique_name("canvas-live-events"))["QueueUrl"])
 
 
 def make_config(endpoint: str, queue_url: str, **overrides: Any) -> SqsSourceConfig:

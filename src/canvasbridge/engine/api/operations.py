@@ -194,8 +194,8 @@ class Operations:
         envelope = Envelope(
             body=record.body,
             source=record.source,
-            message_id=record.message_id,
-            routing_key=record.routing_key,
+            message_id=record.raw_message_id,  # as received, not the printable copy
+            routing_key=record.raw_routing_key,
             attributes=record.attributes,
         )
         try:

@@ -104,4 +104,7 @@ parked_messages = sa.Table(
     sa.Column("route", sa.String(200)),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # JSON of message_id and routing_key as received, when the columns above hold an escaped
+    # or shortened copy (too long, NUL, not UTF-8); NULL when they are exact
+    sa.Column("raw_fields", sa.Text),
 )

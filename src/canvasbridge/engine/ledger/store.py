@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 
 from canvasbridge.engine import metrics
+from canvasbridge.engine.admission import safe_text
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
@@ -35,6 +36,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
 DEFAULT_PRESUME_LOST_AFTER_S = 900.0  # a run this old no longer holds back an identical call
 REQUEUEABLE_STATES = (CallState.DEAD, CallState.DISCARDED)
+PARKED_MESSAGE_ID_CHARS = 200  # the parked_messages columns' sizes (schema.py)
+PARKED_ROUTING_KEY_CHARS = 500
 
 
 def _now() -> datetime:
@@ -130,6 +133,10 @@ class AttemptRecord:
 
 @dataclass(frozen=True)
 class ParkedRecord:
+    """A parked message. ``message_id`` and ``routing_key`` are printable (NUL and bytes that
+    are not UTF-8 escaped, shortened to their columns); ``raw_message_id`` and
+    ``raw_routing_key`` are exactly as received (``admission.as_bytes`` gives their bytes)."""
+
     id: int
     source: str
     message_id: str
@@ -139,6 +146,8 @@ class ParkedRecord:
     route: str | None
     reason: str
     created_at: datetime
+    raw_message_id: str
+    raw_routing_key: str | None
 
 
 @dataclass
@@ -541,6 +550,17 @@ class Ledger:
     # -- parking -------------------------------------------------------------------
 
     def park(self, envelope: Envelope, *, reason: str, route: str | None = None) -> int:
+        """Keep a message with the reason it cannot be handled; whatever its fields hold."""
+        message_id = _column_text(envelope.message_id, PARKED_MESSAGE_ID_CHARS)
+        routing_key = (
+            None
+            if envelope.routing_key is None
+            else _column_text(envelope.routing_key, PARKED_ROUTING_KEY_CHARS)
+        )
+        raw_fields = None
+        if (message_id, routing_key) != (envelope.message_id, envelope.routing_key):
+            # JSON escapes NUL and lone surrogates, so the text column holds them exactly
+            raw_fields = json.dumps({"message_id": envelope.message_id, "routing_key": envelope.routing_key})
         with self.engine.begin() as connection:
             if self.engine.dialect.name == "postgresql":
                 connection.execute(sa.text("SET LOCAL synchronous_commit = on"))
@@ -548,13 +568,14 @@ class Ledger:
                 sa.insert(parked_messages)
                 .values(
                     source=envelope.source,
-                    message_id=envelope.message_id,
-                    routing_key=envelope.routing_key,
+                    message_id=message_id,
+                    routing_key=routing_key,
                     attributes=json.dumps(envelope.attributes),
                     body=envelope.body,
                     route=route,
-                    reason=reason,
+                    reason=safe_text(reason),
                     created_at=_now(),
+                    raw_fields=raw_fields,
                 )
                 .returning(parked_messages.c.id)
             ).one()
@@ -775,6 +796,29 @@ def _origin_fields(origin: Envelope | None) -> dict[str, Any]:
     }
 
 
+def _column_text(text: str, limit: int) -> str:
+    """``text`` as a text column of ``limit`` characters holds it: escaped, then shortened."""
+    shown = safe_text(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _parked_record(row: Any) -> ParkedRecord:
+    raw = json.loads(row.raw_fields) if row.raw_fields else {}
+    return ParkedRecord(
+        id=row.id,
+        source=row.source,
+        message_id=row.message_id,
+        routing_key=row.routing_key,
+        attributes=json.loads(row.attributes),
+        body=bytes(row.body),
+        route=row.route,
+        reason=row.reason,
+        created_at=_aware(row.created_at) or _now(),
+        raw_message_id=raw.get("message_id", row.message_id),
+        raw_routing_key=raw.get("routing_key", row.routing_key),
+    )
+
+
 def _filtered(query: Any, where: CallFilter | None) -> Any:
     if where is None:
         return query
@@ -791,20 +835,6 @@ def _filtered(query: Any, where: CallFilter | None) -> Any:
     if where.until:
         query = query.where(task_calls.c.created_at < where.until)
     return query
-
-
-def _parked_record(row: Any) -> ParkedRecord:
-    return ParkedRecord(
-        id=row.id,
-        source=row.source,
-        message_id=row.message_id,
-        routing_key=row.routing_key,
-        attributes=json.loads(row.attributes),
-        body=bytes(row.body),
-        route=row.route,
-        reason=row.reason,
-        created_at=_aware(row.created_at) or _now(),
-    )
 
 
 def _call_record(row: Any) -> CallRecord:

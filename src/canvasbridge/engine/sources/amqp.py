@@ -33,7 +33,9 @@ Envelope fields: ``routing_key`` from the delivery, ``attributes`` from the AMQP
 ``correlation_id``, ``type`` and ``app_id`` when set; ``delivery_count`` is 1 + the
 quorum queue's ``x-delivery-count`` header when present (at least 2 for a delivery
 flagged ``redelivered``; classic queues only have that flag); ``message_id`` is the AMQP ``message_id`` property or,
-when the publisher set none, a random UUID.
+when the publisher set none, a random UUID. Text that is not UTF-8 is decoded with
+``surrogateescape`` (nothing lost); the dispatcher parks such a message on its first
+delivery, as it does one whose id or routing key is too long or holds a NUL.
 
 Errors while declaring that mean the configuration is wrong (403 access refused,
 404 not found, 406 precondition failed - e.g. the queue exists with other arguments)
@@ -410,7 +412,7 @@ class AmqpSource:
 
     def _envelope(self, method: Any, properties: Any, body: bytes) -> Envelope:
         headers: dict[str, Any] = dict(properties.headers or {})
-        attributes = {str(key): stringify_attribute(value) for key, value in headers.items()}
+        attributes = {stringify_attribute(key): stringify_attribute(value) for key, value in headers.items()}
         for name in PROPERTY_ATTRIBUTES:
             value = getattr(properties, name, None)
             if value is not None:
@@ -422,8 +424,9 @@ class AmqpSource:
         return Envelope(
             body=bytes(body),
             source=self.name,
-            message_id=str(properties.message_id or uuid.uuid4()),
-            routing_key=str(method.routing_key),
+            # pika hands over bytes where a short string is not UTF-8
+            message_id=stringify_attribute(properties.message_id or str(uuid.uuid4())),
+            routing_key=stringify_attribute(method.routing_key),
             attributes=attributes,
             delivery_count=delivery_count,
         )

@@ -63,9 +63,13 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float, *, jitter: bool = T
 
 
 def stringify_attribute(value: object) -> str:
-    """An attribute value (AMQP header, SQS attribute, HTTP header) as text."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+    """An attribute value (AMQP header, SQS attribute, HTTP header) as text.
+
+    Bytes are decoded as UTF-8 with ``surrogateescape``: bytes that are not UTF-8 stay
+    recoverable, and the dispatcher parks the message naming them (see ``admission``).
+    """
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="surrogateescape")
     if isinstance(value, str):
         return value
     if value is None:

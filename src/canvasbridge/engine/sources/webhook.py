@@ -10,8 +10,13 @@
 * ``message_id``: the ``X-Message-Id`` header, or a new UUID;
 * ``delivery_count``: 1.
 
+Header values are read as UTF-8 (bytes that are not UTF-8 kept with ``surrogateescape``).
 Then ``dispatch`` runs (in a worker thread, it blocks) and the answer is **202**
-``{"queued": true, "message_id": ...}``. When ``dispatch`` raises, nothing was made
+``{"queued": true, "message_id": ...}``. A message the dispatcher parked (an
+``X-Message-Id`` longer than 200 bytes, an ``X-Routing-Key`` longer than 500, a NUL or
+bytes that are not UTF-8 in a header it reads, or a body its parser refused) is kept in
+the ledger, so it is accepted too: **202** ``{"queued": false, "parked": true, "reason":
+...}``. It is never answered 503: a sender would repeat it for ever. When ``dispatch`` raises, nothing was made
 durable: the answer is **503** with ``Retry-After`` so the sender tries again. With
 ``token`` configured, requests need ``Authorization: Bearer <token>`` (else **401**).
 ``GET /healthz`` answers 200 for load balancers.
@@ -35,8 +40,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from canvasbridge.engine.admission import safe_text
+from canvasbridge.engine.dispatch import DispatchResult, Outcome
 from canvasbridge.engine.envelope import Envelope
-from canvasbridge.engine.sources.base import Dispatch
+from canvasbridge.engine.sources.base import Dispatch, stringify_attribute
 from canvasbridge.engine.sources.config import WebhookSourceConfig
 from canvasbridge.errors import ConfigError
 
@@ -92,21 +99,32 @@ def _endpoint(config: WebhookSourceConfig, dispatch: Dispatch) -> Callable[[Requ
                 status_code=413,
             )
         envelope = _envelope(config, request, body)
+        message_id = safe_text(envelope.message_id)  # printable, for the answer and the log
         try:
-            await run_in_threadpool(dispatch, envelope)
+            result = await run_in_threadpool(dispatch, envelope)
         except Exception:
             log.warning(
                 "webhook source %s: dispatch of %s failed; answering 503",
                 config.name,
-                envelope.message_id,
+                message_id,
                 exc_info=True,
             )
             return JSONResponse(
-                {"queued": False, "message_id": envelope.message_id, "error": "not queued; retry later"},
+                {"queued": False, "message_id": message_id, "error": "not queued; retry later"},
                 status_code=503,
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
-        return JSONResponse({"queued": True, "message_id": envelope.message_id}, status_code=202)
+        if isinstance(result, DispatchResult) and result.outcome is Outcome.PARKED:
+            return JSONResponse(
+                {
+                    "queued": False,
+                    "parked": True,
+                    "message_id": message_id,
+                    "reason": safe_text(result.reason),
+                },
+                status_code=202,
+            )
+        return JSONResponse({"queued": True, "message_id": message_id}, status_code=202)
 
     return receive
 
@@ -126,7 +144,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _envelope(config: WebhookSourceConfig, request: Request, body: bytes) -> Envelope:
-    headers = request.headers
+    # Starlette reads header values as latin-1; senders write UTF-8.
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.headers.raw:
+        name = stringify_attribute(raw_name).lower()
+        value = stringify_attribute(raw_value)
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
     attributes = {
         key[len(ATTRIBUTE_PREFIX) :]: value
         for key, value in headers.items()
