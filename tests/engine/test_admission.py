@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from canvasbridge.engine import admission
+from canvasbridge.engine.api.operations import Operations
 from canvasbridge.engine.dispatch import Dispatcher, Outcome
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.runtime import Runtime
@@ -145,3 +146,15 @@ def test_any_envelope_is_parked_or_dispatched_never_a_failed_dispatch(
         for call in result.calls:
             if not call.folded:  # a folded call keeps the first message's origin
                 assert ledger.get(call.id).origin_message_id == message.message_id
+
+
+def test_a_requeued_parked_message_is_dispatched_as_received_not_as_its_printable_copy(
+    runtime: Runtime,
+) -> None:
+    message = envelope(message_id="m-\x00-" + "x" * 250, routing_key=not_utf8(b"job.\xff"))
+    first = runtime.dispatcher()(message)
+    done = Operations(runtime).requeue_parked(first.parked_id or 0, actor="test")
+    assert done.outcome == "parked" and done.parked_again_as != first.parked_id
+    (again,) = runtime.ledger().parked()
+    assert again.raw_message_id == message.message_id and again.raw_routing_key == message.routing_key
+    assert again.reason == first.reason and "contains a NUL" in again.reason
