@@ -175,7 +175,12 @@ class Ledger:
         self._statements = HotStatements(self.engine.dialect)
         # Each group commit writes one batch at a time: on PostgreSQL it keeps a connection
         # of its own for that (a pool checkout and check-in cost more than a small statement).
-        self._held = {name: _HeldConnection(self._autocommit) for name in ("records", "worker")}
+        # The consumer's records wait for the WAL flush: their source messages are acked
+        # next, so a database crash must not lose them (one flush serves the whole batch).
+        self._held = {
+            "records": _HeldConnection(self._autocommit, durable=True),
+            "worker": _HeldConnection(self._autocommit),
+        }
         self._records: GroupCommit[list[dict[str, Any]], list[Row]] = GroupCommit(
             self._record_batch, name="records"
         )
@@ -216,10 +221,11 @@ class Ledger:
 
         Each statement commits on its own (one round trip each), and on PostgreSQL without
         waiting for the WAL flush (the connections are opened with ``synchronous_commit=off``),
-        sparing a disk flush per write. A database crash may then lose the last milliseconds of bookkeeping: a lost
-        call is recreated by the worker from its Celery message (see :meth:`claim`), a lost
-        claim or outcome makes a call run again or show a stale state. No work is lost.
-        Parking stays fully durable: for a parked message the ledger is the only copy.
+        sparing a disk flush per write. A database crash may then lose the last milliseconds
+        of bookkeeping: a lost claim or outcome makes a call run again or show a stale state.
+        No work is lost. Two kinds of write stay fully durable: parking (for a parked
+        message the ledger is the only copy) and the consumer's records of new calls (their
+        source messages are acknowledged right after, and the record keeps the origin).
         """
         with self._autocommit.connect() as connection:
             yield connection
@@ -692,16 +698,24 @@ class _HeldConnection:
     next batch opens a new one. A forked process opens its own.
     """
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, durable: bool = False) -> None:
         self._engine = engine
+        self._durable = durable  # commits wait for the WAL flush (synchronous_commit on)
         self._connection: sa.Connection | None = None
         self._pid = 0
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[sa.Connection]:
         if self._connection is None or self._pid != os.getpid():
-            self._connection = self._engine.connect()
-            self._pid = os.getpid()
+            connection = self._engine.connect()
+            if self._durable:  # for this session only: a held connection is never pooled again
+                try:
+                    connection.exec_driver_sql("SET synchronous_commit = on")
+                except BaseException:
+                    connection.invalidate()
+                    connection.close()
+                    raise
+            self._connection, self._pid = connection, os.getpid()
         try:
             yield self._connection
         except BaseException:
