@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src" / "canvasbridge"
 HANDLER = "canvasbridge.live_events.lambda_handler.lambda_handler"
 # canvasbridge parts the Lambda needs (the engine, the CLI and the emulators stay out)
-PARTS = ["__init__.py", "errors.py", "secrets.py", "clients", "live_events"]
+PARTS = ["__init__.py", "errors.py", "backoff.py", "secrets.py", "clients", "live_events"]
 PROBE = (
     "import sys, json\n"
     "import canvasbridge.live_events.lambda_handler as h, canvasbridge.live_events.runtime\n"
