@@ -1,7 +1,9 @@
-"""The no-op task and parser the engine benchmark routes messages to."""
+"""The no-op tasks and parsers the benchmarks route messages to: ``parse``/``noop`` for the engine
+benchmark, ``parse_timed``/``noop_timed`` (calls that carry their send time) for the soak."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 from canvasbridge.engine import Envelope, TaskCall, TaskContext
@@ -17,3 +19,13 @@ def noop(ctx: TaskContext, n: int) -> None:
 
 def parse(envelope: Envelope) -> list[TaskCall]:
     return [TaskCall("noop", {"n": int(envelope.text())})]
+
+
+def noop_timed(ctx: TaskContext, n: int, sent: float) -> None:
+    """Does nothing: the soak benchmark reads each call's latency from the ledger (``sent`` →
+    ``finished_at``)."""
+
+
+def parse_timed(envelope: Envelope) -> list[TaskCall]:
+    body = json.loads(envelope.text())
+    return [TaskCall("noop_timed", {"n": int(body["n"]), "sent": float(body["sent"])})]
