@@ -35,6 +35,7 @@ from canvasbridge.engine.sources import Source, build_source
 from canvasbridge.engine.worker import Executor
 
 log = logging.getLogger(__name__)
+IN_PROCESS_SHUTDOWN_S = 30.0  # longest wait for an in-process worker's running tasks at exit
 
 
 def default_node_name() -> str:
@@ -245,7 +246,22 @@ class Runtime:
             pool=pool,
             concurrency=concurrency,
             perform_ping_check=False,
-            shutdown_timeout=10.0,
+            shutdown_timeout=IN_PROCESS_SHUTDOWN_S,
             loglevel=self.config.log.level,
-        ):
-            yield
+        ) as worker:
+            try:
+                yield
+            finally:
+                wake_for_shutdown(worker)
+
+
+def wake_for_shutdown(worker: Any) -> None:
+    """Ask an in-process worker to stop, and wake its event loop to see it at once: asleep, it
+    polls for up to 10 s (kombu's longest timer wait), which on RabbitMQ ran into the join
+    timeout and failed the shutdown."""
+    from celery.worker import state
+
+    state.should_terminate = 0
+    hub = getattr(worker, "hub", None)
+    if hub is not None:
+        hub.call_soon(lambda: None)
