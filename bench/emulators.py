@@ -8,7 +8,7 @@ and the table also shows the server's own CPU time per request and the rate that
 implies for one core (server capacity). Then it times the synthetic university build of
 each size and loading a university-sized population into the Canvas model.
 
-    .venv/bin/python -m bench.emulators [--seconds 4] [--procs 2] [--threads 2]
+    .venv/bin/python -m bench.emulators [--seconds 4] [--procs 2] [--threads 2] [--smoke]
 """
 
 from __future__ import annotations
@@ -56,27 +56,29 @@ def _cpu_seconds(pid: int) -> float:
 def _client(url: str, seconds: float, threads: int, start_at: float, out: Any) -> None:
     import threading
 
-    counts: list[int] = []
+    counts: list[tuple[int, int]] = []  # (requests, failed) per thread
 
     def hammer() -> None:
-        n = 0
+        n = failed = 0
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
             while time.time() < start_at:
                 time.sleep(0.001)
             stop = start_at + seconds
             while time.time() < stop:
-                response = client.get(f"/api/v1/users/{n % USERS + 1}")
-                if response.status_code != 200:
-                    raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+                try:
+                    ok = client.get(f"/api/v1/users/{n % USERS + 1}").status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                failed += not ok
                 n += 1
-        counts.append(n)
+        counts.append((n, failed))
 
     workers = [threading.Thread(target=hammer) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    out.put(sum(counts))
+    out.put((sum(n for n, _ in counts), sum(f for _, f in counts)))
 
 
 def bench_canvas_gets(seconds: float, procs: int, threads: int) -> dict[str, float]:
@@ -108,7 +110,8 @@ def bench_canvas_gets(seconds: float, procs: int, threads: int) -> dict[str, flo
         while time.time() < start_at:
             time.sleep(0.005)
         cpu_before = _cpu_seconds(server.pid)
-        total = sum(queue.get(timeout=seconds + 60) for _ in clients)
+        answers = [queue.get(timeout=seconds + 60) for _ in clients]
+        total, failed = sum(n for n, _ in answers), sum(f for _, f in answers)
         cpu_used = _cpu_seconds(server.pid) - cpu_before
         for client in clients:
             client.join()
@@ -117,19 +120,20 @@ def bench_canvas_gets(seconds: float, procs: int, threads: int) -> dict[str, flo
         server.wait(timeout=10)
     return {
         "requests": total,
+        "failed": failed,
         "rps": total / seconds,
         "server_cpu_ms_per_request": 1000.0 * cpu_used / max(1, total),
         "server_capacity_rps_one_core": total / cpu_used if cpu_used else float("nan"),
     }
 
 
-def bench_university() -> list[tuple[str, float, str]]:
-    try:
-        from canvasbridge_emulators.university import University
-    except ImportError:
-        return []
+def bench_university(
+    sizes: tuple[str, ...] = ("tiny", "small", "university"),
+) -> list[tuple[str, float, str]]:
+    from canvasbridge_emulators.university import University
+
     rows = []
-    for size in ("tiny", "small", "university"):
+    for size in sizes:
         started = time.perf_counter()
         uni = University.generate(size=size, seed=1)
         elapsed = time.perf_counter() - started
@@ -141,20 +145,26 @@ def bench_university() -> list[tuple[str, float, str]]:
     return rows
 
 
-def bench_canvas_model_load() -> tuple[float, dict[str, Any]]:
-    """30,000 users, 4,000 courses with a section each, 150,000 enrollments into CanvasModel."""
+def bench_canvas_model_load(scale: float = 1.0) -> tuple[float, dict[str, Any]]:
+    """30,000 users, 4,000 courses with a section each, 150,000 enrollments (times ``scale``)
+    into CanvasModel."""
     from canvasbridge_emulators.canvas import CanvasModel
 
+    n_users, n_courses, n_enrollments = (int(n * scale) for n in (30_000, 4_000, 150_000))
     model = CanvasModel()
     started = time.perf_counter()
     term = model.add_term("Autumn", sis_term_id="T1")
-    users = [model.add_user(f"Student {i}", unique_id=f"s{i}", sis_user_id=f"P{i}").id for i in range(30_000)]
+    users = [
+        model.add_user(f"Student {i}", unique_id=f"s{i}", sis_user_id=f"P{i}").id for i in range(n_users)
+    ]
     sections = []
-    for i in range(4_000):
+    for i in range(n_courses):
         course = model.add_course(f"Course {i}", sis_course_id=f"C{i}", term_id=term.id)
         sections.append(model.add_section(course.id, f"Course {i}", sis_section_id=f"SEC{i}").id)
-    for i in range(150_000):
-        model.enroll(users[i % 30_000], section_id=sections[(i * 7 + i // 30_000) % 4_000], state="active")
+    for i in range(n_enrollments):
+        model.enroll(
+            users[i % n_users], section_id=sections[(i * 7 + i // n_users) % n_courses], state="active"
+        )
     return time.perf_counter() - started, model.counts()
 
 
@@ -172,12 +182,23 @@ def machine() -> str:
     )
 
 
-def main() -> None:
+# --smoke: a few seconds, to show the benchmark still runs end to end (CI runs it)
+SMOKE = {"seconds": 0.5, "procs": 1, "threads": 1, "sizes": "tiny", "scale": 0.01}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prints the tables; exit status 1 when any request failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per client process")
-    args = parser.parse_args()
+    parser.add_argument("--sizes", default="tiny,small,university", help="universities to build")
+    parser.add_argument("--scale", type=float, default=1.0, help="of the CanvasModel load (1: university)")
+    parser.add_argument("--smoke", action="store_true", help=f"smoke sizes (seconds; CI runs it): {SMOKE}")
+    args = parser.parse_args(argv)
+    if args.smoke:  # smoke sizes as defaults: options given still win
+        parser.set_defaults(**SMOKE)
+        args = parser.parse_args(argv)
     print(f"machine: {machine()}")
     result = bench_canvas_gets(args.seconds, args.procs, args.threads)
     print()
@@ -187,22 +208,24 @@ def main() -> None:
         f"| clients | {args.procs} processes x {args.threads} threads, httpx keep-alive, {args.seconds:g} s |"
     )
     print(f"| requests/s (measured end to end) | {result['rps']:.0f} |")
+    print(f"| failed requests | {result['failed']} |")
     print(f"| server CPU per request | {result['server_cpu_ms_per_request']:.3f} ms |")
     print(
         f"| server capacity, one core (requests / server CPU s) | {result['server_capacity_rps_one_core']:.0f} |"
     )
     print(f"| goal | >= 1000 requests/s: {'met' if result['rps'] >= 1000 else 'NOT met end to end'} |")
-    load_s, counts = bench_canvas_model_load()
+    load_s, counts = bench_canvas_model_load(args.scale)
     print()
     print("| Build | seconds | notes |")
     print("|---|---|---|")
-    for size, elapsed, short in bench_university():
+    for size, elapsed, short in bench_university(tuple(args.sizes.split(","))):
         print(f"| University.generate({size!r}) | {elapsed:.2f} | {short} |")
     print(
-        f"| CanvasModel load (30k users, 4k courses, 150k enrollments) | {load_s:.2f} | "
+        f"| CanvasModel load ({args.scale:g} × 30k users, 4k courses, 150k enrollments) | {load_s:.2f} | "
         f"users={counts['users']}, enrollments={counts['enrollments']} |"
     )
+    return 1 if result["failed"] or not result["requests"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

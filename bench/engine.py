@@ -1,7 +1,7 @@
 """Engine overhead: messages/s through AMQP → route → parse → ledger → Celery → worker → ledger,
 against raw Celery (send_task + a no-op task) on the same RabbitMQ broker, in the same run.
 
-    .venv/bin/python -m bench.engine [--messages 3000] [--concurrency 4] [--topology both]
+    .venv/bin/python -m bench.engine [--messages 3000] [--concurrency 4] [--topology both] [--smoke]
 
 Each pipeline runs with its worker in a process of its own (as deployed) and all in one
 process. Needs RabbitMQ on 127.0.0.1:5672 and PostgreSQL on 127.0.0.1:5432 (a scratch
@@ -36,11 +36,12 @@ from rich.table import Table
 from bench import noop
 from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.ledger import CallFilter, CallState
-from canvasbridge.engine.runtime import Runtime
+from canvasbridge.engine.runtime import Runtime, wake_for_shutdown
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 PIKA_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+STALL_S = 120.0  # a run in which no task ran for this long has failed (a call died)
 
 
 @dataclass
@@ -100,8 +101,8 @@ class _WorkerProcess:
         return self
 
     def expect(self, word: str) -> None:
-        if not self._pipe.poll(300):
-            raise RuntimeError(f"the worker process did not say {word!r} within 300 s")
+        if not self._pipe.poll(STALL_S + 60):
+            raise RuntimeError(f"the worker process did not say {word!r} within {STALL_S + 60:.0f} s")
         said = self._pipe.recv()
         if said != word:
             raise RuntimeError(f"the worker process said {said!r}, not {word!r}")
@@ -112,8 +113,9 @@ class _WorkerProcess:
 
 
 def _acquire(ran: threading.Semaphore, messages: int) -> None:
-    for _ in range(messages):
-        ran.acquire()
+    for done in range(messages):
+        if not ran.acquire(timeout=STALL_S):
+            raise RuntimeError(f"stalled: {done} of {messages} no-op tasks ran, none for {STALL_S:.0f} s")
 
 
 def _raw_app(queue: str) -> tuple[Celery, threading.Semaphore]:
@@ -135,15 +137,20 @@ def _raw_app(queue: str) -> tuple[Celery, threading.Semaphore]:
     return app, ran
 
 
-def _raw_worker(app: Celery, concurrency: int) -> Any:
-    return start_worker(
+@contextlib.contextmanager
+def _raw_worker(app: Celery, concurrency: int) -> Iterator[Any]:
+    with start_worker(
         app,
         pool="threads",
         concurrency=concurrency,
         perform_ping_check=False,
         loglevel="WARNING",
         shutdown_timeout=30,
-    )
+    ) as worker:
+        try:
+            yield worker
+        finally:
+            wake_for_shutdown(worker)  # as the engine's in-process worker does
 
 
 def _raw_worker_process(queue: str, concurrency: int, messages: int, pipe: Connection) -> None:
@@ -235,7 +242,12 @@ def _wait_for_engine(runtime: Runtime, messages: int) -> None:
     raw Celery's; counting ledger rows all along would load the run."""
     _acquire(noop.RAN, messages)
     done = CallFilter(states=[CallState.SUCCEEDED])
+    deadline = time.monotonic() + STALL_S
     while runtime.ledger().count(done) < messages:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"every no-op ran, but the ledger holds {runtime.ledger().count(done)} successes"
+            )
         time.sleep(0.01)
 
 
@@ -303,7 +315,13 @@ def _delete_queue(name: str) -> None:
     connection.close()
 
 
-def main() -> None:
+# --smoke: a few seconds, to show the benchmark still runs end to end (CI runs it)
+SMOKE = {"messages": 50, "concurrency": 2}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs both pipelines and prints the table. A run ends only once every call succeeded;
+    one that stalls (a call failed, nothing left to run) raises after ``STALL_S``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -326,7 +344,13 @@ def main() -> None:
         help="processes: the worker in a process of its own, as deployed (publisher or consumer in "
         "another); one-process: everything in one interpreter; both (default): each, in turn",
     )
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help=f"smoke sizes (seconds; CI runs it): {SMOKE}")
+    args = parser.parse_args(argv)
+    if args.smoke:  # smoke sizes as defaults: options given still win
+        parser.set_defaults(**SMOKE)
+        args = parser.parse_args(argv)
+    if args.messages < 1:
+        parser.error("--messages must be at least 1")
     if args.switch_interval_ms is not None:
         sys.setswitchinterval(args.switch_interval_ms / 1000)
     topologies = {"processes": [True], "one-process": [False], "both": [True, False]}[args.topology]
@@ -356,6 +380,7 @@ def main() -> None:
     console.print(
         f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
+    return 0
 
 
 @contextlib.contextmanager
@@ -374,4 +399,4 @@ def _scratch_database() -> Iterator[str]:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Live events: Caliper on SQS → Salesforce records, against the emulators, with a baseline.
 
-    .venv/bin/python -m bench.live_events [--events 6000] [--batch 200] [--size university]
+    .venv/bin/python -m bench.live_events [--events 6000] [--batch 200] [--size university] [--smoke]
 
 The emulators (Canvas with the activity dataset, Salesforce with the Ambition org) run in a
 child process, so the measured process has the other core. Three runs over events from the
@@ -27,9 +27,11 @@ import os
 import platform
 import threading
 import time
+import uuid
 from typing import Any
 
 REGION = "eu-west-2"
+STALL_S = 120.0  # an engine run whose calls stop finishing for this long has failed
 
 
 def _serve(size: str, seed: int, today: str, conn: Any) -> None:  # child process
@@ -75,12 +77,8 @@ def _serve(size: str, seed: int, today: str, conn: Any) -> None:  # child proces
     moto.stop()
 
 
-def _processor(urls: dict[str, Any], batch: int) -> tuple[Any, Any, Any]:
-    from canvasbridge.clients.canvas import CanvasSettings
-    from canvasbridge.clients.http import CallStats
-    from canvasbridge.clients.salesforce import SalesforceSettings
-    from canvasbridge.live_events.runtime import build_processor
-    from canvasbridge.live_events.settings import LiveEventsSettings
+def _systems(urls: dict[str, Any]) -> dict[str, Any]:
+    """The ``systems`` section for the emulators (secrets from the environment, as deployed)."""
     from canvasbridge_emulators.canvas import DEFAULT_TOKEN
 
     c = urls["credentials"]
@@ -90,12 +88,9 @@ def _processor(urls: dict[str, Any], batch: int) -> tuple[Any, Any, Any]:
         BENCH_SF_TOKEN=c["security_token"],
         BENCH_SF_SECRET=c["consumer_secret"],
     )
-    canvas_stats, sf_stats = CallStats(), CallStats()
-    canvas = CanvasSettings(base_url=urls["canvas"], token={"env": "BENCH_CANVAS_TOKEN"}).build(
-        stats=canvas_stats
-    )
-    salesforce = SalesforceSettings.model_validate(
-        {
+    return {
+        "canvas": {"base_url": urls["canvas"], "token": {"env": "BENCH_CANVAS_TOKEN"}},
+        "salesforce": {
             "login_url": urls["salesforce"],
             "username": c["username"],
             "password": {"env": "BENCH_SF_PASSWORD"},
@@ -103,8 +98,21 @@ def _processor(urls: dict[str, Any], batch: int) -> tuple[Any, Any, Any]:
             "consumer_key": c["consumer_key"],
             "consumer_secret": {"env": "BENCH_SF_SECRET"},
             "plain_http": True,
-        }
-    ).build(stats=sf_stats)
+        },
+    }
+
+
+def _processor(urls: dict[str, Any], batch: int) -> tuple[Any, Any, Any]:
+    from canvasbridge.clients.canvas import CanvasSettings
+    from canvasbridge.clients.http import CallStats
+    from canvasbridge.clients.salesforce import SalesforceSettings
+    from canvasbridge.live_events.runtime import build_processor
+    from canvasbridge.live_events.settings import LiveEventsSettings
+
+    systems = _systems(urls)
+    canvas_stats, sf_stats = CallStats(), CallStats()
+    canvas = CanvasSettings.model_validate(systems["canvas"]).build(stats=canvas_stats)
+    salesforce = SalesforceSettings.model_validate(systems["salesforce"]).build(stats=sf_stats)
     settings = LiveEventsSettings.model_validate(
         {"timezone": "UTC", "writer": {"batch_size": min(200, batch)}}
     )
@@ -303,7 +311,7 @@ def run_engine(
     from canvasbridge.engine.config import parse_config
     from canvasbridge.engine.ledger import CallFilter, CallState
     from canvasbridge.engine.runtime import Runtime
-    from canvasbridge.live_events.tasks import RESOURCE
+    from canvasbridge.live_events.tasks import RESOURCE, SALESFORCE
 
     processor, canvas_stats, sf_stats = _warm(urls, warmup, batch)
     processor.writer._settings = processor.writer._settings.model_copy(update={"flush_window_s": 0.5})
@@ -313,7 +321,9 @@ def run_engine(
     drop = None
     if production:
         ledger_url, drop = _scratch_database()
-        backends.update(broker_url=AMQP_URL, ledger_url=ledger_url, queue=f"bench-live-events-{os.getpid()}")
+        backends.update(
+            broker_url=AMQP_URL, ledger_url=ledger_url, queue=f"bench-live-events-{uuid.uuid4().hex[:10]}"
+        )
     config = parse_config(
         {
             "backends": backends,
@@ -328,57 +338,73 @@ def run_engine(
                 }
             ],
             "tasks": {"record_live_event": {"path": "canvasbridge.live_events.tasks:record_live_event"}},
+            # The task resolves its clients from these, as a deployed worker does.
+            "systems": _systems(urls),
+            "live_events": processor.settings.model_dump(),
         }
     )
     runtime = Runtime(config)
-    runtime.resources[RESOURCE] = processor  # the worker's tasks use this (measured) processor
+    # the worker's tasks use this (measured, warmed) processor and its Salesforce client
+    runtime.resources[RESOURCE] = processor
+    runtime.resources[SALESFORCE] = processor.writer._sf
     dispatch = runtime.dispatcher()
-    queued: dict[str, Any] = {"ids": set(), "done": False}
+    queued: dict[str, Any] = {"ids": set(), "errors": []}
 
     feeders = 4  # like the SQS source's default `workers: 4` dispatch threads
-    finished_feeders: list[int] = []
 
     def feed(part: int) -> None:
         for i, item in list(enumerate(rest))[part::feeders]:
-            result = dispatch(
-                Envelope(
-                    body=item.json().encode(),
-                    source="live-events",
-                    message_id=f"e{i}",
-                    attributes=dict(item.attributes),
-                )
+            envelope = Envelope(
+                body=item.json().encode(),
+                source="live-events",
+                message_id=f"e{i}",
+                attributes=dict(item.attributes),
             )
+            try:
+                result = dispatch(envelope)
+            except Exception as exc:  # counted as failed, and the run goes on
+                queued["errors"].append(f"e{i}: {exc!r}")
+                continue
             queued["ids"].update(call.id for call in result.calls)
-        finished_feeders.append(part)
-        queued["done"] = len(finished_feeders) == feeders
 
     ledger = runtime.ledger()
-    started = time.perf_counter()
-    with runtime.in_process_worker(concurrency=concurrency):
-        for part in range(feeders):
-            threading.Thread(target=feed, args=(part,), daemon=True).start()
-        while True:
-            finished = ledger.count(CallFilter(states=(CallState.SUCCEEDED, CallState.DEAD)))
-            if queued["done"] and finished >= len(queued["ids"]):
-                break
-            time.sleep(0.2)
-        elapsed = time.perf_counter() - started
-    processor.writer.close()
     try:
+        started = time.perf_counter()
+        with runtime.in_process_worker(concurrency=concurrency):
+            threads = [threading.Thread(target=feed, args=(part,), daemon=True) for part in range(feeders)]
+            for thread in threads:
+                thread.start()
+            progress, last_change = -1, time.monotonic()
+            while True:
+                finished = ledger.count(CallFilter(states=(CallState.SUCCEEDED, CallState.DEAD)))
+                fed = not any(thread.is_alive() for thread in threads)
+                if fed and finished >= len(queued["ids"]):
+                    break
+                if finished != progress:
+                    progress, last_change = finished, time.monotonic()
+                elif time.monotonic() - last_change > STALL_S:
+                    raise RuntimeError(
+                        f"engine run stalled: {finished} of {len(queued['ids'])} calls finished"
+                    )
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - started
+        processor.writer.close()
         records = ledger.list(CallFilter(states=(CallState.SUCCEEDED,)), limit=100000)
         latencies = [(r.finished_at - r.created_at).total_seconds() for r in records if r.finished_at]
-        dead = ledger.count(CallFilter(states=(CallState.DEAD,)))
+        dead = ledger.list(CallFilter(states=(CallState.DEAD,)), limit=100000)
     finally:
         ledger.close()
         if drop is not None:
             drop()
+    for line in queued["errors"][:5] + [f"{r.task} #{r.id}: {r.last_error}" for r in dead[:5]]:
+        print("engine failure:", line)
     where = "RabbitMQ + PostgreSQL" if production else "embedded SQLite"
     where += f", {feeders} dispatch threads"
     return {
         "run": f"engine, no SQS, {where}, {concurrency} threads",
         "events": len(rest),
         "seconds": elapsed,
-        "failed": dead,
+        "failed": len(dead) + len(queued["errors"]),
         "sf_calls": sf_stats.total,
         "canvas_calls": canvas_stats.total,
         "latencies": latencies,
@@ -459,7 +485,21 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def main() -> None:
+# --smoke: a few seconds, to show the benchmark still runs end to end (CI runs it)
+SMOKE = {
+    "size": "tiny",
+    "events": 120,
+    "warmup": 60,
+    "engine_events": 120,
+    "sqs_events": 20,
+    "sqs_rate": 0.0,
+    "baseline_events": 20,
+    "concurrency": 8,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the benchmark and prints its table; exit status 1 when any call failed."""
     import warnings
 
     warnings.filterwarnings("ignore", message="Canvas may respond unexpectedly")
@@ -481,7 +521,11 @@ def main() -> None:
     )
     parser.add_argument("--warmup", type=int, default=3000, help="events seen before measuring (warm caches)")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help=f"smoke sizes (seconds; CI runs it): {SMOKE}")
+    args = parser.parse_args(argv)
+    if args.smoke:  # smoke sizes as defaults: options given still win
+        parser.set_defaults(**SMOKE)
+        args = parser.parse_args(argv)
 
     from rich.console import Console
     from rich.table import Table
@@ -500,14 +544,20 @@ def main() -> None:
         generator = LiveEventGenerator(ActivityDataset.generate(args.size, seed=1, today=today), seed=7)
         warmup = list(generator.events(args.warmup))
         events = list(generator.events(args.events))
-        results = [
-            run_direct(urls, warmup, events, args.batch),
-            run_engine(
-                urls, warmup, events[: args.engine_events], args.batch, args.concurrency, args.production
-            ),
-            run_sqs(urls, warmup, events[: args.sqs_events], args.batch, args.sqs_rate),
-            run_baseline(urls, warmup, events[: args.baseline_events]),
-        ]
+        # a run asked for 0 events is left out
+        results = []
+        if events:
+            results.append(run_direct(urls, warmup, events, args.batch))
+        if args.engine_events > 0:
+            results.append(
+                run_engine(
+                    urls, warmup, events[: args.engine_events], args.batch, args.concurrency, args.production
+                )
+            )
+        if args.sqs_events > 0:
+            results.append(run_sqs(urls, warmup, events[: args.sqs_events], args.batch, args.sqs_rate))
+        if args.baseline_events > 0:
+            results.append(run_baseline(urls, warmup, events[: args.baseline_events]))
     finally:
         parent.send("stop")
         server.join(timeout=30)
@@ -545,14 +595,15 @@ def main() -> None:
         "lambda + SQS = per event, SentTimestamp → written (includes the ≤ 1 s batching window); "
         "baseline = per event"
     )
-    print(
-        "outcomes (lambda, no SQS):",
-        json.dumps({k: v for k, v in sorted(results[0]["counts"].items()) if ":" not in k}),
-    )
+    for r in results:
+        outcomes = {k: v for k, v in sorted(r["counts"].items()) if ":" not in k}
+        if outcomes:
+            print(f"outcomes ({r['run']}):", json.dumps(outcomes))
     print("dataset:", json.dumps(urls["summary"]), f"warm-up: {args.warmup} events before each run")
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if k not in ("latencies", "counts")} for r in results]))
+    return 1 if any(r["failed"] for r in results) else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

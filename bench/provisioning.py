@@ -15,7 +15,7 @@ FS, Cerebrum and SAP run in a second process over the same deterministic univers
 the sources and the service do not share one interpreter lock. Wall times include the
 emulators' work, and the machine's two cores are shared by everything.
 
-    .venv/bin/python -m bench.provisioning [--size small] [--scenarios user,rest,bulk]
+    .venv/bin/python -m bench.provisioning [--size small] [--scenarios user,rest,bulk] [--smoke]
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Row:
     writes: int
     seconds: float
     note: str = ""
+    failed: int = 0  # objects the sync could not bring in line
 
 
 def _serve_sources(size: str, ports: Any) -> None:
@@ -159,6 +160,7 @@ def scenario_full(bench: Bench, path: str) -> list[Row]:
     bench.reset_canvas()
     initial, result = bench.counted(f"initial full sync ({path})", lambda: bench.full(path=path))
     summary = result.plan.summary()
+    initial.failed = len(result.failures)
     initial.note = f"{result.plan.writes()} planned, {len(result.failures)} failed; " + ", ".join(
         f"{k} {sum(v.values())}" for k, v in summary.items()
     )
@@ -168,6 +170,7 @@ def scenario_full(bench: Bench, path: str) -> list[Row]:
     noop, again = bench.counted(
         f"no-op full resync after {path}", lambda: bench.full(), "goal: writes = 0 (1 = the report)"
     )
+    noop.failed = len(again.failures)
     noop.note = f"{again.plan.writes()} planned; {_timings(again)}; " + noop.note
     return [initial, noop]
 
@@ -177,11 +180,24 @@ def _timings(result: Any) -> str:
     return ", ".join(f"{names.get(k, k)} {v:.1f}s" for k, v in result.timings.items())
 
 
-def main() -> None:
+# --smoke: a few seconds, to show the benchmark still runs end to end (CI runs it)
+SMOKE = {"size": "tiny", "scenarios": "user,rest,bulk"}
+SCENARIOS = ("user", "rest", "bulk")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prints the table; exit status 1 when any object failed to sync."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="small", choices=["tiny", "small", "university"])
     parser.add_argument("--scenarios", default="user,rest,bulk")
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help=f"smoke sizes (seconds; CI runs it): {SMOKE}")
+    args = parser.parse_args(argv)
+    if args.smoke:  # smoke sizes as defaults: options given still win
+        parser.set_defaults(**SMOKE)
+        args = parser.parse_args(argv)
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {list(SCENARIOS)}")
     bench = Bench(args.size)
     rows: list[Row] = []
     try:
@@ -202,7 +218,10 @@ def main() -> None:
     print(f"|{'-' * 36}|{'-' * 14}|{'-' * 9}|{'-' * 10}|------")
     for row in rows:
         print(f"| {row.scenario:<34} | {row.calls:>12} | {row.writes:>7} | {row.seconds:>8.2f} | {row.note}")
+    failed = sum(row.failed for row in rows)
+    print(f"failed: {failed}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
