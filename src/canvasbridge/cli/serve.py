@@ -129,7 +129,7 @@ def api(
     host: Annotated[str | None, typer.Option(help="address to listen on (default: admin.host)")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default: admin.port)")] = None,
 ) -> None:
-    """Serve the admin HTTP API (tasks, requeue, sync, stats, health, metrics)."""
+    """Serve the admin HTTP API (tasks, requeue, sync, stats, health, metrics) and the dashboard at /."""
     settings = load(config)
     import uvicorn
 

@@ -56,6 +56,12 @@ RATE_LIMIT_REMAINING = Gauge(
     ["system"],
 )
 
+RATE_LIMIT = Gauge(
+    "canvasbridge_rate_limit",
+    "The whole allowance, when the system says it (Salesforce: daily API requests)",
+    ["system"],
+)
+
 
 def observe_external_call(system: str, endpoint: str, status: int | str, seconds: float) -> None:
     """Count one call to ``system`` and its duration.
@@ -76,6 +82,9 @@ def external_call_hook(system: str, method: str, template: str, seconds: float, 
     observe_external_call(system, f"{method} {template}", status, seconds)
 
 
-def set_rate_limit_remaining(system: str, value: float) -> None:
-    """Record the rate-limit allowance ``system`` reported with its last response."""
+def set_rate_limit_remaining(system: str, value: float, *, limit: float | None = None) -> None:
+    """Record the rate-limit allowance ``system`` reported with its last response, and the
+    whole allowance (``limit``) when it says that too; the dashboard shows how much is used."""
     RATE_LIMIT_REMAINING.labels(system).set(value)
+    if limit is not None:
+        RATE_LIMIT.labels(system).set(limit)

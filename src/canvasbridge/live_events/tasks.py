@@ -82,7 +82,7 @@ def record_live_event(
     outcome = processor.submit(caliper_event, event_name, maybe_written=redelivered or ctx.attempt > 1)
     usage = salesforce_for(ctx).api_usage
     if usage is not None:
-        metrics.set_rate_limit_remaining("salesforce", usage.max - usage.used)
+        metrics.set_rate_limit_remaining("salesforce", usage.max - usage.used, limit=usage.max)
     summary = outcome.summary()
     if outcome.ticket is not None:
         outcome.ticket.wait(processor.settings.writer.flush_window_s + WAIT_MARGIN_S)

@@ -18,7 +18,8 @@ API_VERSION = "1"
 
 DESCRIPTION = """\
 Look into the task ledger and the queue, requeue or discard task calls, queue a sync of
-one object, and check health. Every endpoint except `/health/live` and `/health/ready`
+one object, and check health. The operator's dashboard (HTML, signed in with a token
+through a form) is at `/`. Every endpoint except `/health/live` and `/health/ready`
 (this document included) needs `Authorization: Bearer <token>`, with a token from `admin.tokens` in the
 configuration: role `read` may read, role `operate` may also change things.
 Errors are JSON: `{"error": code, "message": ..., "fields": [...]}`.
@@ -53,4 +54,7 @@ def create_api(runtime: Runtime, *, readiness: Readiness | None = None) -> FastA
     errors.install(app)
     for module in (tasks, sync, routing, stats, parked, health, metrics, openapi):
         app.include_router(module.router)
+    from canvasbridge.engine import dashboard  # it builds on this package's operations and auth
+
+    dashboard.install(app)
     return app

@@ -70,6 +70,10 @@ class TokenBook:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def secrets_of(self, name: str) -> list[tuple[Role, bytes]]:
+        """The role and secret of each token called ``name`` (the dashboard signs sessions with it)."""
+        return [(role, secret) for entry_name, role, secret in self._entries if entry_name == name]
+
     def identify(self, presented: str) -> Principal | None:
         """The principal whose token equals ``presented``; every token is compared."""
         candidate = presented.encode("utf-8", errors="replace")
