@@ -1,5 +1,5 @@
-"""CanvasClient against the Canvas emulator over HTTP: canvasapi through our adapter, raw
-helpers, SIS ids, errors and retries, throttling, SIS imports and the provisioning report."""
+"""CanvasClient against the Canvas emulator over HTTP: calls through the shared HTTP base and
+the token's throttle, SIS ids, errors and retries, throttling, SIS imports and the report."""
 
 from __future__ import annotations
 
@@ -68,13 +68,11 @@ def canvas(server: ServerThread, emu: EmulatorHandle) -> Iterator[CanvasClient]:
 # ---------------------------------------------------------------- objects, raw JSON, SIS ids
 
 
-def test_canvasapi_objects_go_through_our_adapter_with_our_user_agent(
-    canvas: CanvasClient, emu: EmulatorHandle
-) -> None:
+def test_calls_go_through_our_client_with_our_user_agent(canvas: CanvasClient, emu: EmulatorHandle) -> None:
     emu.faults(require_user_agent=True)
-    course = canvas.api.get_course("IN1000-2026H", use_sis_id=True)
-    assert course.course_code == "IN1000"
-    sent = canvas.api._Canvas__requester._cache[0].request.headers
+    response = canvas.http.request("GET", f"courses/{sis_course('IN1000-2026H')}")
+    assert response.json()["course_code"] == "IN1000"
+    sent = response.request.headers
     assert sent["User-Agent"].startswith("canvasbridge/")
     assert canvas.stats.calls("canvas", "GET courses/{id}") == 1
 
@@ -96,8 +94,8 @@ def test_paginate_follows_link_headers_across_several_pages(
     assert canvas.stats.calls("canvas", "GET accounts/{id}/users") == 3
 
 
-def test_canvasapi_pagination_is_counted_too(canvas: CanvasClient) -> None:
-    users = list(canvas.api.get_account(1).get_users(per_page=10))
+def test_a_per_page_parameter_is_passed_and_every_page_counted(canvas: CanvasClient) -> None:
+    users = list(canvas.paginate("accounts/1/users", per_page=10))
     assert len(users) == USERS + 1
     assert canvas.stats.calls("canvas", "GET accounts/{id}/users") >= 1
 
@@ -148,11 +146,17 @@ def test_a_timeout_is_retried_and_ends_as_a_transient_error(
     assert client.stats.by_endpoint["canvas GET users/{id}"].errors == FAST_RETRY.max_attempts
 
 
-def test_not_found_is_typed_and_not_retried_for_canvasapi_and_raw_calls(
-    canvas: CanvasClient, emu: EmulatorHandle
-) -> None:
+def test_a_post_whose_answer_timed_out_is_not_sent_twice(server: ServerThread, emu: EmulatorHandle) -> None:
+    client = make_client(server, timeout_s=0.1)
+    emu.faults(latency_ms=300)
+    with pytest.raises(TransientError, match="Timeout"):
+        client.request("POST", "accounts/1/users", data={"user": {"name": "Once Only"}})
+    assert client.stats.by_endpoint["canvas POST accounts/{id}/users"].calls == 1
+
+
+def test_not_found_is_typed_and_not_retried(canvas: CanvasClient, emu: EmulatorHandle) -> None:
     with pytest.raises(NotFoundError):
-        canvas.api.get_course(987654)
+        canvas.get("courses/987654")
     with pytest.raises(NotFoundError):
         canvas.get(f"users/{sis_user('nobody')}")
     assert emu.count("GET", 404) == 2
@@ -309,12 +313,17 @@ def test_waiting_too_long_for_a_sis_import_is_a_transient_error(
         canvas.wait_for_sis_import(started["id"], timeout_s=0.05)
 
 
-def test_canvasapi_debug_logs_carry_neither_the_token_nor_passwords(
+def test_debug_logs_carry_neither_the_token_nor_passwords(
     canvas: CanvasClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    canvas.api.get_account(1).create_user(
-        {"unique_id": "logged", "password": "hunter22-secret"}, user={"name": "Logged Person"}
+    canvas.request(
+        "POST",
+        "accounts/1/users",
+        data={
+            "pseudonym": {"unique_id": "logged", "password": "hunter22-secret"},
+            "user": {"name": "Logged Person"},
+        },
     )
     assert "Logged Person" in caplog.text or "accounts/1/users" in caplog.text
     assert "hunter22-secret" not in caplog.text

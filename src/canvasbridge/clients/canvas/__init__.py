@@ -1,4 +1,4 @@
-"""Canvas client: canvasapi objects plus throttling, retries, typed errors, SIS and reports.
+"""Canvas client: Canvas's REST API with throttling, retries, typed errors, SIS and reports.
 
 from canvasbridge.clients.canvas import CanvasSettings, sis_user
 canvas = CanvasSettings(base_url="https://canvas.example.edu", token={"env": "CANVAS_TOKEN"}).build()
@@ -21,7 +21,7 @@ from canvasbridge.clients.canvas.client import (
     sis_term,
     sis_user,
 )
-from canvasbridge.clients.canvas.throttle import Throttle, ThrottlingAdapter, is_rate_limited, throttle_for
+from canvasbridge.clients.canvas.throttle import Throttle, ThrottledTransport, is_rate_limited, throttle_for
 
 __all__ = [
     "REPORT_FINAL_STATES",
@@ -30,7 +30,7 @@ __all__ = [
     "CanvasClient",
     "CanvasSettings",
     "Throttle",
-    "ThrottlingAdapter",
+    "ThrottledTransport",
     "flatten",
     "is_rate_limited",
     "parse_report_file",

@@ -1,31 +1,39 @@
-"""The Canvas client: canvasapi for objects, raw JSON helpers for the rest, SIS and reports.
+"""The Canvas client: Canvas's REST API on the shared HTTP base, with SIS imports and reports.
 
     canvas = CanvasSettings(base_url="https://canvas.example.edu",
                             token={"env": "CANVAS_TOKEN"}).build()
-    course = canvas.api.get_course(sis_course("IN1000-2026H"))   # canvasapi objects
-    canvas.get(f"users/{sis_user('olan')}")                       # raw JSON
+    canvas.get(f"courses/{sis_course('IN1000-2026H')}")        # one object as JSON
+    canvas.request("POST", "accounts/1/users", data={"user": {"name": "Kari"}})
     for login in canvas.paginate("users/42/logins"): ...
     imp = canvas.wait_for_sis_import(canvas.create_sis_import(zip_bytes, diffing_data_set_identifier="uio")["id"])
     csvs = canvas.provisioning_report(users=True, courses=True)   # {"users.csv": [row, …], …}
 
-Every HTTP call - canvasapi's and ours - goes through one :class:`ThrottlingAdapter`, so all
-share pacing, retries, the User-Agent, call counting (``canvas.stats``) and typed errors
-(:mod:`canvasbridge.errors`; canvasapi never sees a 4xx/5xx answer).
+Every call goes through one :class:`~canvasbridge.clients.http.HttpClient` (httpx) whose
+transport is the token's :class:`Throttle`, so all share pacing, the retry policy of
+:mod:`canvasbridge.backoff`, the User-Agent, call counting (``canvas.stats``) and typed errors
+(:mod:`canvasbridge.errors`). Form fields are encoded by canvasapi's public
+``canvasapi.util.combine_kwargs``, as canvasapi itself sends them.
+
+Why not canvasapi's objects: canvasapi builds its own ``requests.Session`` inside a private
+requester and has no public way to pass one in (the pull request that proposed it, #556, was
+closed unmerged), so its calls could be throttled, retried and counted only through its
+private attributes. The service needs none of its objects; canvasapi itself is checked
+against the emulator in tests/emulators/canvas.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
 import time
 import zipfile
 from collections.abc import Iterator, Mapping
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import canvasapi
-import requests
+import httpx
+from canvasapi.util import combine_kwargs
 from pydantic import Field
 
 from canvasbridge.clients.canvas.throttle import (
@@ -33,13 +41,15 @@ from canvasbridge.clients.canvas.throttle import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_PAUSE_S,
     Throttle,
-    ThrottlingAdapter,
+    ThrottledTransport,
+    raise_if_rate_limited,
     throttle_for,
 )
 from canvasbridge.clients.http import (
     BODY_EXCERPT_CHARS,
     CallStats,
     ClientSettings,
+    HttpClient,
     HttpPermanentError,
     HttpTransientError,
     Redactor,
@@ -137,7 +147,7 @@ class CanvasSettings(ClientSettings):
 
 
 class CanvasClient:
-    """canvasapi plus throttling, retries, typed errors, raw helpers, SIS imports and reports."""
+    """Canvas's REST API with throttling, retries, typed errors, SIS imports and reports."""
 
     def __init__(
         self,
@@ -166,8 +176,7 @@ class CanvasClient:
         self.per_page = per_page
         self.poll_s = poll_s
         self.wait_timeout_s = wait_timeout_s
-        self.stats = stats if stats is not None else CallStats()
-        self.redactor = Redactor([token])
+        policy = retry or RetryPolicy()
         # one throttle per token in the process, unless the caller brings its own
         self.throttle = throttle or throttle_for(
             self.base_url,
@@ -176,28 +185,38 @@ class CanvasClient:
             low_water=low_water,
             max_pause_s=max_pause_s,
         )
-        self.adapter = ThrottlingAdapter(
-            throttle=self.throttle,
-            stats=self.stats,
-            retry=retry or RetryPolicy(),
-            user_agent=user_agent,
-            timeout_s=timeout_s,
-            redactor=self.redactor,
-            pool_maxsize=pool_maxsize,
-        )
+        limits = httpx.Limits(max_connections=pool_maxsize, max_keepalive_connections=pool_maxsize)
         self._token = token
-        # canvasapi logs requests (and form data at DEBUG): pass its records through our redactor
-        self._log_filter = self.redactor.filter()
-        logging.getLogger("canvasapi.requester").addFilter(self._log_filter)
-        self.api = canvasapi.Canvas(self.base_url, token)
-        requester = self.api._Canvas__requester  # private: canvasapi takes no session (PR #556)
-        self.session: requests.Session = requester._session
-        for prefix in ("http://", "https://"):
-            self.session.mount(prefix, self.adapter)
+        self.http = HttpClient(
+            self.api_url,
+            system="canvas",
+            stats=stats,
+            headers={"User-Agent": user_agent},
+            auth=self._authorize,
+            secrets=[token],
+            timeout_s=timeout_s,
+            retry=policy,
+            max_connections=pool_maxsize,
+            transport=ThrottledTransport(self.throttle, policy, httpx.HTTPTransport(limits=limits)),
+            check_response=raise_if_rate_limited,
+        )
+
+    @property
+    def stats(self) -> CallStats:
+        return self.http.stats
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.http.redactor
 
     def close(self) -> None:
-        self.session.close()
-        logging.getLogger("canvasapi.requester").removeFilter(self._log_filter)
+        self.http.close()
+
+    def _authorize(self, request: httpx.Request) -> None:
+        """The token goes to our Canvas only (a report file may live on another host)."""
+        ours, theirs = httpx.URL(self.base_url), request.url
+        if (theirs.scheme, theirs.host, theirs.port) == (ours.scheme, ours.host, ours.port):
+            request.headers["Authorization"] = f"Bearer {self._token}"
 
     # ------------------------------------------------------------------ raw JSON
 
@@ -207,23 +226,7 @@ class CanvasClient:
             if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
                 raise PermanentError(f"canvas: refusing to send the token to {theirs.netloc}")
             return path
-        return self.api_url + path.lstrip("/")
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Any = None,
-        data: Any = None,
-        files: Any = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        all_headers = {"Authorization": f"Bearer {self._token}", **(headers or {})}
-        return self.session.request(
-            method, self._url(path), params=params, data=data, files=files, json=json, headers=all_headers
-        )
+        return path.lstrip("/")
 
     def request(
         self,
@@ -240,11 +243,11 @@ class CanvasClient:
         ``data`` is form-encoded; nested dicts are flattened Canvas-style
         (``{"user": {"name": "x"}}`` → ``user[name]=x``), booleans become ``true``/``false``.
         """
-        response = self._send(
+        response = self.http.request(
             method,
-            path,
+            self._url(path),
             params=flatten(params) if params else None,
-            data=flatten(data) if data else None,
+            data=form(flatten(data)) if data else None,
             files=files,
             json=json,
         )
@@ -259,7 +262,7 @@ class CanvasClient:
         query: Any = flatten({"per_page": self.per_page, **params})
         url: str | None = path
         while url is not None:
-            response = self._send("GET", url, params=query)
+            response = self.http.request("GET", self._url(url), params=query)
             query = None  # the next link carries every parameter
             body = _json(response, self.redactor)
             if isinstance(body, dict):
@@ -376,10 +379,7 @@ class CanvasClient:
         if not isinstance(url, str) or not url:
             raise HttpPermanentError("canvas: the report has no file to download")
         name = str(attachment.get("filename") or attachment.get("display_name") or "report.csv")
-        ours, theirs = urlsplit(self.base_url), urlsplit(url)
-        same_host = (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
-        headers = {"Authorization": f"Bearer {self._token}"} if same_host else {}
-        response = self.session.get(url, headers=headers)
+        response = self.http.request("GET", url, endpoint="report file", follow_redirects=True)
         return parse_report_file(name, response.content)
 
     def provisioning_report(
@@ -435,25 +435,34 @@ def _rows(data: bytes) -> list[dict[str, str]]:
     return [dict(row) for row in csv.DictReader(io.StringIO(text))]
 
 
-def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Canvas-style form fields: nested dicts → ``a[b]``, lists → ``a[]``, bools → true/false."""
-    out: list[tuple[str, str]] = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            out.extend(flatten(item, f"{prefix}[{key}]" if prefix else str(key)))
-    elif isinstance(value, list | tuple | set):
-        for item in value:
-            out.extend(flatten(item, f"{prefix}[]" if not prefix.endswith("[]") else prefix))
-    elif isinstance(value, bool):
-        out.append((prefix, "true" if value else "false"))
-    elif value is None:
-        out.append((prefix, ""))
-    else:
-        out.append((prefix, str(value)))
+def flatten(value: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Canvas-style fields by canvasapi's ``combine_kwargs`` (``a[b]``, ``a[]``), as text.
+
+    The values are then written as canvasapi's requester writes them: booleans as
+    ``true``/``false``, dates in ISO 8601, ``None`` as an empty value (clears a field).
+    """
+    return [(key, _text(item)) for key, item in combine_kwargs(**value)]
+
+
+def form(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Form fields for httpx, which takes repeated keys (``a[]``) as a list per key."""
+    out: dict[str, list[str]] = {}
+    for key, item in fields:
+        out.setdefault(key, []).append(item)
     return out
 
 
-def _json(response: requests.Response, redactor: Redactor) -> Any:
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _json(response: httpx.Response, redactor: Redactor) -> Any:
     if not response.content or response.status_code == 204:
         return None
     try:

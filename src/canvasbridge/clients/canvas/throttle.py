@@ -1,4 +1,4 @@
-"""Canvas throttling: a requests adapter that paces, retries, counts and types every call.
+"""Canvas throttling: an httpx transport that paces every call on one access token.
 
 Canvas meters each access token with a leaky bucket and tells us how much room is left in
 ``X-Rate-Limit-Remaining`` on every answer (reference §2.3). :class:`Throttle` is shared by
@@ -10,14 +10,12 @@ every client using the same token in this process and keeps us inside the bucket
   bucket empties (up to ``max_pause_s``); the limit grows back by one per round of good
   answers (additive increase, multiplicative decrease);
 * on a throttled answer (429, or the older 403 "Rate Limit Exceeded") every thread on the
-  token pauses for ``Retry-After`` or the backoff, drops to one request in flight, and
-  the request is retried.
+  token pauses for ``Retry-After`` or the backoff and drops to one request in flight.
 
-:class:`ThrottlingAdapter` is mounted on canvasapi's private ``requests.Session`` and on our
-own, so canvasapi objects and the raw helpers share pacing, retries (throttling, 5xx,
-timeouts and connection errors; not a POST whose answer timed out), the User-Agent, a default timeout, call counting and typed
-errors from :mod:`canvasbridge.clients.http` (a 404 raises ``HttpNotFoundError`` before
-canvasapi sees it).
+:class:`ThrottledTransport` applies it under the shared :class:`~canvasbridge.clients.http.HttpClient`,
+so each try (first or retry) waits its turn; the retries themselves are the client's
+(:mod:`canvasbridge.backoff`), and :func:`raise_if_rate_limited` turns a throttled answer
+into a :class:`~canvasbridge.clients.http.HttpRateLimitedError` they retry.
 """
 
 from __future__ import annotations
@@ -26,27 +24,17 @@ import hashlib
 import threading
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+import httpx
 
-from canvasbridge.clients.http import (
-    CallStats,
-    HttpRateLimitedError,
-    Redactor,
-    RetryPolicy,
-    endpoint_template,
-    error_for_status,
-    parse_retry_after,
-    transport_error,
-    transport_status,
-)
+from canvasbridge.backoff import RetryPolicy, parse_retry_after
+from canvasbridge.clients.http import HttpRateLimitedError, endpoint_template
 
 DEFAULT_MAX_CONCURRENCY = 4  # requests in flight per token
 DEFAULT_LOW_WATER = 200.0  # below this X-Rate-Limit-Remaining, go one at a time and pause
 DEFAULT_MAX_PAUSE_S = 2.0  # pause before a request when the bucket is empty (seconds)
 RATE_LIMIT_TEXT = "rate limit exceeded"
+API_PREFIX = "/api/v1/"
 
 
 class Throttle:
@@ -142,110 +130,51 @@ def throttle_for(base_url: str, token: str, **settings: Any) -> Throttle:
         return _throttles[key]
 
 
-def is_rate_limited(response: requests.Response) -> bool:
+def is_rate_limited(response: httpx.Response) -> bool:
     """429, or 403 with Canvas's "Rate Limit Exceeded" text (self-hosted and older Canvas)."""
     if response.status_code == 429:
         return True
-    return response.status_code == 403 and RATE_LIMIT_TEXT in response.text[:200].lower()
+    if response.status_code != 403:
+        return False
+    response.read()  # a 403 body is short; the text tells throttling from a refused permission
+    return RATE_LIMIT_TEXT in response.text[:200].lower()
 
 
-class ThrottlingAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` adding pacing, retries, User-Agent, timeout, counting and typed errors."""
+def raise_if_rate_limited(response: httpx.Response) -> None:
+    """The ``check_response`` of Canvas's client: a throttled answer is a rate-limit error."""
+    if is_rate_limited(response):
+        method = response.request.method
+        template = endpoint_template(response.request.url.path.split(API_PREFIX, 1)[-1])
+        error = HttpRateLimitedError(
+            f"canvas {method} {template}: HTTP {response.status_code} rate limit exceeded",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+        error._attach("canvas", method, template, response.status_code, None)
+        raise error
 
-    def __init__(
-        self,
-        *,
-        throttle: Throttle,
-        stats: CallStats,
-        retry: RetryPolicy,
-        user_agent: str,
-        timeout_s: float,
-        redactor: Redactor,
-        api_prefix: str = "/api/v1/",
-        pool_maxsize: int = 10,
-    ) -> None:
-        super().__init__(pool_connections=2, pool_maxsize=pool_maxsize)
+
+class ThrottledTransport(httpx.BaseTransport):
+    """Sends each request through ``inner`` once the :class:`Throttle` lets it go."""
+
+    def __init__(self, throttle: Throttle, retry: RetryPolicy, inner: httpx.BaseTransport) -> None:
         self.throttle = throttle
-        self.stats = stats
-        self.retry_policy = retry
-        self.user_agent = user_agent
-        self.timeout_s = timeout_s
-        self.redactor = redactor
-        self.api_prefix = api_prefix
+        self.retry = retry
+        self.inner = inner
 
-    def _template(self, url: str) -> str:
-        path = urlsplit(url).path
-        if self.api_prefix in path:
-            path = path.split(self.api_prefix, 1)[1]
-        return endpoint_template(path)
-
-    def send(  # type: ignore[override]
-        self, request: requests.PreparedRequest, **kwargs: Any
-    ) -> requests.Response:
-        request.headers["User-Agent"] = self.user_agent
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout_s
-        method = request.method or "GET"
-        template = self._template(request.url or "")
-        policy = self.retry_policy
-        attempt = 0
-        while True:
-            attempt += 1
-            last = attempt >= policy.max_attempts
-            self.throttle.acquire()
-            started = time.perf_counter()
-            try:
-                response = super().send(request, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                self.stats.record(
-                    "canvas", method, template, time.perf_counter() - started, transport_status(exc)
-                )
-                self.throttle.release()
-                # a POST that timed out while reading may have been applied: do not send it twice
-                sent = isinstance(exc, requests.ReadTimeout) and method == "POST"
-                if last or sent:
-                    raise transport_error(
-                        exc, system="canvas", method=method, endpoint=template, redactor=self.redactor
-                    ) from None
-                time.sleep(policy.delay(attempt))
-                continue
-            elapsed = time.perf_counter() - started
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.throttle.acquire()
+        try:
+            response = self.inner.handle_request(request)
+        finally:
             self.throttle.release()
-            self.stats.record("canvas", method, template, elapsed, response.status_code)
-            self.throttle.observe(_float(response.headers.get("X-Rate-Limit-Remaining")))
+        self.throttle.observe(_float(response.headers.get("X-Rate-Limit-Remaining")))
+        if is_rate_limited(response):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if is_rate_limited(response):
-                self.throttle.penalize(policy.delay(attempt, retry_after=retry_after))
-                if not last:
-                    response.close()
-                    continue
-                error = HttpRateLimitedError(
-                    f"canvas {method} {template}: rate limit exceeded after {attempt} attempts",
-                    retry_after=retry_after,
-                )
-                error._attach("canvas", method, template, response.status_code, None)
-                raise error
-            if response.status_code >= 500 and not last:
-                response.close()
-                time.sleep(policy.delay(attempt, retry_after=retry_after))
-                continue
-            if response.status_code >= 400:
-                body: Any
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = None
-                raise error_for_status(
-                    response.status_code,
-                    system="canvas",
-                    method=method,
-                    endpoint=template,
-                    text=response.text,
-                    body=body,
-                    retry_after=retry_after,
-                    redactor=self.redactor,
-                )
-            return response
+            self.throttle.penalize(self.retry.delay(1, retry_after=retry_after))
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _float(value: str | None) -> float | None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from canvasbridge.backoff import RetryPolicy, parse_retry_after
+from canvasbridge.backoff import RetryPolicy, is_transient, parse_retry_after
 from canvasbridge.clients.http._endpoints import endpoint_template
 from canvasbridge.clients.http._errors import (
     BODY_EXCERPT_CHARS,
+    HttpErrorInfo,
     HttpPermanentError,
     error_for_status,
     transport_error,
@@ -90,14 +91,16 @@ class HttpClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
+        files: Any = None,
         headers: Mapping[str, str] | None = None,
         endpoint: str | None = None,
         auth: Auth | None = None,
         retry: bool = True,
         renew_on_401: bool = True,
+        follow_redirects: bool = False,
     ) -> httpx.Response:
         """Send one request (with retries); return the successful response or raise typed.
 
@@ -105,23 +108,26 @@ class HttpClient:
         (a followed ``href``). ``endpoint`` names the template for statistics; by default
         it is derived from the path. A 401 calls ``on_unauthorized`` once (unless
         ``renew_on_401`` is false) and, if it returns true, sends the request again.
+        Redirects are refused unless ``follow_redirects`` (httpx then drops the credentials
+        on a redirect to another host). A POST whose answer timed out is not sent again by
+        the client, as it may have been applied; the error still goes up as transient.
         """
         template = endpoint or endpoint_template(self._relative(path))
         renewed = [False]
+        body = {"params": params, "json": json, "data": data, "files": files, "headers": headers}
 
         def once() -> httpx.Response:
-            response = self._send(method, path, params, json, data, headers, template, auth)
+            response = self._send(method, path, body, template, auth, follow_redirects)
             if response.status_code == 401 and renew_on_401 and self.on_unauthorized and not renewed[0]:
                 renewed[0] = True
                 if self.on_unauthorized():
-                    response = self._send(method, path, params, json, data, headers, template, auth)
+                    response = self._send(method, path, body, template, auth, follow_redirects)
             self._raise_for(response, method, template)
             return response
 
         if not retry:
             return once()
-        result: httpx.Response = self.retry.run(once)
-        return result
+        return self.retry.run(once, retry_if=_worth_retrying)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET and decode JSON (``None`` for an empty body)."""
@@ -160,25 +166,25 @@ class HttpClient:
         self,
         method: str,
         path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        data: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
+        body: Mapping[str, Any],
         template: str,
         auth: Auth | None,
+        follow_redirects: bool,
     ) -> httpx.Response:
-        request = self._http.build_request(method, path, params=params, json=json, data=data, headers=headers)
+        request = self._http.build_request(method, path, **body)
         (auth or self.auth or _no_auth)(request)
         started = time.perf_counter()
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, follow_redirects=follow_redirects)
         except httpx.TransportError as exc:
             self.stats.record(
                 self.system, method, template, time.perf_counter() - started, transport_status(exc)
             )
-            raise transport_error(
+            error = transport_error(
                 exc, system=self.system, method=method, endpoint=template, redactor=self.redactor
-            ) from None
+            )
+            error.maybe_applied = method == "POST" and isinstance(exc, httpx.ReadTimeout)
+            raise error from None
         elapsed = time.perf_counter() - started
         self.stats.record(self.system, method, template, elapsed, response.status_code)
         log.debug(
@@ -213,6 +219,10 @@ class HttpClient:
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 redactor=self.redactor,
             )
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    return is_transient(error) and not (isinstance(error, HttpErrorInfo) and error.maybe_applied)
 
 
 def _no_auth(request: httpx.Request) -> None:

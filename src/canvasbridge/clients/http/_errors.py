@@ -27,6 +27,7 @@ class HttpErrorInfo:
     endpoint: str = ""
     status: int | None = None
     body: Any = None
+    maybe_applied: bool = False  # the request may have taken effect though no answer came
 
     def _attach(self, system: str, method: str, endpoint: str, status: int | None, body: Any) -> None:
         self.system, self.method, self.endpoint, self.status, self.body = (
