@@ -115,3 +115,24 @@ def test_parked_messages_can_be_read_requeued_and_discarded(api: Api) -> None:
     gone = api.client.post(f"/ui/parked/{junk}/discard", data={"csrf": token}, follow_redirects=False)
     assert gone.status_code == 303 and ledger.parked() == []
     assert api.client.get(f"/ui/parked/{junk}").status_code == 404
+
+
+def test_requeue_all_requeues_the_dead_calls_of_the_filtered_task_only(api: Api) -> None:
+    ledger = api.runtime.ledger()
+    mine = [seeding.dead(ledger, "record", key=k, effects_dir="x") for k in ("a", "b")]
+    other = seeding.dead(ledger, "broken", key="c")
+    sign_in(api.client, OPERATE_TOKEN)
+    listing = api.client.get("/ui/calls", params={"state": "dead", "task": "record"}).text
+    assert "Requeue all 2 dead record call(s)" in listing
+    done = api.client.post("/ui/calls/requeue", data={"csrf": csrf_of(listing), "task": "record"})
+    assert done.status_code == 200 and "Requeued 2 dead call(s)" in done.text
+    assert [ledger.get(i).state for i in mine] == [CallState.REQUEUED] * 2  # type: ignore[union-attr]
+    assert ledger.get(other).state is CallState.DEAD  # type: ignore[union-attr]
+    assert api.client.post("/ui/calls/requeue", data={"task": "record"}).status_code == 403  # no CSRF token
+
+
+def test_the_originating_message_body_is_shown_as_json(api: Api) -> None:
+    dead = seeding.dead(api.runtime.ledger(), "record", seeding.message("fs", "m-3"), key="a")
+    sign_in(api.client, OPERATE_TOKEN)
+    page = api.client.get(f"/ui/calls/{dead}").text
+    assert "&#34;body&#34;: {\n    &#34;task&#34;: &#34;record&#34;" in page

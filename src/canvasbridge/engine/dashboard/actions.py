@@ -8,13 +8,15 @@ After the change the browser is redirected to the page that shows its result.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from canvasbridge.engine.api import operations as ops
-from canvasbridge.engine.api.filters import MAX_ID
+from canvasbridge.engine.api.filters import MAX_ID, PRINTABLE
 from canvasbridge.engine.config import Role
+from canvasbridge.engine.ledger import CallFilter, CallState
 
 from .render import error_page, signed_in
 from .session import Session
@@ -22,6 +24,7 @@ from .session import Session
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Csrf = Annotated[str | None, Form(max_length=200)]
+BULK_LIMIT = 1000  # calls one "Requeue all" requeues; press again for more
 
 
 class Refused(Exception):
@@ -65,6 +68,25 @@ def _failed(request: Request, session: Session, exc: ops.OperationError) -> Resp
     if isinstance(exc, ops.QueueUnavailable):
         status = 503
     return error_page(request, session, status, str(exc))
+
+
+@router.post("/calls/requeue")
+def requeue_dead(
+    request: Request,
+    session: Operator,
+    task: Annotated[str | None, Form(max_length=200, pattern=PRINTABLE)] = None,
+) -> Response:
+    """Sidekiq's "Retry all": every dead call (of one task, when the list is filtered)."""
+    where = CallFilter(states=(CallState.DEAD,), task=task or None)
+    outcome = _ops(request).bulk_requeue(where, dry_run=False, limit=BULK_LIMIT, actor=session.principal.name)
+    if outcome.failed:
+        call_id, reason = next(iter(outcome.failed.items()))
+        message = (
+            f"requeued {len(outcome.requeued)}; {len(outcome.failed)} could not be (#{call_id}: {reason})"
+        )
+        return error_page(request, session, 503, message)
+    back = "/ui/calls?state=dead" + (f"&task={quote(task)}" if task else "")
+    return RedirectResponse(f"{back}&notice=bulk-requeued&count={len(outcome.requeued)}", status_code=303)
 
 
 @router.post("/calls/{call_id}/requeue")

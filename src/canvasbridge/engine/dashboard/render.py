@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ NOTICES = {
     "parked-nothing": "The parked message was dispatched again; it asked for no work.",
     "parked-discarded": "The parked message was discarded.",
     "signed-out": "Signed out.",
+    "bulk-requeued": "Requeued {count} dead call(s) (at most 1,000 at once); they wait under Queued now.",
 }
 
 
@@ -68,6 +70,9 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     notice = NOTICES.get(request.query_params.get("notice", ""))
+    if notice is not None:
+        count = request.query_params.get("count", "")
+        notice = notice.format(count=int(count) if count.isdigit() else "the")
     values = {
         "session": session,
         "operate": session is not None and session.principal.role is Role.OPERATE,
@@ -120,6 +125,15 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+def _origin(message: dict[str, Any]) -> str:
+    """An originating message with its body shown as JSON when it is JSON."""
+    body = message.get("body")
+    if isinstance(body, str):
+        with contextlib.suppress(ValueError):
+            message = {**message, "body": json.loads(body)}
+    return _pretty(message)
+
+
 TEMPLATES.env.filters.update(
-    when=_when, ago=_ago, short=_short, params=_params, pretty=_pretty, duration=duration
+    when=_when, ago=_ago, short=_short, params=_params, pretty=_pretty, origin=_origin, duration=duration
 )
