@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -163,3 +167,57 @@ def test_a_redirect_is_a_permanent_error_naming_where_it_points() -> None:
         client.get_json("personer/1")
     assert "redirect to https://sso.example.org/login" in str(info.value)
     assert "abc123" not in str(info.value)
+
+
+class _ThrottlingServer:
+    """A real HTTP server on 127.0.0.1: answers 429 with a given Retry-After once, then 200,
+    and notes when each request arrived."""
+
+    def __init__(self, retry_after: Callable[[], str]) -> None:
+        arrivals: list[float] = []
+        self.arrivals = arrivals
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                arrivals.append(time.monotonic())
+                if len(arrivals) == 1:
+                    self.send_response(429)
+                    self.send_header("Retry-After", retry_after())
+                    body = b'{"error": "slow down"}'
+                else:
+                    self.send_response(200)
+                    body = b'{"ok": true}'
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    [
+        pytest.param(lambda: "1", id="delta-seconds"),
+        pytest.param(lambda: formatdate(time.time() + 2, usegmt=True), id="http-date"),
+    ],
+)
+def test_a_real_servers_retry_after_is_waited_for_in_either_form(retry_after: Callable[[], str]) -> None:
+    server = _ThrottlingServer(retry_after)
+    try:
+        policy = RetryPolicy(max_attempts=2, backoff_base_s=0.01, backoff_cap_s=5, jitter=False)
+        with HttpClient(server.url, system="fs", retry=policy) as client:
+            assert client.get_json("personer/1") == {"ok": True}
+        first, second = server.arrivals
+        assert second - first >= 0.9  # our own backoff alone would have been 10 ms
+    finally:
+        server.close()
