@@ -26,6 +26,16 @@ class TransientError(CanvasbridgeError):
         self.retry_after = retry_after
 
 
+class ObjectBusy(TransientError):
+    """Another running call holds the object this task is about to change (see the engine's
+    ``ledger/holds.py``). The worker tries the call again later; waiting is not an attempt."""
+
+    def __init__(self, key: str, holder: int) -> None:
+        super().__init__(f"{key} is held by running call #{holder}", retry_after=1.0)
+        self.key = key
+        self.holder = holder
+
+
 class RateLimitedError(TransientError):
     """The remote system throttled us (HTTP 429, Canvas 403 "Rate Limit Exceeded")."""
 

@@ -6,16 +6,20 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from canvasbridge.errors import ConfigError
+from canvasbridge.errors import ConfigError, ObjectBusy
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 _resource_lock = threading.Lock()
+
+
+class ObjectHolds(Protocol):
+    def acquire(self, key: str, call_id: int) -> int | None: ...
 
 
 @dataclass
@@ -26,6 +30,7 @@ class TaskContext:
     ``provisioning``, ``live_events``…); :meth:`section` validates one against a model.
     ``resources`` is shared by every task in the worker process: use :meth:`resource` to
     build a client once and reuse it. ``dry_run`` asks the task to plan without writing.
+    ``holds`` (set by the worker) lets the task :meth:`hold` the object it changes.
     """
 
     task_name: str
@@ -36,6 +41,24 @@ class TaskContext:
     attempt: int = 1
     dry_run: bool = False
     log: logging.Logger = field(default=logging.getLogger("canvasbridge.task"))
+    holds: ObjectHolds | None = None
+
+    @property
+    def holds_objects(self) -> bool:
+        """Whether :meth:`hold` means anything here (a worker running a recorded call)."""
+        return self.holds is not None and self.ledger_id is not None and not self.dry_run
+
+    def hold(self, key: str) -> None:
+        """Hold the object ``key`` (e.g. ``user:olan``) for this call before reading what it
+        decides from: one writer per object. Raises :class:`ObjectBusy` while another
+        running call holds it (the worker then tries this call again later, no attempt
+        charged). A no-op outside a worker, e.g. ``canvasbridge sync`` or a dry run."""
+        if not self.holds_objects:
+            return
+        assert self.holds is not None and self.ledger_id is not None
+        holder = self.holds.acquire(key, self.ledger_id)
+        if holder is not None:
+            raise ObjectBusy(key, holder)
 
     def section(self, name: str, model: type[M]) -> M:
         """Validate and return config section ``name`` (dotted for nesting) as ``model``.

@@ -108,3 +108,12 @@ parked_messages = sa.Table(
     # or shortened copy (too long, NUL, not UTF-8); NULL when they are exact
     sa.Column("raw_fields", sa.Text),
 )
+
+# One writer per object: which running call holds the object a task changes (see holds.py).
+object_holds = sa.Table(
+    "object_holds",
+    metadata,
+    sa.Column("key", sa.String(500), primary_key=True),
+    sa.Column("call_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -21,6 +21,7 @@ from canvasbridge.engine.admission import safe_text
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
+from canvasbridge.engine.ledger.holds import Holds
 from canvasbridge.engine.ledger.hot import HotStatements, Row
 from canvasbridge.engine.ledger.schema import (
     PENDING_STATES,
@@ -173,6 +174,7 @@ class Ledger:
         # the statements it then runs
         self._autocommit = _create_engine(url, isolation_level="AUTOCOMMIT")
         self._statements = HotStatements(self.engine.dialect)
+        self.holds = Holds(self.engine, presume_lost_after=self.presume_lost_after)
         # Each group commit writes one batch at a time: on PostgreSQL it keeps a connection
         # of its own for that (a pool checkout and check-in cost more than a small statement).
         # The consumer's records wait for the WAL flush: their source messages are acked

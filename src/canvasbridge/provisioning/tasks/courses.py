@@ -55,6 +55,7 @@ def ensure_course(ctx: TaskContext, fs_id: str) -> dict[str, Any]:
     if decision.outcome is Outcome.SKIP or decision.course is None:
         return {**summary, "planned": 0}
     summary["course"] = decision.course.sis_course_id
+    ctx.hold(f"course:{decision.course.sis_course_id}")
     ops, new = plan_structure(k, decision)
     summary.update(carry_out(ctx, k.executor, ops))
     if new and not ctx.dry_run:

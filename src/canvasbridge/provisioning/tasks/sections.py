@@ -23,6 +23,7 @@ from canvasbridge.provisioning.tasks.users import ensure_user
 def sync_section(ctx: TaskContext, k: Kit, decision: CourseDecision) -> dict[str, Any]:
     """Plan and (unless dry run) apply the enrollment diff of one section."""
     assert decision.section is not None
+    ctx.hold(f"section:{decision.section.sis_section_id}")  # before the reads it decides from
     resolver = runtime.resolver(ctx)
     # Canvas first, then FS: an enrollment another task added meanwhile is then also in this
     # run's (newer) FS read, so it is never taken for one that left and concluded.

@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from canvasbridge.clients.cerebrum import CerebrumClient
 from canvasbridge.engine import TaskContext
-from canvasbridge.errors import PermanentError
+from canvasbridge.errors import NotFoundError, PermanentError
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import (
     read_logins,
@@ -40,7 +41,9 @@ def ensure_user(
     if username is None and person_id is None:
         raise PermanentError("ensure_user needs a username or a person_id")
     k = runtime.kit(ctx)
-    decision = decide_user(runtime.cerebrum(ctx), k.settings, username=username, person_id=person_id)
+    cerebrum = runtime.cerebrum(ctx)
+    hold_person(ctx, cerebrum, username=username, person_id=person_id)
+    decision = decide_user(cerebrum, k.settings, username=username, person_id=person_id)
     summary: dict[str, Any] = {
         "person_id": decision.person_id,
         "username": decision.username,
@@ -57,6 +60,29 @@ def ensure_user(
             continue
         ops += plan_user(None, read_user(k.canvas, sis), k.ownership)
     return {**summary, **carry_out(ctx, k.executor, ops)}
+
+
+def hold_person(
+    ctx: TaskContext, cerebrum: CerebrumClient, *, username: str | None, person_id: str | int | None
+) -> None:
+    """Hold the person before reading what to decide from: a call by username and one by
+    person id for the same person never write their Canvas user at once (an older read of
+    Cerebrum would undo a newer one's suspension). By username, the account's owner names
+    the person (one Cerebrum read, only when holds are on: in a worker)."""
+    if not ctx.holds_objects:
+        return
+    if person_id is None:
+        assert username is not None
+        try:
+            owner = cerebrum.account(username).owner
+        except NotFoundError:
+            ctx.hold(f"account:{username}")  # gone: the call only retires its Canvas user
+            return
+        if owner is None:
+            ctx.hold(f"account:{username}")
+            return
+        person_id = owner.id
+    ctx.hold(f"person:{person_id}")
 
 
 def _plan_wanted(k: Kit, desired: UserState) -> list[Operation]:
