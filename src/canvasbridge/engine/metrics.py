@@ -16,6 +16,11 @@ MESSAGES_UNMATCHED = Counter("canvasbridge_messages_unmatched_total", "Messages 
 MESSAGES_PARKED = Counter(
     "canvasbridge_messages_parked_total", "Messages parked with a reason", ["source", "route", "cause"]
 )
+REQUESTS_REFUSED = Counter(
+    "canvasbridge_requests_refused_total",
+    "HTTP source requests refused with 401 (bearer token, or a signed body that does not verify), by reason",
+    ["source", "reason"],
+)
 TASKS_QUEUED = Counter("canvasbridge_tasks_queued_total", "Task calls queued", ["task"])
 TASKS_FOLDED = Counter("canvasbridge_tasks_folded_total", "Task calls folded into a pending one", ["task"])
 TASKS_SUCCEEDED = Counter("canvasbridge_tasks_succeeded_total", "Task calls that succeeded", ["task"])

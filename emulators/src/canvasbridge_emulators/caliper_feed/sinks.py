@@ -18,6 +18,7 @@ from typing import IO, Any, Protocol
 import requests
 
 from canvasbridge_emulators.caliper_feed.generator import GeneratedEvent
+from canvasbridge_emulators.caliper_feed.signing import SigningKeys
 
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 
@@ -81,7 +82,9 @@ class WebhookSink:
     """One POST per event, the envelope as the JSON body (Canvas's HTTPS delivery).
 
     With ``attribute_headers`` the SQS attributes also go as ``X-Attribute-<name>`` headers,
-    which canvasbridge's webhook source turns back into attributes.
+    which canvasbridge's webhook source turns back into attributes. With ``signer`` (a
+    :class:`~canvasbridge_emulators.caliper_feed.signing.SigningKeys`) the body is instead a
+    JWT signed with its current key, the envelope in its claims ("Sign Payload").
     """
 
     batch_size = 1
@@ -94,22 +97,28 @@ class WebhookSink:
         attribute_headers: bool = True,
         session: requests.Session | None = None,
         timeout_s: float = 10.0,
+        signer: SigningKeys | None = None,
     ) -> None:
         self.url = url
         self.session = session or requests.Session()
         self.token = token
         self.attribute_headers = attribute_headers
         self.timeout_s = timeout_s
+        self.signer = signer
         self.sent = 0
 
     def send(self, batch: list[GeneratedEvent]) -> None:
         for event in batch:
             headers = {"Content-Type": "application/json", "X-Message-Id": event.body["data"][0]["id"]}
+            body = event.json()
+            if self.signer is not None:
+                headers["Content-Type"] = "application/jwt"
+                body = self.signer.sign(event.body)
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
             if self.attribute_headers:
                 headers.update({f"X-Attribute-{k}": v for k, v in event.attributes.items()})
-            response = self.session.post(self.url, data=event.json(), headers=headers, timeout=self.timeout_s)
+            response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout_s)
             response.raise_for_status()
             self.sent += 1
 

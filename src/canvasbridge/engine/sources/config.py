@@ -20,6 +20,7 @@ file stays cheap. Unknown keys are refused so a typo is named in the error. Exam
         queue_url: https://sqs.eu-west-2.amazonaws.com/123456789012/canvas-live-events
         region: eu-west-2
       - {type: http, name: hooks, path: /hooks/sap, port: 8081, token: {env: HOOK_TOKEN}}
+      - {type: http, name: canvas-https, path: /live-events, jwt: {jwks_url: https://example.org/jwks}}
       - {type: file, name: backfill, path: /var/lib/canvasbridge/backfill.jsonl}
 """
 
@@ -178,6 +179,36 @@ class SqsSourceConfig(_SourceBase):
 # HTTP webhook
 
 
+# Signatures a JWKS can verify; never "none" or an HMAC (HS*), whose "key" would be public.
+JwsAlgorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"
+]
+
+
+class JwtConfig(_Strict):
+    """Bodies must be compact JWS signed by a key of the JWKS at ``jwks_url`` (see jws.py)."""
+
+    jwks_url: str
+    algorithms: list[JwsAlgorithm] = Field(default=["RS256"], min_length=1)
+    leeway_s: float = Field(default=60.0, ge=0, le=3600)
+    """Clock skew allowed when checking ``exp`` and ``nbf``, seconds."""
+    cache_ttl_s: float = Field(default=3600.0, gt=0)
+    """How long fetched keys count as fresh, seconds; stale keys still serve while the
+    JWKS endpoint is down."""
+    refetch_interval_s: float = Field(default=60.0, ge=0)
+    """Shortest time between two fetches of the JWKS (an unknown ``kid`` triggers one), seconds."""
+    timeout_s: float = Field(default=10.0, gt=0)
+    """Of one JWKS fetch, seconds."""
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
 class WebhookSourceConfig(_SourceBase):
     """Accept messages as HTTP POSTs to ``path``; answer 202 once dispatched."""
 
@@ -188,6 +219,8 @@ class WebhookSourceConfig(_SourceBase):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     token: SecretRef | None = None
     """When set, requests need ``Authorization: Bearer <token>``."""
+    jwt: JwtConfig | None = None
+    """When set, bodies must be signed JWTs; the verified claims become the message body."""
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ the ledger, so it is accepted too: **202** ``{"queued": false, "parked": true, "
 ...}``. It is never answered 503: a sender would repeat it for ever. When ``dispatch`` raises, nothing was made
 durable: the answer is **503** with ``Retry-After`` so the sender tries again. With
 ``token`` configured, requests need ``Authorization: Bearer <token>`` (else **401**).
-``GET /healthz`` answers 200 for load balancers.
+With ``jwt: {jwks_url: ...}`` configured, the body must be a compact JWS that verifies with a
+key of that JWKS (jws.py); the message body is then its claims as JSON (``content_type``
+``application/json``), as an unsigned delivery would carry them. A body that does not verify
+is answered **401** with the reason and never dispatched; when no key can be had to check it
+(the JWKS endpoint down and the key not cached) the answer is **503** with ``Retry-After``.
+Every 401 is counted in ``canvasbridge_requests_refused_total{source, reason}`` and logged
+with its reason. ``GET /healthz`` answers 200 for load balancers.
 
 :class:`WebhookSource` serves the app with uvicorn on ``host:port``; setting the stop
 event makes uvicorn stop accepting, finish the requests in progress, and return.
@@ -40,11 +46,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from canvasbridge.engine import metrics
 from canvasbridge.engine.admission import safe_text
 from canvasbridge.engine.dispatch import DispatchResult, Outcome
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.sources.base import Dispatch, stringify_attribute
 from canvasbridge.engine.sources.config import WebhookSourceConfig
+from canvasbridge.engine.sources.jws import JwsVerifier, KeysUnavailable, Rejected
 from canvasbridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -80,16 +88,19 @@ def _endpoint(config: WebhookSourceConfig, dispatch: Dispatch) -> Callable[[Requ
             token = config.token.resolve().get_secret_value().encode()
         except LookupError as exc:
             raise ConfigError(f"sources.{config.name}.token: {exc}") from exc
+    verifier = JwsVerifier(config.jwt) if config.jwt is not None else None
 
     async def receive(request: Request) -> Response:
         if token is not None:
             given = request.headers.get("authorization", "")
             scheme, _, value = given.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token):
-                return JSONResponse(
-                    {"queued": False, "error": "missing or wrong bearer token"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
+                return _refused(
+                    config.name,
+                    request,
+                    "bearer_token",
+                    "missing or wrong bearer token",
+                    {"WWW-Authenticate": "Bearer"},
                 )
         try:
             body = await _read_body(request, config.max_body_bytes)
@@ -98,7 +109,20 @@ def _endpoint(config: WebhookSourceConfig, dispatch: Dispatch) -> Callable[[Requ
                 {"queued": False, "error": f"body larger than {config.max_body_bytes} bytes"},
                 status_code=413,
             )
-        envelope = _envelope(config, request, body)
+        signed = verifier is not None
+        if verifier is not None:
+            try:
+                body = await run_in_threadpool(verifier.body, body)
+            except Rejected as exc:
+                return _refused(config.name, request, exc.code, str(exc))
+            except KeysUnavailable as exc:
+                log.warning("webhook source %s: cannot verify a signed body now (503): %s", config.name, exc)
+                return JSONResponse(
+                    {"queued": False, "error": "signing keys unavailable; retry later"},
+                    status_code=503,
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                )
+        envelope = _envelope(config, request, body, signed=signed)
         message_id = safe_text(envelope.message_id)  # printable, for the answer and the log
         try:
             result = await run_in_threadpool(dispatch, envelope)
@@ -129,6 +153,16 @@ def _endpoint(config: WebhookSourceConfig, dispatch: Dispatch) -> Callable[[Requ
     return receive
 
 
+def _refused(
+    source: str, request: Request, code: str, reason: str, headers: dict[str, str] | None = None
+) -> Response:
+    """401, counted by reason and logged; nothing is dispatched."""
+    metrics.REQUESTS_REFUSED.labels(source, code).inc()
+    client = request.client.host if request.client else "unknown"
+    log.warning("webhook source %s: refused a request from %s (401, %s): %s", source, client, code, reason)
+    return JSONResponse({"queued": False, "error": reason}, status_code=401, headers=headers)
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -143,7 +177,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _envelope(config: WebhookSourceConfig, request: Request, body: bytes) -> Envelope:
+def _envelope(
+    config: WebhookSourceConfig, request: Request, body: bytes, *, signed: bool = False
+) -> Envelope:
     # Starlette reads header values as latin-1; senders write UTF-8.
     headers: dict[str, str] = {}
     for raw_name, raw_value in request.headers.raw:
@@ -155,7 +191,9 @@ def _envelope(config: WebhookSourceConfig, request: Request, body: bytes) -> Env
         for key, value in headers.items()
         if key.startswith(ATTRIBUTE_PREFIX) and len(key) > len(ATTRIBUTE_PREFIX)
     }
-    if "content-type" in headers:
+    if signed:  # the body is now the verified claims
+        attributes["content_type"] = "application/json"
+    elif "content-type" in headers:
         attributes.setdefault("content_type", headers["content-type"])
     return Envelope(
         body=body,
