@@ -67,3 +67,16 @@ def test_0003_moves_dead_letters_requeued_before_to_requeued_pointing_at_the_new
         assert ledger.count(CallFilter(states=(CallState.DEAD,))) == 2
     finally:
         ledger.close()
+
+
+def test_the_migrations_form_one_chain_with_one_head():
+    """Two migrations on one parent (two branches of work numbering theirs alike) would make
+    `upgrade head` fail on every open of the ledger."""
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert len(scripts.get_heads()) == 1
+    revisions = [script.revision for script in scripts.walk_revisions()]
+    assert len(revisions) == len(set(revisions))
