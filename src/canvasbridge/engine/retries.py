@@ -3,7 +3,9 @@
 A task call is retried when it raises a *transient* error (:func:`is_transient`) and it has
 attempts left. Any other error is *permanent*: the call becomes a dead letter at once. Every
 start of a call counts as an attempt, including one whose worker died, so a task that kills
-its worker ends as a dead letter after ``max_attempts`` instead of looping forever.
+its worker ends as a dead letter after ``max_attempts`` instead of looping forever (with the
+thread pool only a run alone in its process counts when the process dies: see
+:mod:`canvasbridge.engine.run_gate`).
 
 The wait before the next attempt is :meth:`~canvasbridge.backoff.RetryPolicy.delay`: the
 exponential backoff, or the server's ``Retry-After`` when that is longer, never past the cap.

@@ -12,6 +12,7 @@ Celery message is acknowledged only after the ledger says what happened.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -24,10 +25,11 @@ from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.context import TaskContext
-from canvasbridge.engine.ledger import CallState, Ledger
+from canvasbridge.engine.ledger import CallState, Claim, Ledger
 from canvasbridge.engine.logging import correlation, scrub
 from canvasbridge.engine.registry import TaskRegistry
-from canvasbridge.engine.retries import is_transient, retry_after_hint
+from canvasbridge.engine.retries import TaskRetryPolicy, is_transient, retry_after_hint
+from canvasbridge.engine.run_gate import RunGate
 
 log = logging.getLogger(__name__)
 INFRASTRUCTURE_RETRY_S = 5.0  # wait before re-queueing a call whose ledger writes failed
@@ -50,6 +52,7 @@ class Executor:
         self._ledger = ledger
         self.resources = resources
         self._sections = config.flow_sections()
+        self._gate = RunGate()
         # Only AMQP brokers tell a first delivery from a redelivery reliably (Celery reports
         # ``redelivered: False`` for every message of kombu's SQLAlchemy transport).
         self._broker_flags_redelivery = config.backends.broker_is_rabbitmq
@@ -92,6 +95,7 @@ class Executor:
             recover=TaskCall(task_name, params),
             correlation_id=correlation_id,
             duplicate_if_running=self._first_delivery(celery_task),
+            shares_process=self._shares_process(),
         )
         if claim.call_id != call_id:
             log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
@@ -110,6 +114,30 @@ class Executor:
             else:
                 log.info("task %s#%d skipped: %s", task_name, call_id, claim.reason)
             return
+        if not self._shares_process():
+            self._execute(celery_task, ledger, call_id, task_name, params, correlation_id, claim, policy)
+        elif claim.alone:
+            with self._gate.alone():
+                ledger.mark_alone(call_id, claim.attempt)
+                log.warning(
+                    "task %s#%d runs alone: its last run was lost with its worker process", task_name, call_id
+                )
+                self._execute(celery_task, ledger, call_id, task_name, params, correlation_id, claim, policy)
+        else:
+            with self._gate.shared():
+                self._execute(celery_task, ledger, call_id, task_name, params, correlation_id, claim, policy)
+
+    def _execute(
+        self,
+        celery_task: Any,
+        ledger: Ledger,
+        call_id: int,
+        task_name: str,
+        params: dict[str, Any],
+        correlation_id: str | None,
+        claim: Claim,
+        policy: TaskRetryPolicy,
+    ) -> None:
         started = datetime.now(UTC)
         clock = time.perf_counter()
         context = TaskContext(
@@ -132,6 +160,12 @@ class Executor:
         metrics.TASKS_SUCCEEDED.labels(task_name).inc()
         metrics.TASK_LAST_SUCCESS.labels(task_name).set(time.time())
         log.info("task %s#%d succeeded (attempt %d)", task_name, call_id, claim.attempt)
+
+    @staticmethod
+    def _shares_process() -> bool:
+        """Whether calls run beside others in this process: the thread pool runs each in a
+        thread of its own; prefork and solo run one at a time in the main thread."""
+        return threading.current_thread() is not threading.main_thread()
 
     def _first_delivery(self, celery_task: Any) -> bool:
         """Whether the broker says this message was never delivered before and Celery never

@@ -37,6 +37,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
 DEFAULT_PRESUME_LOST_AFTER_S = 900.0  # a run this old no longer holds back an identical call
 REQUEUEABLE_STATES = (CallState.DEAD, CallState.DISCARDED)
+RAN_ALONE = "alone"  # attempt log: a run started with no other call in its process
 PARKED_MESSAGE_ID_CHARS = 200  # the parked_messages columns' sizes (schema.py)
 PARKED_ROUTING_KEY_CHARS = 500
 
@@ -80,6 +81,7 @@ class Claim:
     proceed: bool
     reason: str = ""
     wait: bool = False  # an identical call is running: try this one again shortly
+    alone: bool = False  # its last run was lost with its process: run it with no other call
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class _ClaimRequest:
     recover: TaskCall | None
     correlation_id: str | None
     duplicate_if_running: bool
+    shares_process: bool = False
 
 
 @dataclass(frozen=True)
@@ -335,6 +338,7 @@ class Ledger:
         recover: TaskCall | None = None,
         correlation_id: str | None = None,
         duplicate_if_running: bool = False,
+        shares_process: bool = False,
     ) -> Claim:
         """Mark a call running and count the attempt, unless it is final or out of attempts.
 
@@ -344,10 +348,17 @@ class Ledger:
         is left alone instead: the message is a duplicate, not the redelivery of a lost run.
         A call the ledger does not know (its record was lost) is recorded again from
         ``recover``, the call its queue message carries, under a new id.
+
+        A worker whose process runs several calls at once (``shares_process``: the thread
+        pool) cannot tell which of them killed it. There a lost run counts only if the call
+        ran alone (see :mod:`canvasbridge.engine.run_gate`); a run lost beside others, or
+        claimed and never started, is not counted, and the claim says to run the call alone.
         Claims and successes from many threads are written together (see :mod:`.batching`).
         """
         claim = self._worker_writes(
-            _ClaimRequest(call_id, max_attempts, recover, correlation_id, duplicate_if_running)
+            _ClaimRequest(
+                call_id, max_attempts, recover, correlation_id, duplicate_if_running, shares_process
+            )
         )
         assert claim is not None
         return claim
@@ -373,13 +384,52 @@ class Ledger:
                     claims.append(
                         Claim(request.call_id, attempt, proceed=False, reason="delivered twice at once")
                     )
-                elif attempt > request.max_attempts:
-                    claims.append(self._give_up(connection, request, attempt, now))
                 else:
-                    claims.append(Claim(request.call_id, attempt, proceed=True))
+                    alone = False
+                    if request.shares_process and attempt > 1:  # rare: a retry or a lost run
+                        attempt, alone = self._after_lost_run(connection, request.call_id, attempt, now)
+                    if attempt > request.max_attempts:
+                        claims.append(self._give_up(connection, request, attempt, now))
+                    else:
+                        claims.append(Claim(request.call_id, attempt, proceed=True, alone=alone))
                 seen.add(request.call_id)
         in_order = iter(claims)
         return [next(in_order) if isinstance(item, _ClaimRequest) else None for item in items]
+
+    def _after_lost_run(
+        self, connection: sa.Connection, call_id: int, attempt: int, now: datetime
+    ) -> tuple[int, bool]:
+        """The attempt number a call claimed again in a shared process runs as, and whether
+        it must run alone, read from its attempt log: the runs counted so far are those that
+        ended (logged) or died alone; a run lost beside others, or claimed and never started,
+        has no entry and is not counted (its claim's count is taken back here)."""
+        last = connection.execute(
+            sa.select(task_attempts.c.number, task_attempts.c.outcome)
+            .where(task_attempts.c.call_id == call_id)
+            .order_by(task_attempts.c.id.desc())
+            .limit(1)
+        ).one_or_none()
+        counted = 0 if last is None else int(last.number)
+        alone = False
+        if last is not None and last.outcome == RAN_ALONE:  # the process died while it ran alone
+            error = "the worker process died while this call ran alone in it"
+            self._log_attempt(connection, call_id, counted, "lost", error, None, None, now)
+            alone = True
+        if attempt != counted + 1:  # runs were lost beside other calls: not counted
+            connection.execute(
+                sa.update(task_calls)
+                .where(task_calls.c.id == call_id, task_calls.c.attempts == attempt)
+                .values(attempts=counted + 1)
+            )
+            alone = True
+        return counted + 1, alone
+
+    def mark_alone(self, call_id: int, attempt: int) -> None:
+        """Note that run ``attempt`` of a call has started alone in its process (see :meth:`claim`)."""
+        now = _now()
+        with self._relaxed_transaction() as connection:
+            error = "runs alone: its previous run was lost with its worker process"
+            self._log_attempt(connection, call_id, attempt, RAN_ALONE, error, None, now, now)
 
     def _unclaimable(self, connection: sa.Connection, request: _ClaimRequest, now: datetime) -> Claim:
         state = connection.execute(
