@@ -92,6 +92,11 @@ class WorkerConfig(_Strict):
     concurrency: int = Field(default=2, ge=1, le=256)
     pool: Literal["prefork", "threads", "solo"] = "prefork"
     prefetch_multiplier: int = Field(default=4, ge=1, le=1000)
+    send_task_events: bool = Field(
+        default=False,
+        description="publish Celery's task events (task-received, -started, -succeeded, -failed) "
+        "for Flower and celery-exporter; RabbitMQ or Redis broker only",
+    )
     presume_lost_after_s: float = Field(
         default=900.0,
         gt=0,
@@ -235,6 +240,10 @@ class AppConfig(_Strict):
         for name in self.unmatched.sources:
             if name not in source_names:
                 raise ValueError(f"unmatched.sources.{name}: unknown source")
+        if self.worker.send_task_events and self.backends.embedded:
+            raise ValueError(
+                "worker.send_task_events: needs a RabbitMQ or Redis broker (backends.broker_url)"
+            )
         kinds = [spec.sync.kind for spec in self.tasks.values() if spec.sync is not None]
         if len(set(kinds)) != len(kinds):
             raise ValueError("tasks: two tasks declare the same sync kind")

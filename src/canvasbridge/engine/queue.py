@@ -59,7 +59,7 @@ def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
         worker_prefetch_multiplier=config.worker.prefetch_multiplier,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
-        worker_send_task_events=False,
+        worker_send_task_events=config.worker.send_task_events,
         worker_enable_remote_control=not backends.embedded,
         worker_detect_quorum_queues=True,
     )

@@ -224,7 +224,8 @@ class Runtime:
             f"--queues={self.config.backends.queue}",
             "--without-gossip",
             "--without-mingle",
-            "--without-heartbeat",
+            # with task events on, the worker's heartbeat events tell Flower it is online
+            *([] if worker.send_task_events else ["--without-heartbeat"]),
             f"--loglevel={self.config.log.level}",
         ]
 
