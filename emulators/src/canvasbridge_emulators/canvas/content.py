@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canvasbridge_emulators.canvas.exceptions import ResourceNotFound
+from canvasbridge_emulators.canvas.objects import now_iso
 
 
 def _now() -> str:
-    from canvasbridge_emulators.canvas.models import now_iso
-
     return now_iso()
 
 

@@ -1,0 +1,102 @@
+"""Id resolution: numeric, ``self``/``default``, ``sis_*:`` and ``sis_login_id:`` references."""
+
+from __future__ import annotations
+
+from canvasbridge_emulators.canvas.core import ModelCore
+from canvasbridge_emulators.canvas.exceptions import ResourceNotFound
+from canvasbridge_emulators.canvas.objects import (
+    DEFAULT_TERM_ID,
+    Account,
+    Course,
+    Login,
+    Role,
+    Section,
+    Term,
+    User,
+)
+
+
+class IdResolution(ModelCore):
+    """Mixed into CanvasModel: turns the ids a URL carries into objects."""
+
+    def resolve_account(self, ref: str | int) -> Account:
+        with self._lock:
+            text = str(ref)
+            if text in ("self", "default"):
+                return self.root_account
+            account_id = self._resolve(text, "account", "sis_account_id")
+            account = self._get(self._s.accounts, account_id)
+            if account.workflow_state == "deleted":
+                raise ResourceNotFound()
+            return account
+
+    def resolve_term(self, ref: str | int) -> Term:
+        with self._lock:
+            text = str(ref)
+            if text in ("default", "current"):
+                return self._s.terms[DEFAULT_TERM_ID]
+            return self._get(self._s.terms, self._resolve(text, "term", "sis_term_id"))
+
+    def resolve_course(self, ref: str | int) -> Course:
+        with self._lock:
+            return self._get(self._s.courses, self._resolve(str(ref), "course", "sis_course_id"))
+
+    def resolve_section(self, ref: str | int) -> Section:
+        with self._lock:
+            section_id = self._resolve(str(ref), "section", "sis_section_id")
+            return self.get_section(section_id) if section_id is not None else self.get_section(-1)
+
+    def resolve_user(self, ref: str | int, *, self_id: int | None = None) -> User:
+        """A user from ``123``, ``self``, ``sis_user_id:X``, ``sis_login_id:X`` or ``sis_integration_id:X``."""
+        with self._lock:
+            text = str(ref)
+            if text == "self":
+                return self._get(self._s.users, self_id)
+            if text.isdigit():
+                return self._get(self._s.users, int(text))
+            prefix, _, value = text.partition(":")
+            login_id: int | None = None
+            if prefix == "sis_user_id":
+                login_id = self._s.sis["login"].get(value)
+            elif prefix == "sis_login_id":
+                login_id = self._s.unique_ids.get(value.lower())
+            elif prefix == "sis_integration_id":
+                login_id = self._s.integration["login"].get(value)
+            if login_id is None:
+                raise ResourceNotFound()
+            return self._get(self._s.users, self._s.logins[login_id].user_id)
+
+    def resolve_login(self, ref: str | int) -> Login:
+        with self._lock:
+            text = str(ref)
+            prefix, _, value = text.partition(":")
+            if prefix == "sis_user_id":
+                login_id = self._s.sis["login"].get(value)
+            elif prefix == "sis_login_id":
+                login_id = self._s.unique_ids.get(value.lower())
+            else:
+                login_id = int(text) if text.isdigit() else None
+            return self.get_login(login_id) if login_id is not None else self.get_login(-1)
+
+    def resolve_role(self, ref: str | int) -> Role:
+        with self._lock:
+            text = str(ref)
+            if text.isdigit():
+                return self._get(self._s.roles, int(text))
+            role = self.find_role(text)
+            if role is None:
+                raise ResourceNotFound()
+            return role
+
+    def _resolve(self, text: str, kind: str, sis_prefix: str) -> int | None:
+        if text.isdigit():
+            return int(text)
+        prefix, _, value = text.partition(":")
+        if prefix == sis_prefix:
+            return self._s.sis[kind].get(value)
+        if prefix == "sis_integration_id":
+            return self._s.integration[kind].get(value)
+        if "~" in text:  # global id form shard~id
+            shard, _, local = text.partition("~")
+            return int(local) if local.isdigit() and shard.isdigit() else None
+        return None
