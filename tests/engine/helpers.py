@@ -19,6 +19,7 @@ def sample_tasks(**retry: Any) -> dict[str, Any]:
     return {
         "record": {"path": f"{SAMPLE}:record"},
         "hold": {"path": f"{SAMPLE}:hold"},
+        "hold_object": {"path": f"{SAMPLE}:hold_object"},
         "flaky": {"path": f"{SAMPLE}:flaky", "retry": policy},
         "broken": {"path": f"{SAMPLE}:broken", "retry": policy},
         "kill_worker": {"path": f"{SAMPLE}:kill_worker", "retry": {**policy, "max_attempts": 3}},

@@ -53,6 +53,19 @@ def hold(ctx: TaskContext, key: str, effects_dir: str, seconds: float) -> None:
         handle.write(f"end {time.monotonic()}\n")
 
 
+def hold_object(ctx: TaskContext, obj: str, key: str, effects_dir: str, seconds: float) -> None:
+    """Hold ``object:<obj>``, then like :func:`hold` write ``start``/``end`` (with ``key``) to ``<obj>.runs``."""
+    import time
+
+    ctx.hold(f"object:{obj}")
+    runs = _effects(effects_dir) / f"{obj}.runs"
+    with runs.open("a") as handle:
+        handle.write(f"start {key}\n")
+    time.sleep(seconds)
+    with runs.open("a") as handle:
+        handle.write(f"end {key}\n")
+
+
 def flaky(ctx: TaskContext, key: str, effects_dir: str, failures: int) -> dict[str, int]:
     """Fail transiently ``failures`` times, then succeed; attempt times go to ``<key>.times``."""
     import time

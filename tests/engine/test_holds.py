@@ -9,7 +9,7 @@ import pytest
 
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.context import TaskContext
-from canvasbridge.engine.ledger import Ledger
+from canvasbridge.engine.ledger import CallState, Ledger
 from canvasbridge.errors import ObjectBusy
 
 
@@ -97,3 +97,22 @@ def test_a_task_context_raises_object_busy_naming_the_key_and_the_holder(ledger)
     # outside a worker (no call id) and in a dry run, holding means nothing
     TaskContext("t", {}, holds=ledger.holds).hold("user:olan")
     TaskContext("t", {}, ledger_id=second, holds=ledger.holds, dry_run=True).hold("user:olan")
+
+
+def test_giving_way_puts_the_call_back_in_the_queue_without_the_attempt(ledger):
+    call = running(ledger, "ensure_user", username="olan")
+    assert ledger.get(call).attempts == 1
+    assert ledger.holds.give_way(call) is None
+    record = ledger.get(call)
+    assert record.state is CallState.QUEUED and record.attempts == 0
+    assert ledger.claim(call, max_attempts=3).attempt == 1  # its next start is its first attempt
+
+
+def test_giving_way_hands_the_call_to_an_identical_one_recorded_meanwhile(ledger):
+    call = running(ledger, "ensure_user", username="olan")
+    twin = ledger.record([TaskCall("ensure_user", {"username": "olan"})])[0]  # a started call absorbs nothing
+    assert twin.id != call
+    assert ledger.holds.give_way(call) == twin.id
+    handed, pending = ledger.get(call), ledger.get(twin.id)
+    assert handed.state is CallState.REQUEUED and handed.requeued_to == twin.id
+    assert pending.state is CallState.QUEUED and pending.folded == 1

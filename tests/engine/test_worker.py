@@ -123,3 +123,16 @@ def test_an_identical_call_never_runs_alongside_its_running_twin(tmp_path):
     lines = [line.split() for line in (tmp_path / "twin.runs").read_text().splitlines()]
     assert [kind for kind, _ in lines] == ["start", "end", "start", "end"]  # one after the other
     assert runtime.ledger().get(second.id).attempts == 1  # waiting is not an attempt
+
+
+def test_calls_holding_one_object_take_turns_and_waiting_is_not_an_attempt(tmp_path):
+    runtime = Runtime(embedded_config(tmp_path))
+    common = {"obj": "olan", "effects_dir": str(tmp_path), "seconds": 1.0}
+    with runtime.in_process_worker(concurrency=4):
+        (first,) = runtime.enqueue([TaskCall("hold_object", {**common, "key": "by-person-id"})])
+        wait_state(runtime.ledger(), first.id, CallState.RUNNING)
+        (second,) = runtime.enqueue([TaskCall("hold_object", {**common, "key": "by-username"})])
+        wait_state(runtime.ledger(), second.id, CallState.SUCCEEDED)
+    lines = (tmp_path / "olan.runs").read_text().splitlines()
+    assert lines == ["start by-person-id", "end by-person-id", "start by-username", "end by-username"]
+    assert runtime.ledger().get(second.id).attempts == 1  # giving way is not an attempt

@@ -30,10 +30,11 @@ from canvasbridge.engine.logging import correlation, scrub
 from canvasbridge.engine.registry import TaskRegistry
 from canvasbridge.engine.retries import TaskRetryPolicy, is_transient, retry_after_hint
 from canvasbridge.engine.run_gate import RunGate
+from canvasbridge.errors import ObjectBusy
 
 log = logging.getLogger(__name__)
 INFRASTRUCTURE_RETRY_S = 5.0  # wait before re-queueing a call whose ledger writes failed
-IDENTICAL_CALL_WAIT_S = 1.0  # first wait before trying again a call held back by an identical running one
+IDENTICAL_CALL_WAIT_S = 1.0  # first wait before trying again a call held back by another running one
 IDENTICAL_CALL_MAX_WAIT_S = 30.0  # the waits double up to this
 MAX_ERROR_CHARS = 4000  # error text kept per attempt
 MAX_TRACEBACK_CHARS = 20_000
@@ -101,10 +102,7 @@ class Executor:
             log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
             call_id = claim.call_id
         if claim.wait:
-            wait = min(
-                IDENTICAL_CALL_WAIT_S * 2 ** min(celery_task.request.retries or 0, 10),
-                IDENTICAL_CALL_MAX_WAIT_S,
-            )
+            wait = _held_back_wait(celery_task)
             log.debug("task %s#%d waits %.0fs: %s", task_name, call_id, wait, claim.reason)
             raise celery_task.retry(countdown=wait, max_retries=None)
         if not claim.proceed:
@@ -147,10 +145,14 @@ class Executor:
             ledger_id=call_id,
             correlation_id=correlation_id,
             attempt=claim.attempt,
+            holds=ledger.holds,
         )
         try:
             function = self.registry.get(task_name)
             result = function(context, **params)
+        except ObjectBusy as busy:
+            self._give_way(celery_task, ledger, call_id, task_name, busy)
+            return
         except Exception as exc:
             metrics.TASK_DURATION.labels(task_name).observe(time.perf_counter() - clock)
             self._failed(celery_task, ledger, call_id, task_name, claim.attempt, policy, exc, started)
@@ -166,6 +168,24 @@ class Executor:
         """Whether calls run beside others in this process: the thread pool runs each in a
         thread of its own; prefork and solo run one at a time in the main thread."""
         return threading.current_thread() is not threading.main_thread()
+
+    def _give_way(
+        self, celery_task: Any, ledger: Ledger, call_id: int, task_name: str, busy: ObjectBusy
+    ) -> None:
+        """Another running call holds the object: try again later, no attempt charged."""
+        twin = ledger.holds.give_way(call_id)
+        if twin is not None:
+            log.info(
+                "task %s#%d: %s; handed over to the identical pending call #%d",
+                task_name,
+                call_id,
+                busy,
+                twin,
+            )
+            return
+        wait = _held_back_wait(celery_task)
+        log.debug("task %s#%d waits %.0fs: %s", task_name, call_id, wait, busy)
+        raise celery_task.retry(countdown=wait, max_retries=None)
 
     def _first_delivery(self, celery_task: Any) -> bool:
         """Whether the broker says this message was never delivered before and Celery never
@@ -212,3 +232,10 @@ class Executor:
         log.error(
             "task %s#%d is a dead letter after attempt %d (%s): %s", task_name, call_id, attempt, kind, text
         )
+
+
+def _held_back_wait(celery_task: Any) -> float:
+    """Seconds before trying again a call held back by another running one: 1, 2, 4… up to 30."""
+    return min(
+        IDENTICAL_CALL_WAIT_S * 2 ** min(celery_task.request.retries or 0, 10), IDENTICAL_CALL_MAX_WAIT_S
+    )
