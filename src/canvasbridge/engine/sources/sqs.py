@@ -2,10 +2,20 @@
 
 The loop: ``ReceiveMessage`` (long polling for ``wait_time_seconds``, up to
 ``batch_size`` ≤ 10 messages, every message attribute and ``ApproximateReceiveCount``
-requested), dispatch the batch on ``workers`` threads, then ``DeleteMessageBatch`` the
-messages whose dispatch returned. A message whose dispatch raised is left alone: SQS
-shows it again after ``visibility_timeout`` seconds (and moves it to the dead-letter
-queue after the redrive policy's ``maxReceiveCount``, if the queue has one).
+requested), dispatch the batch, then ``DeleteMessageBatch`` the messages whose dispatch
+returned. A dispatcher that takes batches (``dispatch.dispatch_many``, the engine's) gets
+the received messages as one batch, on one of the ``workers`` threads: one ledger write and
+one wait for the broker's confirms for up to ten messages; if that raises, none of them is
+deleted. Otherwise each message is dispatched on its own thread. A message whose dispatch
+raised is left alone: SQS shows it again after ``visibility_timeout`` seconds (and moves it
+to the dead-letter queue after the redrive policy's ``maxReceiveCount``, if the queue has
+one: see docs/operations.md).
+
+``DeleteMessageBatch`` answers per entry. An entry that failed on SQS's side
+(``SenderFault: false``), or a whole call that failed, is tried again, up to
+``DELETE_ATTEMPTS`` times; an entry SQS refused (``SenderFault: true``, such as a receipt
+handle that expired because the message was received again) is logged and left: the
+message will be delivered again, and the tasks it queues are idempotent.
 
 ``pollers`` receive loops run side by side (each waits for its own batch to finish
 before polling again) and share the ``workers`` dispatch threads; raise it when one
@@ -31,6 +41,8 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -45,6 +57,8 @@ from canvasbridge.errors import ConfigError
 log = logging.getLogger(__name__)
 
 SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"]
+DELETE_ATTEMPTS = 3  # tries of a DeleteMessageBatch entry that failed on SQS's side
+DELETE_RETRY_PAUSE_S = 0.2  # before the second try, doubled for the third, seconds
 MISSING_QUEUE_CODES = frozenset(
     {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidAddress"}
 )
@@ -60,6 +74,9 @@ class SqsSource:
     def __init__(self, config: SqsSourceConfig, dispatch: Dispatch, *, client: Any = None) -> None:
         self.config = config
         self._dispatch = dispatch
+        self._dispatch_many: Callable[[list[Envelope]], object] | None = getattr(
+            dispatch, "dispatch_many", None
+        )
         self._client = client
         self.polling = threading.Event()
         self.dispatched = 0
@@ -159,19 +176,46 @@ class SqsSource:
             )
             extender.start()
         try:
-            futures = [(m, pool.submit(self._dispatch_one, m)) for m in messages]
             succeeded: list[dict[str, Any]] = []
-            for message, future in futures:
-                if future.result():
-                    succeeded.append(message)
-                with self._lock:
-                    unfinished.discard(message["ReceiptHandle"])
+            if (dispatch_many := self._dispatch_many) is not None:
+                if pool.submit(self._dispatch_batch, dispatch_many, messages).result():
+                    succeeded = messages
+            else:
+                futures = [(m, pool.submit(self._dispatch_one, m)) for m in messages]
+                for message, future in futures:
+                    if future.result():
+                        succeeded.append(message)
+                    with self._lock:
+                        unfinished.discard(message["ReceiptHandle"])
         finally:
             done.set()
             if extender is not None:
                 extender.join()
         if succeeded:
             self._delete(client, succeeded)
+
+    def _dispatch_batch(
+        self, dispatch_many: Callable[[list[Envelope]], object], messages: list[dict[str, Any]]
+    ) -> bool:
+        """All of ``messages`` in one ``dispatch_many``; False (none dispatched) if it raised."""
+        envelopes = [self._envelope(m) for m in messages]
+        try:
+            dispatch_many(envelopes)
+        except Exception:
+            with self._lock:
+                self.failed += len(envelopes)
+            log.warning(
+                "sqs source %s: dispatch of a batch of %d (first %s) failed; they reappear after %d s",
+                self.name,
+                len(envelopes),
+                envelopes[0].message_id,
+                self.config.visibility_timeout,
+                exc_info=True,
+            )
+            return False
+        with self._lock:
+            self.dispatched += len(envelopes)
+        return True
 
     def _dispatch_one(self, message: dict[str, Any]) -> bool:
         envelope = self._envelope(message)
@@ -221,36 +265,60 @@ class SqsSource:
             if not handles:
                 continue
             try:
-                client.change_message_visibility_batch(
+                response = client.change_message_visibility_batch(
                     QueueUrl=self.config.queue_url,
                     Entries=[
                         {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": timeout}
                         for i, h in enumerate(handles)
                     ],
                 )
-                log.info("sqs source %s: extended visibility of %d slow messages", self.name, len(handles))
+                failed = response.get("Failed") or []
+                log.info(
+                    "sqs source %s: extended visibility of %d slow messages%s",
+                    self.name,
+                    len(handles) - len(failed),
+                    f"; {len(failed)} refused ({failed[0].get('Code')}): they may be delivered twice"
+                    if failed
+                    else "",
+                )
             except (BotoCoreError, ClientError) as exc:
                 log.warning("sqs source %s: cannot extend visibility: %s", self.name, exc)
 
     def _delete(self, client: Any, messages: list[dict[str, Any]]) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-        try:
-            response = client.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries)
-        except (BotoCoreError, ClientError) as exc:
-            log.warning(
-                "sqs source %s: delete of %d dispatched messages failed (%s); they will be redelivered",
-                self.name,
-                len(entries),
-                exc,
-            )
-            return
-        failed = response.get("Failed") or []
-        for failure in failed:
-            log.warning(
-                "sqs source %s: delete failed for entry %s: %s; it will be redelivered",
-                self.name,
-                failure.get("Id"),
-                failure.get("Message") or failure.get("Code"),
-            )
-        with self._lock:
-            self.deleted += len(entries) - len(failed)
+        """``DeleteMessageBatch``, trying again what failed on SQS's side (module docstring)."""
+        pending = {str(i): m["ReceiptHandle"] for i, m in enumerate(messages)}
+        for attempt in range(DELETE_ATTEMPTS):
+            if attempt:
+                time.sleep(DELETE_RETRY_PAUSE_S * 2 ** (attempt - 1))
+            entries = [{"Id": entry_id, "ReceiptHandle": handle} for entry_id, handle in pending.items()]
+            try:
+                response = client.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries)
+            except (BotoCoreError, ClientError) as exc:
+                log.warning(
+                    "sqs source %s: delete of %d dispatched messages failed (%s)%s",
+                    self.name,
+                    len(entries),
+                    exc,
+                    "; trying again" if attempt + 1 < DELETE_ATTEMPTS else "; they will be redelivered",
+                )
+                continue
+            deleted = {str(entry["Id"]) for entry in response.get("Successful") or []}
+            retry: dict[str, str] = {}
+            for failure in response.get("Failed") or []:
+                entry_id = str(failure.get("Id"))
+                deleted.discard(entry_id)
+                again = not failure.get("SenderFault", False) and attempt + 1 < DELETE_ATTEMPTS
+                if again and entry_id in pending:
+                    retry[entry_id] = pending[entry_id]
+                log.warning(
+                    "sqs source %s: delete failed for entry %s: %s%s",
+                    self.name,
+                    entry_id,
+                    failure.get("Message") or failure.get("Code"),
+                    "; trying again" if again else "; it will be redelivered",
+                )
+            with self._lock:
+                self.deleted += len(deleted & pending.keys())
+            pending = retry
+            if not pending:
+                return
