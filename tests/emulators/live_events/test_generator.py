@@ -195,3 +195,19 @@ def test_with_a_canvas_model_submissions_exist_there_and_can_be_looked_up() -> N
         canvas.get_discussion_topic(topic.facts["topic_id"], topic.facts["course_id"]).title
         == topic.facts["item_name"]
     )
+
+
+def test_submission_created_is_the_actors_own_submission_in_the_event_and_in_canvas() -> None:
+    from canvasbridge_emulators.canvas import CanvasModel
+
+    dataset = ActivityDataset.generate("tiny", seed=1, today=TODAY)
+    canvas = CanvasModel()
+    dataset.load_canvas(canvas)
+    gen = LiveEventGenerator(dataset, seed=11, canvas=canvas)
+    for _ in range(20):
+        created = gen.one("submission_created", local_ids=True)
+        obj = created.event["object"]
+        actor_id = created.event["actor"]["extensions"]["com.instructure.canvas"]["entity_id"]
+        assert obj["assignee"]["id"] == f"urn:instructure:canvas:user:{actor_id}"
+        submission = canvas.find_submission(created.facts["assignment_id"], int(actor_id))
+        assert submission is not None and submission.id == created.facts["submission_id"]

@@ -679,7 +679,8 @@ def quiz_submitted(ctx: Context) -> dict[str, Any]:
 def submission_event(ctx: Context) -> dict[str, Any]:
     created = ctx.name == "submission_created"
     submission, assignment = ctx.extra_ids["submission"], ctx.item_id
-    student = ctx.subject or ctx.actor
+    # a student creates their own submission; an update may be a teacher's, on a student's
+    student = ctx.actor if created else (ctx.subject or ctx.actor)
     assert student is not None and assignment is not None
     ext: dict[str, Any] = {
         "submission_type": "online_text_entry" if created else "online_upload",

@@ -79,6 +79,9 @@ class Submission:
     attempt: int | None = 1
     submitted_at: str | None = field(default_factory=_now)
     graded_at: str | None = None
+    # who graded it: a user id, a negative id for a process (the quiz autograder uses
+    # -quiz_id), None while ungraded. Canvas always sends the key.
+    grader_id: int | None = None
 
 
 @dataclass
@@ -193,8 +196,12 @@ class CourseContent:
         score: float | None = None,
         grade: str | None = None,
         workflow_state: str | None = None,
+        grader_id: int | None = None,
     ) -> Submission:
-        """Submit (again): one submission per user and assignment, its attempt counting up."""
+        """Submit (again): one submission per user and assignment, its attempt counting up.
+
+        A graded submission's ``grader_id`` is ``grader_id``, else the course's first active
+        teacher (``None`` when it has none)."""
         with self._lock:
             assignment = self.get_assignment(assignment_id)
             self.get_user(user_id)
@@ -220,14 +227,25 @@ class CourseContent:
                 self._c.by_assignment_user[(assignment.id, user_id)] = submission.id
             if state == "graded":
                 submission.graded_at = _now()
+                submission.grader_id = grader_id if grader_id is not None else self._a_teacher(assignment)
+            else:
+                submission.grader_id = None
             return submission
+
+    def _a_teacher(self, assignment: Assignment) -> int | None:
+        teachers = self.enrollments(  # type: ignore[attr-defined]  # provided by CanvasModel
+            course_id=assignment.course_id, types=["TeacherEnrollment"], states=["active"]
+        )
+        return int(teachers[0].user_id) if teachers else None
 
     def add_quiz_submission(
         self, quiz_id: int, user_id: int, *, score: float | None = None
     ) -> QuizSubmission:
         with self._lock:
             quiz = self.get_quiz(quiz_id)
-            submission = self.add_submission(quiz.assignment_id, user_id, score=score)
+            # the quiz autograder grades it: Canvas records the grader as -quiz_id
+            grader = -quiz.id if score is not None else None
+            submission = self.add_submission(quiz.assignment_id, user_id, score=score, grader_id=grader)
             quiz_submission = QuizSubmission(
                 self._new_id("quiz_submission"),
                 quiz.id,

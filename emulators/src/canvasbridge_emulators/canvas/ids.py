@@ -1,4 +1,9 @@
-"""Id resolution: numeric, ``self``/``default``, ``sis_*:`` and ``sis_login_id:`` references."""
+"""Id resolution: numeric, global, ``self``/``default``, ``sis_*:`` and ``sis_login_id:`` references.
+
+Canvas takes an object's global id wherever it takes its local id: ``shard * 10^13 + id``
+(the form Live Events' ``entity_id`` carries) or ``shard~id``. The emulator has one shard
+and accepts any shard number in front of a local id; :func:`local_ref` strips it.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +20,28 @@ from canvasbridge_emulators.canvas.objects import (
     User,
 )
 
+GLOBAL_ID_FACTOR = 10**13  # global id = shard * 10^13 + local id
+
+
+def local_ref(ref: str | int) -> str:
+    """``ref`` with a global id (``13670000000000042`` or ``1367~42``) made local (``42``);
+    anything else (local ids, ``self``, ``sis_*:`` forms) unchanged."""
+    text = str(ref)
+    if text.isdigit():
+        number = int(text)
+        return str(number % GLOBAL_ID_FACTOR) if number >= GLOBAL_ID_FACTOR else text
+    shard, sep, local = text.partition("~")
+    if sep and shard.isdigit() and local.isdigit():
+        return str(int(local))
+    return text
+
 
 class IdResolution(ModelCore):
     """Mixed into CanvasModel: turns the ids a URL carries into objects."""
 
     def resolve_account(self, ref: str | int) -> Account:
         with self._lock:
-            text = str(ref)
+            text = local_ref(ref)
             if text in ("self", "default"):
                 return self.root_account
             account_id = self._resolve(text, "account", "sis_account_id")
@@ -32,24 +52,24 @@ class IdResolution(ModelCore):
 
     def resolve_term(self, ref: str | int) -> Term:
         with self._lock:
-            text = str(ref)
+            text = local_ref(ref)
             if text in ("default", "current"):
                 return self._s.terms[DEFAULT_TERM_ID]
             return self._get(self._s.terms, self._resolve(text, "term", "sis_term_id"))
 
     def resolve_course(self, ref: str | int) -> Course:
         with self._lock:
-            return self._get(self._s.courses, self._resolve(str(ref), "course", "sis_course_id"))
+            return self._get(self._s.courses, self._resolve(local_ref(ref), "course", "sis_course_id"))
 
     def resolve_section(self, ref: str | int) -> Section:
         with self._lock:
-            section_id = self._resolve(str(ref), "section", "sis_section_id")
+            section_id = self._resolve(local_ref(ref), "section", "sis_section_id")
             return self.get_section(section_id) if section_id is not None else self.get_section(-1)
 
     def resolve_user(self, ref: str | int, *, self_id: int | None = None) -> User:
         """A user from ``123``, ``self``, ``sis_user_id:X``, ``sis_login_id:X`` or ``sis_integration_id:X``."""
         with self._lock:
-            text = str(ref)
+            text = local_ref(ref)
             if text == "self":
                 return self._get(self._s.users, self_id)
             if text.isdigit():
@@ -68,7 +88,7 @@ class IdResolution(ModelCore):
 
     def resolve_login(self, ref: str | int) -> Login:
         with self._lock:
-            text = str(ref)
+            text = local_ref(ref)
             prefix, _, value = text.partition(":")
             if prefix == "sis_user_id":
                 login_id = self._s.sis["login"].get(value)
@@ -80,7 +100,7 @@ class IdResolution(ModelCore):
 
     def resolve_role(self, ref: str | int) -> Role:
         with self._lock:
-            text = str(ref)
+            text = local_ref(ref)
             if text.isdigit():
                 return self._get(self._s.roles, int(text))
             role = self.find_role(text)
@@ -96,7 +116,4 @@ class IdResolution(ModelCore):
             return self._s.sis[kind].get(value)
         if prefix == "sis_integration_id":
             return self._s.integration[kind].get(value)
-        if "~" in text:  # global id form shard~id
-            shard, _, local = text.partition("~")
-            return int(local) if local.isdigit() and shard.isdigit() else None
         return None

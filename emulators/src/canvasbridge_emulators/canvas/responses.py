@@ -24,6 +24,7 @@ from canvasbridge_emulators.canvas.exceptions import (
     ResourceNotFound,
     ValidationFailed,
 )
+from canvasbridge_emulators.canvas.ids import local_ref
 from canvasbridge_emulators.canvas.models import (
     BUILTIN_ROLE_IDS,
     ENROLLMENT_TYPES,
@@ -86,8 +87,9 @@ async def canvas_error_handler(request: Request, exc: Exception) -> Response:
 
 
 def ref(request: Request, name: str = "id") -> str:
-    """A path id, with ``%2F`` kept by the gate turned back into ``/``."""
-    return str(request.path_params[name]).replace("%2F", "/")
+    """A path id, with ``%2F`` kept by the gate turned back into ``/`` and a global id
+    (``shard * 10^13 + id`` or ``shard~id``) made local, as Canvas accepts both everywhere."""
+    return local_ref(str(request.path_params[name]).replace("%2F", "/"))
 
 
 def base_url(request: Request) -> str:
@@ -386,6 +388,12 @@ class CanvasResponses:
         body = shapes.user(self.model, user, full=True)
         return ok(body, 404 if user.workflow_state == "deleted" else 200)
 
+    async def get_profile(self, request: Request) -> Response:
+        user = self.user(request, ref(request, "user_id"))
+        if user.workflow_state == "deleted":
+            raise ResourceNotFound()
+        return ok(shapes.profile(self.model, user, base_url(request)))
+
     async def update_user(self, request: Request) -> Response:
         user = self.user(request)
         fields = section(await read_params(request), "user")
@@ -494,7 +502,7 @@ class CanvasResponses:
             courses.sort(
                 key=lambda c: (c.name.lower(), c.id) if query.get("sort") == "course_name" else (0, c.id)
             )
-        return self.listing(request, courses, shapes.course)
+        return self.listing(request, courses, lambda c: self._course_with_includes(request, c))
 
     async def create_course(self, request: Request) -> Response:
         account = self.account(request)
@@ -818,6 +826,9 @@ class CanvasResponses:
             for e in enrollments:
                 seen.setdefault(e.user_id, self.model.get_user(e.user_id))
             users = sorted(seen.values(), key=lambda u: (u.sortable_name.lower(), u.id))
+            term = query.get("search_term")
+            if term:
+                users = [u for u in users if self._user_matches(u, term)]
         return self.listing(request, users, lambda u: shapes.user(self.model, u))
 
     # ------------------------------------------------------------------ SIS imports
@@ -871,6 +882,15 @@ class CanvasResponses:
         if record["workflow_state"] in ("created", "importing"):
             record = self.model.update_record("sis_import", record["id"], workflow_state="aborted")
         return ok(record)
+
+    async def abort_all_pending_sis_imports(self, request: Request) -> Response:
+        """Abort every import created but not finished; Canvas answers ``{"aborted": true}``."""
+        self.root_only(request)
+        with self.model.lock:
+            for record in self.model.records("sis_import"):
+                if record["workflow_state"] in ("initializing", "created", "importing"):
+                    self.model.update_record("sis_import", record["id"], workflow_state="aborted")
+        return ok({"aborted": True})
 
     # ------------------------------------------------------------------ reports and files
     async def list_report_types(self, request: Request) -> Response:

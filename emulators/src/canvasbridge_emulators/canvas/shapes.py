@@ -86,6 +86,29 @@ def user(model: CanvasModel, u: User, *, full: bool = False) -> dict[str, Any]:
     return out
 
 
+def profile(model: CanvasModel, u: User, base: str) -> dict[str, Any]:
+    """``GET /users/:id/profile``."""
+    login = model.primary_login(u.id)
+    return {
+        "id": u.id,
+        "name": u.name,
+        "short_name": u.short_name,
+        "sortable_name": u.sortable_name,
+        "title": None,
+        "bio": None,
+        "primary_email": u.email,
+        "login_id": login.unique_id if login else None,
+        "sis_user_id": login.sis_user_id if login else None,
+        "integration_id": login.integration_id if login else None,
+        "lti_user_id": None,
+        "avatar_url": None,
+        "calendar": {"ics": f"{base}/feeds/calendars/user_{u.uuid}.ics"},
+        "time_zone": u.time_zone,
+        "locale": u.locale,
+        "effective_locale": u.locale or "en",
+    }
+
+
 def user_summary(model: CanvasModel, u: User) -> dict[str, Any]:
     return user(model, u)
 
@@ -285,6 +308,7 @@ def submission(s: Submission) -> dict[str, Any]:
         "entered_grade": s.grade,
         "submitted_at": s.submitted_at,
         "graded_at": s.graded_at,
+        "grader_id": s.grader_id,
         "workflow_state": s.workflow_state,
         "grade_matches_current_submission": True,
         "late": False,
