@@ -13,8 +13,8 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from canvasbridge.engine.ledger import CallFilter, CallRecord, Ledger
+from canvasbridge.engine.ledger.records import call_record, filtered
 from canvasbridge.engine.ledger.schema import parked_messages, task_calls
-from canvasbridge.engine.ledger.store import _call_record, _filtered  # the ledger's own row mapping
 
 
 def parked_count(ledger: Ledger) -> int:
@@ -52,11 +52,11 @@ def list_calls(
 ) -> tuple[list[CallRecord], int]:
     """Like :meth:`Ledger.list` and :meth:`Ledger.count` together, also matching parameters."""
     conditions = [param_condition(name, value) for name, value in params.items()]
-    rows_query = _filtered(sa.select(task_calls), where).where(*conditions)
-    count_query = _filtered(sa.select(sa.func.count()).select_from(task_calls), where).where(*conditions)
+    rows_query = filtered(sa.select(task_calls), where).where(*conditions)
+    count_query = filtered(sa.select(sa.func.count()).select_from(task_calls), where).where(*conditions)
     with ledger.engine.connect() as connection:
         rows = connection.execute(
             rows_query.order_by(task_calls.c.id.desc()).limit(limit).offset(offset)
         ).all()
         total = int(connection.execute(count_query).scalar_one())
-    return [_call_record(row) for row in rows], total
+    return [call_record(row) for row in rows], total

@@ -6,17 +6,17 @@ claims a call in the ledger before running it. SQLite (embedded) or PostgreSQL; 
 schema is managed with Alembic migrations, applied on open.
 """
 
-from canvasbridge.engine.ledger.schema import CallState
-from canvasbridge.engine.ledger.store import (
+from canvasbridge.engine.ledger.records import (
     AttemptRecord,
     CallFilter,
     CallRecord,
     Claim,
-    Ledger,
     ParkedRecord,
     RecordedCall,
     Recording,
 )
+from canvasbridge.engine.ledger.schema import CallState
+from canvasbridge.engine.ledger.store import Ledger
 
 __all__ = [
     "AttemptRecord",

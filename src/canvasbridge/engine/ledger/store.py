@@ -1,4 +1,9 @@
-"""Reading and writing the ledger. One :class:`Ledger` per process (it owns a connection pool)."""
+"""The ledger's write path: record calls, claim them, record outcomes, requeue and discard.
+
+One :class:`Ledger` per process (it owns the connection pools and the group commits). Its
+queries (:mod:`.queries`), parking (:mod:`.parking`) and object holds (:mod:`.holds`) live
+in modules of their own; the records it hands back are in :mod:`.records`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,71 +22,32 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 
 from canvasbridge.engine import metrics
-from canvasbridge.engine.admission import safe_text
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
 from canvasbridge.engine.ledger.holds import Holds
 from canvasbridge.engine.ledger.hot import HotStatements, Row
+from canvasbridge.engine.ledger.parking import Parking
+from canvasbridge.engine.ledger.queries import Queries
+from canvasbridge.engine.ledger.records import (
+    Claim,
+    RecordedCall,
+    Recording,
+    utc_now,
+)
 from canvasbridge.engine.ledger.schema import (
     PENDING_STATES,
     CallState,
-    parked_messages,
     task_attempts,
     task_calls,
 )
 
-CallList = list  # ``Ledger.list`` shadows the builtin inside the class body
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
 DEFAULT_PRESUME_LOST_AFTER_S = 900.0  # a run this old no longer holds back an identical call
 REQUEUEABLE_STATES = (CallState.DEAD, CallState.DISCARDED)
 RAN_ALONE = "alone"  # attempt log: a run started with no other call in its process
-PARKED_MESSAGE_ID_CHARS = 200  # the parked_messages columns' sizes (schema.py)
-PARKED_ROUTING_KEY_CHARS = 500
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class RecordedCall:
-    """The outcome of recording one call: a new row, or folded into a pending one."""
-
-    id: int
-    task: str
-    params: dict[str, Any]
-    folded: bool
-    state: CallState = CallState.QUEUED  # of the call folded into: queued or retrying
-
-
-@dataclass(frozen=True)
-class Recording:
-    """Calls to record for one message: what it asked for, and where it came from."""
-
-    calls: Sequence[TaskCall]
-    origin: Envelope | None = None
-    correlation_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A worker's right to run a call now. ``proceed`` is False when it must not run."""
-
-    call_id: int
-    attempt: int
-    proceed: bool
-    reason: str = ""
-    wait: bool = False  # an identical call is running: try this one again shortly
-    alone: bool = False  # its last run was lost with its process: run it with no other call
 
 
 @dataclass(frozen=True)
@@ -100,72 +66,7 @@ class _Success:
     result: str | None  # JSON
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    id: int
-    task: str
-    params: dict[str, Any]
-    state: CallState
-    attempts: int
-    folded: int
-    correlation_id: str | None
-    origin_source: str | None
-    origin_message_id: str | None
-    origin_routing_key: str | None
-    origin_message: dict[str, Any] | None
-    requeued_from: int | None
-    last_error: str | None
-    last_traceback: str | None
-    result: Any
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    next_attempt_at: datetime | None
-    requeued_to: int | None = None  # set once requeued: the call that took over
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    number: int
-    outcome: str
-    error: str | None
-    traceback: str | None
-    started_at: datetime | None
-    finished_at: datetime
-
-
-@dataclass(frozen=True)
-class ParkedRecord:
-    """A parked message. ``message_id`` and ``routing_key`` are printable (NUL and bytes that
-    are not UTF-8 escaped, shortened to their columns); ``raw_message_id`` and
-    ``raw_routing_key`` are exactly as received (``admission.as_bytes`` gives their bytes)."""
-
-    id: int
-    source: str
-    message_id: str
-    routing_key: str | None
-    attributes: dict[str, str]
-    body: bytes
-    route: str | None
-    reason: str
-    created_at: datetime
-    raw_message_id: str
-    raw_routing_key: str | None
-
-
-@dataclass
-class CallFilter:
-    """Selects calls; every field that is set must match."""
-
-    states: Sequence[CallState] = field(default_factory=tuple)
-    task: str | None = None
-    origin: str | None = None  # a source name or a message id
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-class Ledger:
+class Ledger(Parking, Queries):
     """The task ledger on SQLite or PostgreSQL. Create with :meth:`open`, which migrates."""
 
     def __init__(self, url: str, *, presume_lost_after_s: float = DEFAULT_PRESUME_LOST_AFTER_S) -> None:
@@ -252,7 +153,7 @@ class Ledger:
 
         Records from many threads are written together too (see :mod:`.batching`).
         """
-        now = _now()
+        now = utc_now()
         rows: list[dict[str, Any]] = []
         for recording in recordings:
             origin_fields = _origin_fields(recording.origin)
@@ -288,7 +189,7 @@ class Ledger:
 
         It can be requeued like any other dead letter; ``origin_source`` says where it failed.
         """
-        now = _now()
+        now = utc_now()
         with self.engine.begin() as connection:
             call_id = _insert_call(
                 connection,
@@ -364,7 +265,7 @@ class Ledger:
         return claim
 
     def _worker_batch(self, items: Sequence[_ClaimRequest | _Success]) -> list[Claim | None]:
-        now = _now()
+        now = utc_now()
         requests = [item for item in items if isinstance(item, _ClaimRequest)]
         successes = [(item.call_id, item.result) for item in items if isinstance(item, _Success)]
         waiting = {r.call_id for r in requests if r.duplicate_if_running}
@@ -426,7 +327,7 @@ class Ledger:
 
     def mark_alone(self, call_id: int, attempt: int) -> None:
         """Note that run ``attempt`` of a call has started alone in its process (see :meth:`claim`)."""
-        now = _now()
+        now = utc_now()
         with self._relaxed_transaction() as connection:
             error = "runs alone: its previous run was lost with its worker process"
             self._log_attempt(connection, call_id, attempt, RAN_ALONE, error, None, now, now)
@@ -484,7 +385,7 @@ class Ledger:
         started_at: datetime | None = None,
     ) -> CallState:
         """Record a failed attempt; retrying when ``retry_in`` seconds are given, else dead."""
-        now = _now()
+        now = utc_now()
         with self._relaxed_transaction() as connection:
             outcome = "retry" if retry_in is not None else "dead"
             self._log_attempt(connection, call_id, attempt, outcome, error, traceback, started_at, now)
@@ -520,7 +421,7 @@ class Ledger:
             raise ValueError(
                 f"call {call_id} is {record.state}; only dead or discarded calls can be requeued"
             )
-        now = _now()
+        now = utc_now()
         origin_fields = {
             "origin_source": record.origin_source,
             "origin_message_id": record.origin_message_id,
@@ -557,12 +458,12 @@ class Ledger:
                     task_calls.c.state == CallState.REQUEUED.value,
                     task_calls.c.requeued_to == new_id,
                 )
-                .values(state=state.value, requeued_to=None, updated_at=_now())
+                .values(state=state.value, requeued_to=None, updated_at=utc_now())
             )
 
     def discard(self, call_id: int) -> None:
         """Mark a dead (or pending) call as needing no further work."""
-        now = _now()
+        now = utc_now()
         final = [CallState.SUCCEEDED.value, CallState.REQUEUED.value]
         with self.engine.begin() as connection:
             updated = connection.execute(
@@ -604,143 +505,6 @@ class Ledger:
                 finished_at=finished_at,
             )
         )
-
-    # -- parking -------------------------------------------------------------------
-
-    def park(self, envelope: Envelope, *, reason: str, route: str | None = None) -> int:
-        """Keep a message with the reason it cannot be handled; whatever its fields hold."""
-        message_id = _column_text(envelope.message_id, PARKED_MESSAGE_ID_CHARS)
-        routing_key = (
-            None
-            if envelope.routing_key is None
-            else _column_text(envelope.routing_key, PARKED_ROUTING_KEY_CHARS)
-        )
-        raw_fields = None
-        if (message_id, routing_key) != (envelope.message_id, envelope.routing_key):
-            # JSON escapes NUL and lone surrogates, so the text column holds them exactly
-            raw_fields = json.dumps({"message_id": envelope.message_id, "routing_key": envelope.routing_key})
-        with self.engine.begin() as connection:
-            if self.engine.dialect.name == "postgresql":
-                connection.execute(sa.text("SET LOCAL synchronous_commit = on"))
-            row = connection.execute(
-                sa.insert(parked_messages)
-                .values(
-                    source=envelope.source,
-                    message_id=message_id,
-                    routing_key=routing_key,
-                    attributes=json.dumps(envelope.attributes),
-                    body=envelope.body,
-                    route=route,
-                    reason=safe_text(reason),
-                    created_at=_now(),
-                    raw_fields=raw_fields,
-                )
-                .returning(parked_messages.c.id)
-            ).one()
-        return int(row.id)
-
-    def parked(self, *, limit: int = 100, offset: int = 0) -> list[ParkedRecord]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(parked_messages).order_by(parked_messages.c.id.desc()).limit(limit).offset(offset)
-            ).all()
-        return [_parked_record(row) for row in rows]
-
-    def parked_message(self, parked_id: int) -> ParkedRecord | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(parked_messages).where(parked_messages.c.id == parked_id)
-            ).one_or_none()
-        return None if row is None else _parked_record(row)
-
-    def unpark(self, parked_id: int) -> bool:
-        """Remove a parked message (dispatched again, or discarded); False if it was gone."""
-        with self.engine.begin() as connection:
-            removed = connection.execute(
-                sa.delete(parked_messages).where(parked_messages.c.id == parked_id)
-            ).rowcount
-        return bool(removed)
-
-    # -- reading -------------------------------------------------------------------
-
-    def get(self, call_id: int) -> CallRecord | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(sa.select(task_calls).where(task_calls.c.id == call_id)).one_or_none()
-        return None if row is None else _call_record(row)
-
-    def attempts(self, call_id: int) -> list[AttemptRecord]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(task_attempts)
-                .where(task_attempts.c.call_id == call_id)
-                .order_by(task_attempts.c.id)
-            ).all()
-        return [
-            AttemptRecord(
-                number=row.number,
-                outcome=row.outcome,
-                error=row.error,
-                traceback=row.traceback,
-                started_at=_aware(row.started_at),
-                finished_at=_aware(row.finished_at) or _now(),
-            )
-            for row in rows
-        ]
-
-    def list(self, where: CallFilter | None = None, *, limit: int = 50, offset: int = 0) -> list[CallRecord]:
-        query = (
-            _filtered(sa.select(task_calls), where)
-            .order_by(task_calls.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        with self.engine.connect() as connection:
-            return [_call_record(row) for row in connection.execute(query).all()]
-
-    def count(self, where: CallFilter | None = None) -> int:
-        query = _filtered(sa.select(sa.func.count()).select_from(task_calls), where)
-        with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
-
-    def ids(self, where: CallFilter | None = None) -> CallList[int]:
-        query = _filtered(sa.select(task_calls.c.id), where).order_by(task_calls.c.id)
-        with self.engine.connect() as connection:
-            return [int(value) for value in connection.execute(query).scalars()]
-
-    def stats(self) -> dict[str, Any]:
-        """Counts per state and task, the oldest pending call, and the last success per task."""
-        with self.engine.connect() as connection:
-            counts = connection.execute(
-                sa.select(
-                    task_calls.c.task, task_calls.c.state, sa.func.count(), sa.func.sum(task_calls.c.folded)
-                ).group_by(task_calls.c.task, task_calls.c.state)
-            ).all()
-            oldest = connection.execute(
-                sa.select(sa.func.min(task_calls.c.created_at)).where(
-                    task_calls.c.state.in_([s.value for s in PENDING_STATES])
-                )
-            ).scalar_one_or_none()
-            last_success = connection.execute(
-                sa.select(task_calls.c.task, sa.func.max(task_calls.c.finished_at))
-                .where(task_calls.c.state == CallState.SUCCEEDED.value)
-                .group_by(task_calls.c.task)
-            ).all()
-            parked = connection.execute(sa.select(sa.func.count()).select_from(parked_messages)).scalar_one()
-        by_state: dict[str, int] = {state.value: 0 for state in CallState}
-        by_task: dict[str, dict[str, int]] = {}
-        folded_total = 0
-        for task, state, number, folded in counts:
-            by_state[state] = by_state.get(state, 0) + int(number)
-            by_task.setdefault(task, {})[state] = int(number)
-            folded_total += int(folded or 0)
-        return {
-            "by_state": by_state,
-            "by_task": by_task,
-            "folded": folded_total,
-            "oldest_pending_at": _aware(oldest),
-            "last_success": {task: _aware(when) for task, when in last_success},
-            "parked": int(parked),
-        }
 
 
 class _HeldConnection:
@@ -860,87 +624,3 @@ def _origin_fields(origin: Envelope | None) -> dict[str, Any]:
         "origin_routing_key": origin.routing_key,
         "origin_message": message,
     }
-
-
-def _column_text(text: str, limit: int) -> str:
-    """``text`` as a text column of ``limit`` characters holds it: escaped, then shortened."""
-    shown = safe_text(text)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
-
-
-def _parked_record(row: Any) -> ParkedRecord:
-    raw = json.loads(row.raw_fields) if row.raw_fields else {}
-    return ParkedRecord(
-        id=row.id,
-        source=row.source,
-        message_id=row.message_id,
-        routing_key=row.routing_key,
-        attributes=json.loads(row.attributes),
-        body=bytes(row.body),
-        route=row.route,
-        reason=row.reason,
-        created_at=_aware(row.created_at) or _now(),
-        raw_message_id=raw.get("message_id", row.message_id),
-        raw_routing_key=raw.get("routing_key", row.routing_key),
-    )
-
-
-def _filtered(query: Any, where: CallFilter | None) -> Any:
-    if where is None:
-        return query
-    if where.states:
-        query = query.where(task_calls.c.state.in_([CallState(s).value for s in where.states]))
-    if where.task:
-        query = query.where(task_calls.c.task == where.task)
-    if where.origin:
-        query = query.where(
-            sa.or_(task_calls.c.origin_source == where.origin, task_calls.c.origin_message_id == where.origin)
-        )
-    if where.since:
-        query = query.where(task_calls.c.created_at >= where.since)
-    if where.until:
-        query = query.where(task_calls.c.created_at < where.until)
-    return query
-
-
-def _call_record(row: Any) -> CallRecord:
-    origin = None
-    if row.origin_message:
-        try:
-            origin = json.loads(row.origin_message)
-        except json.JSONDecodeError:
-            origin = {"body": row.origin_message}
-    return CallRecord(
-        id=int(row.id),
-        task=row.task,
-        params=json.loads(row.params),
-        state=CallState(row.state),
-        attempts=int(row.attempts),
-        folded=int(row.folded),
-        correlation_id=row.correlation_id,
-        origin_source=row.origin_source,
-        origin_message_id=row.origin_message_id,
-        origin_routing_key=row.origin_routing_key,
-        origin_message=origin,
-        requeued_from=row.requeued_from,
-        requeued_to=row.requeued_to,
-        last_error=row.last_error,
-        last_traceback=row.last_traceback,
-        result=json.loads(row.result) if row.result else None,
-        created_at=_aware(row.created_at) or _now(),
-        updated_at=_aware(row.updated_at) or _now(),
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
-        next_attempt_at=_aware(row.next_attempt_at),
-    )
-
-
-__all__ = [
-    "AttemptRecord",
-    "CallFilter",
-    "CallRecord",
-    "Claim",
-    "Ledger",
-    "ParkedRecord",
-    "RecordedCall",
-]
