@@ -26,6 +26,11 @@ class TransientError(CanvasbridgeError):
         self.retry_after = retry_after
 
 
+class TimeLimitExceeded(TransientError):
+    """A task function ran past its time limit and was interrupted (see the engine's
+    ``middleware/time_limit.py``). Transient: the next attempt may finish in time."""
+
+
 class ObjectBusy(TransientError):
     """Another running call holds the object this task is about to change (see the engine's
     ``ledger/holds.py``). The worker tries the call again later; waiting is not an attempt."""

@@ -22,6 +22,7 @@ def sample_tasks(**retry: Any) -> dict[str, Any]:
         "hold_object": {"path": f"{SAMPLE}:hold_object"},
         "flaky": {"path": f"{SAMPLE}:flaky", "retry": policy},
         "broken": {"path": f"{SAMPLE}:broken", "retry": policy},
+        "spin": {"path": f"{SAMPLE}:spin", "retry": {**policy, "max_attempts": 2}},
         "kill_worker": {"path": f"{SAMPLE}:kill_worker", "retry": {**policy, "max_attempts": 3}},
     }
 

@@ -78,6 +78,17 @@ def flaky(ctx: TaskContext, key: str, effects_dir: str, failures: int) -> dict[s
     return {"attempts": attempt}
 
 
+def spin(ctx: TaskContext, key: str, effects_dir: str, seconds: float) -> dict[str, int]:
+    """Work in Python for ``seconds`` (short sleeps, so an interruption lands at once)."""
+    import time
+
+    attempt = _count(effects_dir, key)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.01)
+    return {"attempt": attempt}
+
+
 def broken(ctx: TaskContext, key: str, effects_dir: str) -> None:
     _count(effects_dir, key)
     raise PermanentError(f"object {key} is missing in the source")

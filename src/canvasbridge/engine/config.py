@@ -192,6 +192,7 @@ class SyncSpec(_Strict):
 class TaskSpec(_Strict):
     path: str
     retry: TaskRetryPolicy | None = None
+    time_limit_s: float | None = Field(default=None, gt=0, description="longest run, seconds; none: no limit")
     sync: SyncSpec | None = None
     description: str = ""
 
@@ -206,6 +207,7 @@ class TaskSpec(_Strict):
 
 class TaskDefaults(_Strict):
     retry: TaskRetryPolicy = Field(default_factory=TaskRetryPolicy)
+    time_limit_s: float | None = Field(default=None, gt=0, description="longest run, seconds; none: no limit")
 
 
 class AppConfig(_Strict):
@@ -252,6 +254,13 @@ class AppConfig(_Strict):
     def retry_policy(self, task: str) -> TaskRetryPolicy:
         spec = self.tasks.get(task)
         return spec.retry if spec is not None and spec.retry is not None else self.task_defaults.retry
+
+    def time_limit(self, task: str) -> float | None:
+        """Seconds one run of ``task`` may take, or None for no limit."""
+        spec = self.tasks.get(task)
+        if spec is not None and spec.time_limit_s is not None:
+            return spec.time_limit_s
+        return self.task_defaults.time_limit_s
 
     def flow_sections(self) -> dict[str, Any]:
         """The sections the engine hands to tasks untouched."""

@@ -28,6 +28,7 @@ from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.dispatch import Dispatcher
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger import CallState, Ledger, RecordedCall, Recording
+from canvasbridge.engine.middleware import Middleware
 from canvasbridge.engine.queue import Publisher, create_celery
 from canvasbridge.engine.registry import TaskRegistry
 from canvasbridge.engine.routing import Router
@@ -46,14 +47,15 @@ def default_node_name() -> str:
 
 
 class Runtime:
-    def __init__(self, config: AppConfig) -> None:
+    def __init__(self, config: AppConfig, *, middleware: Sequence[Middleware] | None = None) -> None:
+        """``middleware``: the worker's (default :func:`~.middleware.default_middleware`)."""
         self.config = config
         self.registry = TaskRegistry(config.tasks)
         self.resources: dict[str, Any] = {}
         self._ledger: Ledger | None = None
         self._ledger_pid = 0
         self._ledger_lock = threading.Lock()
-        self.executor = Executor(config, self.registry, self.ledger, self.resources)
+        self.executor = Executor(config, self.registry, self.ledger, self.resources, middleware)
         self.celery: Celery = create_celery(config, self.executor)
         backends = config.backends
         # TLS settings are not handed to pika yet: amqps:// brokers keep Celery's send_task.

@@ -1,34 +1,38 @@
-"""Running one recorded call inside a Celery worker: claim, run, record the outcome.
+"""Running one recorded call inside a Celery worker: the core, with middleware around it.
 
-The claim in the ledger comes first: a call that is already final is skipped (a duplicate
-delivery), a call out of attempts becomes a dead letter without running, and a call whose
-identical twin (same task and parameters) is running waits and is tried again shortly. Then the task
-function runs with a :class:`TaskContext`. On a transient error with attempts left the call
-is marked ``retrying`` and Celery re-publishes it with a countdown (the backoff); any
-other failure makes it a dead letter holding the error and traceback. Either way the
-Celery message is acknowledged only after the ledger says what happened.
+The core claims the call in the ledger, runs the task function with a :class:`TaskContext`
+and records a success; the Celery message is acknowledged only after the ledger says what
+happened. The claim decides first: a call that is already final is skipped (a duplicate
+delivery), a call out of attempts became a dead letter without running, and a call whose
+identical twin (same task and parameters) is running waits and is tried again shortly.
+
+Everything else is middleware (:mod:`canvasbridge.engine.middleware`), called through the
+hooks of :mod:`canvasbridge.engine.middleware.base`: the logging context, metrics, retries
+(a transient failure runs again after a backoff), dead letters (a final failure kept with
+its error) and time limits. If the ledger or the broker fails around the task, the call is
+put back on the queue to run again once they answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import celery.exceptions
 
-from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.context import TaskContext
-from canvasbridge.engine.ledger import CallState, Claim, Ledger
-from canvasbridge.engine.logging import correlation, scrub
+from canvasbridge.engine.ledger import Ledger
+from canvasbridge.engine.logging import scrub
+from canvasbridge.engine.middleware import Middleware, Run, RunOutcome, default_middleware
+from canvasbridge.engine.middleware.base import describe, overriding
 from canvasbridge.engine.registry import TaskRegistry
-from canvasbridge.engine.retries import TaskRetryPolicy, is_transient, retry_after_hint
 from canvasbridge.engine.run_gate import RunGate
 from canvasbridge.errors import ObjectBusy
 
@@ -36,8 +40,6 @@ log = logging.getLogger(__name__)
 INFRASTRUCTURE_RETRY_S = 5.0  # wait before re-queueing a call whose ledger writes failed
 IDENTICAL_CALL_WAIT_S = 1.0  # first wait before trying again a call held back by another running one
 IDENTICAL_CALL_MAX_WAIT_S = 30.0  # the waits double up to this
-MAX_ERROR_CHARS = 4000  # error text kept per attempt
-MAX_TRACEBACK_CHARS = 20_000
 
 
 class Executor:
@@ -47,6 +49,7 @@ class Executor:
         registry: TaskRegistry,
         ledger: Callable[[], Ledger],
         resources: dict[str, Any],
+        middleware: Sequence[Middleware] | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
@@ -57,6 +60,15 @@ class Executor:
         # Only AMQP brokers tell a first delivery from a redelivery reliably (Celery reports
         # ``redelivered: False`` for every message of kombu's SQLAlchemy transport).
         self._broker_flags_redelivery = config.backends.broker_is_rabbitmq
+        self.middleware = list(default_middleware(config) if middleware is None else middleware)
+        # per hook, only the middleware that override it; after-hooks in reverse order
+        self._before_claim = overriding(self.middleware, "before_claim")
+        self._before_process = overriding(self.middleware, "before_process")
+        self._task_scope = overriding(self.middleware, "task_scope")
+        self._after_skip = overriding(self.middleware, "after_skip")[::-1]
+        self._after_process = overriding(self.middleware, "after_process")[::-1]
+        self._after_failure = overriding(self.middleware, "after_failure")[::-1]
+        self._after_call = overriding(self.middleware, "after_call")[::-1]
 
     def __call__(
         self,
@@ -66,126 +78,136 @@ class Executor:
         params: dict[str, Any],
         correlation_id: str | None = None,
     ) -> None:
-        with correlation(correlation_id):
-            try:
-                self._run(celery_task, call_id, task_name, params, correlation_id)
-            except celery.exceptions.Retry:
-                raise
-            except Exception as exc:
-                # The ledger (or the broker) failed around the task, not the task itself.
-                # Celery would acknowledge a failed message; put it back instead, so the call
-                # runs again once the ledger answers. Tasks are idempotent.
-                log.error(
-                    "task %s#%d: bookkeeping failed, re-queueing: %s", task_name, call_id, scrub(str(exc))
-                )
-                raise celery_task.retry(countdown=INFRASTRUCTURE_RETRY_S, max_retries=None, exc=exc) from exc
+        run = Run(
+            celery_task, call_id, task_name, params, correlation_id, self.config.retry_policy(task_name)
+        )
+        try:
+            for middleware in self._before_claim:
+                middleware.before_claim(run)
+            self._run(run)
+        except celery.exceptions.Retry:
+            raise
+        except Exception as exc:
+            # The ledger (or the broker) failed around the task, not the task itself.
+            # Celery would acknowledge a failed message; put it back instead, so the call
+            # runs again once the ledger answers. Tasks are idempotent.
+            log.error("task %s#%d: bookkeeping failed, re-queueing: %s", task_name, call_id, scrub(str(exc)))
+            raise celery_task.retry(countdown=INFRASTRUCTURE_RETRY_S, max_retries=None, exc=exc) from exc
+        finally:
+            for middleware in self._after_call:
+                middleware.after_call(run)
 
-    def _run(
-        self,
-        celery_task: Any,
-        call_id: int,
-        task_name: str,
-        params: dict[str, Any],
-        correlation_id: str | None,
-    ) -> None:
-        ledger = self._ledger()
-        policy = self.config.retry_policy(task_name)
-        claim = ledger.claim(
-            call_id,
-            max_attempts=policy.max_attempts,
-            recover=TaskCall(task_name, params),
-            correlation_id=correlation_id,
-            duplicate_if_running=self._first_delivery(celery_task),
+    def _run(self, run: Run) -> None:
+        ledger = run.ledger = self._ledger()
+        claim = run.claim = ledger.claim(
+            run.call_id,
+            max_attempts=run.policy.max_attempts,
+            recover=TaskCall(run.task_name, run.params),
+            correlation_id=run.correlation_id,
+            duplicate_if_running=self._first_delivery(run.celery_task),
             shares_process=self._shares_process(),
         )
-        if claim.call_id != call_id:
-            log.warning("task %s#%d: %s as #%d", task_name, call_id, claim.reason, claim.call_id)
-            call_id = claim.call_id
-        if claim.wait:
-            wait = _held_back_wait(celery_task)
-            log.debug("task %s#%d waits %.0fs: %s", task_name, call_id, wait, claim.reason)
-            raise celery_task.retry(countdown=wait, max_retries=None)
-        if not claim.proceed:
-            if claim.attempt:  # out of attempts: the claim made it a dead letter
-                metrics.TASKS_DEAD.labels(task_name).inc()
-                log.error("task %s#%d: %s", task_name, call_id, claim.reason)
-            else:
-                log.info("task %s#%d skipped: %s", task_name, call_id, claim.reason)
+        if claim.call_id != run.call_id:
+            log.warning("task %s#%d: %s as #%d", run.task_name, run.call_id, claim.reason, claim.call_id)
+            run.call_id = claim.call_id
+        if claim.wait or not claim.proceed:
+            for middleware in self._after_skip:
+                middleware.after_skip(run, claim)
+            if claim.wait:
+                wait = _held_back_wait(run.celery_task)
+                log.debug("task %s#%d waits %.0fs: %s", run.task_name, run.call_id, wait, claim.reason)
+                raise run.celery_task.retry(countdown=wait, max_retries=None)
+            if not claim.attempt:
+                log.info("task %s#%d skipped: %s", run.task_name, run.call_id, claim.reason)
             return
         if not self._shares_process():
-            self._execute(celery_task, ledger, call_id, task_name, params, correlation_id, claim, policy)
+            self._execute(run, ledger)
         elif claim.alone:
             with self._gate.alone():
-                ledger.mark_alone(call_id, claim.attempt)
+                ledger.mark_alone(run.call_id, claim.attempt)
                 log.warning(
-                    "task %s#%d runs alone: its last run was lost with its worker process", task_name, call_id
+                    "task %s#%d runs alone: its last run was lost with its worker process",
+                    run.task_name,
+                    run.call_id,
                 )
-                self._execute(celery_task, ledger, call_id, task_name, params, correlation_id, claim, policy)
+                self._execute(run, ledger)
         else:
             with self._gate.shared():
-                self._execute(celery_task, ledger, call_id, task_name, params, correlation_id, claim, policy)
+                self._execute(run, ledger)
 
-    def _execute(
-        self,
-        celery_task: Any,
-        ledger: Ledger,
-        call_id: int,
-        task_name: str,
-        params: dict[str, Any],
-        correlation_id: str | None,
-        claim: Claim,
-        policy: TaskRetryPolicy,
-    ) -> None:
-        started = datetime.now(UTC)
-        clock = time.perf_counter()
+    def _execute(self, run: Run, ledger: Ledger) -> None:
+        run.started = datetime.now(UTC)
+        run.clock = time.perf_counter()
+        for middleware in self._before_process:
+            middleware.before_process(run)
         context = TaskContext(
-            task_name=task_name,
+            task_name=run.task_name,
             sections=self._sections,
             resources=self.resources,
-            ledger_id=call_id,
-            correlation_id=correlation_id,
-            attempt=claim.attempt,
+            ledger_id=run.call_id,
+            correlation_id=run.correlation_id,
+            attempt=run.attempt,
             holds=ledger.holds,
         )
         try:
-            function = self.registry.get(task_name)
-            result = function(context, **params)
+            function = self.registry.get(run.task_name)
+            if not self._task_scope:
+                result = function(context, **run.params)
+            else:
+                with contextlib.ExitStack() as scope:
+                    for middleware in self._task_scope:
+                        scope.enter_context(middleware.task_scope(run))
+                    result = function(context, **run.params)
         except ObjectBusy as busy:
-            self._give_way(celery_task, ledger, call_id, task_name, busy)
+            self._give_way(run, ledger, busy)
             return
         except Exception as exc:
-            metrics.TASK_DURATION.labels(task_name).observe(time.perf_counter() - clock)
-            self._failed(celery_task, ledger, call_id, task_name, claim.attempt, policy, exc, started)
+            self._failed(run, ledger, exc)
             return
-        metrics.TASK_DURATION.labels(task_name).observe(time.perf_counter() - clock)
-        ledger.succeed(call_id, result if isinstance(result, dict | list | str | int | float) else None)
-        metrics.TASKS_SUCCEEDED.labels(task_name).inc()
-        metrics.TASK_LAST_SUCCESS.labels(task_name).set(time.time())
-        log.info("task %s#%d succeeded (attempt %d)", task_name, call_id, claim.attempt)
+        ledger.succeed(run.call_id, result if isinstance(result, dict | list | str | int | float) else None)
+        run.outcome = RunOutcome.SUCCEEDED
+        for middleware in self._after_process:
+            middleware.after_process(run, result)
+        log.info("task %s#%d succeeded (attempt %d)", run.task_name, run.call_id, run.attempt)
+
+    def _failed(self, run: Run, ledger: Ledger, error: Exception) -> None:
+        for middleware in self._after_failure:
+            middleware.after_failure(run, error)
+        if run.outcome is None:  # no middleware settled it: it must not stay running
+            text, trace = describe(error)
+            ledger.fail_attempt(
+                run.call_id,
+                attempt=run.attempt,
+                error=text,
+                traceback=trace,
+                retry_in=None,
+                started_at=run.started,
+            )
+            run.outcome = RunOutcome.DEAD
+        if run.outcome is RunOutcome.RETRYING:
+            raise run.celery_task.retry(countdown=run.retry_in, max_retries=None, exc=error)
+
+    def _give_way(self, run: Run, ledger: Ledger, busy: ObjectBusy) -> None:
+        """Another running call holds the object: try again later, no attempt charged."""
+        twin = ledger.holds.give_way(run.call_id)
+        if twin is not None:
+            log.info(
+                "task %s#%d: %s; handed over to the identical pending call #%d",
+                run.task_name,
+                run.call_id,
+                busy,
+                twin,
+            )
+            return
+        wait = _held_back_wait(run.celery_task)
+        log.debug("task %s#%d waits %.0fs: %s", run.task_name, run.call_id, wait, busy)
+        raise run.celery_task.retry(countdown=wait, max_retries=None)
 
     @staticmethod
     def _shares_process() -> bool:
         """Whether calls run beside others in this process: the thread pool runs each in a
         thread of its own; prefork and solo run one at a time in the main thread."""
         return threading.current_thread() is not threading.main_thread()
-
-    def _give_way(
-        self, celery_task: Any, ledger: Ledger, call_id: int, task_name: str, busy: ObjectBusy
-    ) -> None:
-        """Another running call holds the object: try again later, no attempt charged."""
-        twin = ledger.holds.give_way(call_id)
-        if twin is not None:
-            log.info(
-                "task %s#%d: %s; handed over to the identical pending call #%d",
-                task_name,
-                call_id,
-                busy,
-                twin,
-            )
-            return
-        wait = _held_back_wait(celery_task)
-        log.debug("task %s#%d waits %.0fs: %s", task_name, call_id, wait, busy)
-        raise celery_task.retry(countdown=wait, max_retries=None)
 
     def _first_delivery(self, celery_task: Any) -> bool:
         """Whether the broker says this message was never delivered before and Celery never
@@ -194,44 +216,6 @@ class Executor:
             return False
         request = celery_task.request
         return (request.delivery_info or {}).get("redelivered") is False and not request.retries
-
-    def _failed(
-        self,
-        celery_task: Any,
-        ledger: Ledger,
-        call_id: int,
-        task_name: str,
-        attempt: int,
-        policy: Any,
-        error: Exception,
-        started: datetime,
-    ) -> None:
-        text = scrub(f"{type(error).__name__}: {error}")[:MAX_ERROR_CHARS]
-        trace = scrub("".join(traceback.format_exception(error)))[-MAX_TRACEBACK_CHARS:]
-        if is_transient(error) and policy.has_attempts_left(attempt):
-            delay = policy.delay(attempt, retry_after=retry_after_hint(error))
-            ledger.fail_attempt(
-                call_id, attempt=attempt, error=text, traceback=trace, retry_in=delay, started_at=started
-            )
-            metrics.TASKS_RETRIED.labels(task_name).inc()
-            log.warning(
-                "task %s#%d attempt %d failed, retrying in %.1fs: %s",
-                task_name,
-                call_id,
-                attempt,
-                delay,
-                text,
-            )
-            raise celery_task.retry(countdown=delay, max_retries=None, exc=error)
-        state = ledger.fail_attempt(
-            call_id, attempt=attempt, error=text, traceback=trace, retry_in=None, started_at=started
-        )
-        assert state is CallState.DEAD
-        metrics.TASKS_DEAD.labels(task_name).inc()
-        kind = "transient, out of attempts" if is_transient(error) else "permanent"
-        log.error(
-            "task %s#%d is a dead letter after attempt %d (%s): %s", task_name, call_id, attempt, kind, text
-        )
 
 
 def _held_back_wait(celery_task: Any) -> float:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from canvasbridge.engine.sources.base import Dispatch, Progress, Source
+from canvasbridge.engine.sources.base import BatchDispatch, Dispatch, Progress, Source
 from canvasbridge.engine.sources.config import (
     AmqpBinding,
     AmqpExchange,
@@ -79,6 +79,7 @@ __all__ = [
     "AmqpExchange",
     "AmqpQueue",
     "AmqpSourceConfig",
+    "BatchDispatch",
     "Dispatch",
     "FileSourceConfig",
     "Progress",

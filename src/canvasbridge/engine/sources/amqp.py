@@ -10,7 +10,7 @@ What it does, in order, on every (re)connection:
    thread takes everything that arrived while the others were busy (up to
    ``MAX_BATCH``), so under load one ledger write and one wait for the Celery broker's
    confirms serve many messages, and a lone message goes at once. A dispatcher that can
-   take a batch (``dispatch.dispatch_many``) gets it whole; otherwise each message is
+   take a batch (a :class:`~canvasbridge.engine.sources.base.BatchDispatch`) gets it whole; otherwise each message is
    dispatched on its own. The IO loop never blocks, so heartbeats keep flowing;
 4. acks a delivery only after its dispatch returned, through
    ``ioloop.add_callback_threadsafe``; when dispatch raised, nacks it with
@@ -61,7 +61,7 @@ from pika.adapters.select_connection import IOLoop
 from pika.exceptions import ChannelClosedByBroker
 
 from canvasbridge.engine.envelope import Envelope
-from canvasbridge.engine.sources.base import Dispatch, backoff_delay, stringify_attribute
+from canvasbridge.engine.sources.base import BatchDispatch, Dispatch, backoff_delay, stringify_attribute
 from canvasbridge.engine.sources.config import AmqpSourceConfig
 from canvasbridge.errors import ConfigError
 
@@ -105,9 +105,7 @@ class AmqpSource:
     def __init__(self, config: AmqpSourceConfig, dispatch: Dispatch) -> None:
         self.config = config
         self._dispatch = dispatch
-        self._dispatch_many: Callable[[list[Envelope]], object] | None = getattr(
-            dispatch, "dispatch_many", None
-        )
+        self._dispatch_many = dispatch.dispatch_many if isinstance(dispatch, BatchDispatch) else None
         self.consuming = threading.Event()
         self.dispatched = 0
         self.failed = 0

@@ -16,6 +16,13 @@ only decides when a message may be forgotten:
 ``dispatch`` is thread-safe and blocking (milliseconds, usually); sources call it from a
 small pool of worker threads, never from an event loop.
 
+A dispatch may also take a whole batch (:class:`BatchDispatch`, as the engine's dispatcher
+does): ``dispatch.dispatch_many(envelopes)`` returns once every message of the batch is
+handled (each queued, parked or counted on its own) and raises when none of them was made
+durable, so the source redelivers them all. A source that receives messages in batches
+(AMQP) hands them over whole when the dispatch is a :class:`BatchDispatch`, and one by one
+otherwise.
+
 A :class:`Source` runs until its ``stop`` event is set, then finishes the messages it has
 started, acknowledges them, and returns without losing any. The caller owns signals:
 on SIGTERM it sets the event.
@@ -25,7 +32,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from canvasbridge.backoff import backoff_s
@@ -33,6 +40,20 @@ from canvasbridge.engine.envelope import Envelope
 
 Dispatch = Callable[[Envelope], object]
 """Hand one envelope to the engine; returns when it is safe to ack, raises when it is not."""
+
+
+@runtime_checkable
+class BatchDispatch(Protocol):
+    """A :data:`Dispatch` that also takes a batch of envelopes at once."""
+
+    def __call__(self, envelope: Envelope) -> object:
+        """Handle one envelope; returns when it is safe to ack, raises when it is not."""
+        ...
+
+    def dispatch_many(self, envelopes: Sequence[Envelope]) -> Sequence[object]:
+        """Handle a batch; one result per envelope, in order. Raises when none was made durable."""
+        ...
+
 
 Progress = Callable[[int], None]
 """Called with the number of messages dispatched so far (used by file replay)."""

@@ -3,7 +3,7 @@
 The loop: ``ReceiveMessage`` (long polling for ``wait_time_seconds``, up to
 ``batch_size`` ≤ 10 messages, every message attribute and ``ApproximateReceiveCount``
 requested), dispatch the batch, then ``DeleteMessageBatch`` the messages whose dispatch
-returned. A dispatcher that takes batches (``dispatch.dispatch_many``, the engine's) gets
+returned. A dispatcher that takes batches (a :class:`~canvasbridge.engine.sources.base.BatchDispatch`, the engine's) gets
 the received messages as one batch, on one of the ``workers`` threads: one ledger write and
 one wait for the broker's confirms for up to ten messages; if that raises, none of them is
 deleted. Otherwise each message is dispatched on its own thread. A message whose dispatch
@@ -42,7 +42,7 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -50,7 +50,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from canvasbridge.engine.envelope import Envelope
-from canvasbridge.engine.sources.base import Dispatch, backoff_delay
+from canvasbridge.engine.sources.base import BatchDispatch, Dispatch, backoff_delay
 from canvasbridge.engine.sources.config import SqsSourceConfig
 from canvasbridge.errors import ConfigError
 
@@ -74,9 +74,7 @@ class SqsSource:
     def __init__(self, config: SqsSourceConfig, dispatch: Dispatch, *, client: Any = None) -> None:
         self.config = config
         self._dispatch = dispatch
-        self._dispatch_many: Callable[[list[Envelope]], object] | None = getattr(
-            dispatch, "dispatch_many", None
-        )
+        self._dispatch_many = dispatch.dispatch_many if isinstance(dispatch, BatchDispatch) else None
         self._client = client
         self.polling = threading.Event()
         self.dispatched = 0
@@ -195,7 +193,7 @@ class SqsSource:
             self._delete(client, succeeded)
 
     def _dispatch_batch(
-        self, dispatch_many: Callable[[list[Envelope]], object], messages: list[dict[str, Any]]
+        self, dispatch_many: Callable[[Sequence[Envelope]], object], messages: list[dict[str, Any]]
     ) -> bool:
         """All of ``messages`` in one ``dispatch_many``; False (none dispatched) if it raised."""
         envelopes = [self._envelope(m) for m in messages]
