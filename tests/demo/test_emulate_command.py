@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -22,8 +19,8 @@ import yaml
 
 from canvasbridge.engine.config import parse_config
 from canvasbridge_emulators.suite import PORT_OFFSETS
+from tests.emulators.emulate_process import CLI, lines_until_ready, start_emulate
 
-CLI = [sys.executable, "-c", "from canvasbridge.cli.main import main; main()"]
 PORTS_USED = max(PORT_OFFSETS.values()) + 3  # the emulators, the webhook source and the admin API
 
 
@@ -58,24 +55,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, list[str]]]:
     base = free_port_base()
     config = tmp_path_factory.mktemp("emulate") / "emulated.yaml"
-    proc = subprocess.Popen(
-        [*CLI, "emulate", "--size", "tiny", "--port-base", str(base), "--write-config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
+    proc = start_emulate("--size", "tiny", "--port-base", str(base), "--write-config", str(config))
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip())
-            if line.startswith("Ctrl-C"):
-                break
+        lines = lines_until_ready(proc)
         assert lines and lines[-1].startswith("Ctrl-C"), lines
         yield base, config, lines
         proc.send_signal(signal.SIGINT)

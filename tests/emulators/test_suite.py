@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -16,6 +13,7 @@ import pytest
 import requests
 
 from canvasbridge_emulators.suite import Suite, start_suite
+from tests.emulators.emulate_process import lines_until_ready, start_emulate
 
 TODAY = dt.date(2026, 3, 2)
 
@@ -102,35 +100,9 @@ def test_stop_closes_every_port() -> None:
 
 @pytest.mark.slow
 def test_cli_prints_one_line_per_emulator_and_stops_on_ctrl_c() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from canvasbridge.cli.main import main; main()",
-            "emulate",
-            "--size",
-            "tiny",
-            "--no-sources",
-            "--today",
-            "2026-03-02",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    lines: list[str] = []
+    proc = start_emulate("--size", "tiny", "--no-sources", "--today", "2026-03-02")
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip())
-            if line.startswith("Ctrl-C"):
-                break
+        lines = lines_until_ready(proc, timeout=60)
         names = [line.split()[0] for line in lines if "http://127.0.0.1:" in line]
         assert names == ["canvas", "salesforce", "sqs"], lines
         assert re.match(r"^canvas +http://127\.0\.0\.1:\d+  token=\S+$", lines[0])
