@@ -63,13 +63,13 @@ def test_a_call_waits_while_its_identical_twin_runs_and_starts_once_it_ends(ledg
 
 
 def test_a_twin_running_longer_than_the_lost_limit_no_longer_holds_a_call_back(ledger):
-    patient = Ledger.open(ledger.url, presume_lost_after_s=0.05)
+    patient = Ledger.open(ledger.url, presume_lost_after_s=2.0)
     try:
         first = patient.record([TaskCall("t", {"k": 1})])[0]
         assert patient.claim(first.id, max_attempts=3).proceed
         twin = patient.record([TaskCall("t", {"k": 1})])[0]
         assert patient.claim(twin.id, max_attempts=3).wait
-        time.sleep(0.1)
+        time.sleep(2.2)
         assert patient.claim(twin.id, max_attempts=3).proceed
         # the first one's message comes back (its worker was lost): now it waits for the twin
         again = patient.claim(first.id, max_attempts=3)
