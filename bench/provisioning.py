@@ -11,8 +11,10 @@ Scenarios (each on fresh emulators over the same synthetic university):
   goal ≤ 10 Canvas calls in total), then a no-op full resync.
 
 The Canvas emulator runs in this process (its request counters and model are read here);
-FS, Cerebrum and SAP run in a second process over the same deterministic university, so
-the sources and the service do not share one interpreter lock. Wall times include the
+FS, Cerebrum and SAP each run in a process of their own over the same deterministic
+university, so the sources and the service do not share one interpreter lock. Each full
+sync's note splits its wall time: Canvas read (the provisioning report), sources read (FS,
+Cerebrum and SAP in parallel), plan, Canvas write. Wall times include the
 emulators' work, and the machine's two cores are shared by everything.
 
     .venv/bin/python -m bench.provisioning [--size small] [--scenarios user,rest,bulk] [--smoke]
@@ -52,14 +54,20 @@ class Row:
     failed: int = 0  # objects the sync could not bring in line
 
 
-def _serve_sources(size: str, ports: Any) -> None:
-    """Child process: the FS, Cerebrum and SAP emulators over ``University.generate(size, 1)``."""
+SOURCE_APPS = {"fs": create_fs, "cerebrum": create_cerebrum, "sap": create_sap}
+SOURCE_SECRETS = {
+    "fs": {"password": "fs-secret"},
+    "cerebrum": {"api_key": "cerebrum-key"},
+    "sap": {"api_key": "sap-key"},
+}
+
+
+def _serve_source(system: str, size: str, ports: Any) -> None:
+    """Child process: one source emulator (FS, Cerebrum or SAP) over ``University.generate(size, 1)``."""
     university = University.generate(size, seed=1)
-    fs_app, _, _, _ = create_fs(university, password="fs-secret")
-    cerebrum_app, _, _, _ = create_cerebrum(university, api_key="cerebrum-key")
-    sap_app, _, _, _ = create_sap(university, api_key="sap-key")
-    servers = [ServerThread(app).start() for app in (fs_app, cerebrum_app, sap_app)]
-    ports.put([server.url for server in servers])
+    app, _, _, _ = SOURCE_APPS[system](university, **SOURCE_SECRETS[system])
+    server = ServerThread(app).start()
+    ports.put((system, server.url))
     while True:
         time.sleep(3600)
 
@@ -76,9 +84,15 @@ class Bench:
         self.canvas = create_canvas()
         self.servers = [ServerThread(self.canvas.app).start()]
         ports: Any = mp.Queue()
-        self.sources = mp.Process(target=_serve_sources, args=(size, ports), daemon=True)
-        self.sources.start()
-        fs_url, cerebrum_url, sap_url = ports.get(timeout=300)
+        # one process per source system, as they are deployed: none shares an interpreter lock
+        self.sources = [
+            mp.Process(target=_serve_source, args=(system, size, ports), daemon=True)
+            for system in SOURCE_APPS
+        ]
+        for process in self.sources:
+            process.start()
+        urls = dict(ports.get(timeout=300) for _ in self.sources)
+        fs_url, cerebrum_url, sap_url = urls["fs"], urls["cerebrum"], urls["sap"]
         canvas_url = self.servers[0].url
         self.sections = {
             "systems": {
@@ -127,8 +141,9 @@ class Bench:
     def close(self) -> None:
         for server in self.servers:
             server.stop()
-        self.sources.terminate()
-        self.sources.join(timeout=10)
+        for process in self.sources:
+            process.terminate()
+            process.join(timeout=10)
 
 
 def scenario_user(bench: Bench) -> list[Row]:
@@ -176,7 +191,12 @@ def scenario_full(bench: Bench, path: str) -> list[Row]:
 
 
 def _timings(result: Any) -> str:
-    names = {"read_canvas_s": "Canvas read", "read_sources_s": "sources read", "write_s": "write"}
+    names = {
+        "read_canvas_s": "Canvas read",
+        "read_sources_s": "sources read",
+        "plan_s": "plan",
+        "write_s": "Canvas write",
+    }
     return ", ".join(f"{names.get(k, k)} {v:.1f}s" for k, v in result.timings.items())
 
 

@@ -64,6 +64,17 @@ def test_primary_account_is_the_one_flagged_primary(cerebrum: CerebrumClient, un
     assert len(cerebrum.person_accounts(person_id)) == len(uni.accounts_of(person_id))
 
 
+def test_account_list_in_one_call_and_filtered_by_owner(cerebrum: CerebrumClient, uni: University) -> None:
+    listed = cerebrum.accounts()
+    assert {a.name for a in listed} == set(uni.accounts)
+    assert all(a.owner is not None and a.owner.id == uni.account(a.name).owner_id for a in listed)
+    person_id = next(p for p in uni.persons if len(uni.accounts_of(p)) > 1)
+    assert {a.name for a in cerebrum.accounts(owner_id=person_id)} == {
+        a.name for a in uni.accounts_of(person_id)
+    }
+    assert cerebrum.stats.by_endpoint["cerebrum GET accounts/"].calls == 2
+
+
 def test_quarantines_and_locked_follow_cerebrum(cerebrum: CerebrumClient, uni: University) -> None:
     locked = [name for name in uni.accounts if uni.is_locked(name)]
     free = [name for name in uni.accounts if not uni.is_locked(name)]

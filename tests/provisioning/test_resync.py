@@ -237,3 +237,22 @@ def test_after_random_drift_a_resync_restores_the_intended_state(stack, seed):
         m.get_course(manual.id).name == "Unmanaged"
         and m.get_enrollment(unmanaged.id).workflow_state == "active"
     )
+
+
+def test_users_are_decided_from_one_account_listing_plus_two_reads_per_person(stack):
+    src = sources(stack)
+    result = resync(src, runtime.settings(stack.ctx()), ("users",), dry_run=True)
+    assert result.ok, result.errors
+    calls = {
+        k.split(" ", 2)[-1]: v.calls
+        for k, v in src.cerebrum.stats.by_endpoint.items()
+        if k.startswith("cerebrum ")
+    }
+    uni = stack.university
+    fs_usernames = {p.primary_account for p in uni.persons.values() if p.fs_lopenummer and p.primary_account}
+    assert calls.pop("accounts/") == 1  # every account, its owner and e-mail, in one call
+    assert "accounts/{name}" not in calls  # no account is looked up one by one
+    # Cerebrum's listings carry neither the primary flag nor quarantines: one read each per person
+    assert calls.pop("persons/{id}/accounts") == len(fs_usernames)
+    assert calls.pop("accounts/{name}/quarantines") == result.desired["users"] == len(fs_usernames)
+    assert calls == {}

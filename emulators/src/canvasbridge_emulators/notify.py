@@ -29,6 +29,7 @@ Publishers (each ``publish(notification)``, thread-safe, ``close()``):
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -108,6 +109,7 @@ def cerebrum_notification(
     return Notification("cerebrum", f"no.uio.cerebrum.scim.{entity_type}.{event}", body)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a collection page renders thousands of the same unit ids
 def fs_encode_id(key: str) -> str:
     """An FS id as it appears in paths and ``sub``: each comma-separated part URL-encoded."""
     return ",".join(quote(part, safe="") for part in key.split(","))

@@ -169,7 +169,7 @@ def _seg(value: str | int) -> str:
 def _template(path: str) -> str:
     """``accounts/olan/groups`` → ``accounts/{name}/groups`` (names have no digits to spot)."""
     parts = path.split("/")
-    if len(parts) >= 2 and parts[0] in ("accounts", "groups"):
+    if len(parts) >= 2 and parts[1] and parts[0] in ("accounts", "groups"):
         parts[1] = "{name}"
     elif len(parts) >= 2 and parts[0] == "persons":
         parts[1] = "{id}"
@@ -244,6 +244,29 @@ class CerebrumClient:
         ]
 
     # accounts
+    def accounts(
+        self,
+        *,
+        name: str | None = None,
+        context: str | None = None,
+        owner_id: int | None = None,
+        owner_type: str | None = None,
+        expire_start: str | None = None,
+        expire_stop: str | None = None,
+    ) -> list[Account]:
+        """``/accounts/``: every account matching the filters, in one call (Cerebrum does not
+        page it). ``name`` may hold Cerebrum's wildcards (``*``, ``?``)."""
+        filters = {
+            "name": name,
+            "context": context,
+            "owner_id": owner_id,
+            "owner_type": owner_type,
+            "expire_start": expire_start,
+            "expire_stop": expire_stop,
+        }
+        params = {k: v for k, v in filters.items() if v is not None}
+        return [Account.model_validate(a) for a in self._envelope("accounts/", "accounts", params or None)]
+
     def account(self, name: str) -> Account:
         return Account.model_validate(self._get(f"accounts/{_seg(name)}", "accounts/{name}"))
 

@@ -20,9 +20,9 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from canvasbridge.clients.cerebrum import CerebrumClient
+from canvasbridge.clients.cerebrum import Account, AccountRef, CerebrumPerson, Quarantines
 from canvasbridge.clients.fs.client import FsClient
 from canvasbridge.clients.fs.identifiers import AktivitetId, OrgenhetId, UndervisningId
 from canvasbridge.clients.fs.models import Emne, Personrolle, Undervisning, Undervisningsaktivitet, pick_name
@@ -44,6 +44,19 @@ from canvasbridge.provisioning.settings import ProvisioningSettings
 FIELDS = "*"
 
 # ---------------------------------------------------------------------------- users
+
+
+class CerebrumReads(Protocol):
+    """The Cerebrum reads :func:`decide_user` makes: a :class:`~canvasbridge.clients.cerebrum.CerebrumClient`,
+    or a view that answers some of them from a listing (:class:`.reads.ListedCerebrum`)."""
+
+    def account(self, name: str) -> Account: ...
+
+    def person_accounts(self, person_id: int) -> list[AccountRef]: ...
+
+    def quarantines(self, name: str, *, context: str | None = None) -> Quarantines: ...
+
+    def person(self, person_id: int) -> CerebrumPerson: ...
 
 
 @dataclass
@@ -77,7 +90,7 @@ def render_user_ids(
 
 
 def decide_user(
-    cerebrum: CerebrumClient,
+    cerebrum: CerebrumReads,
     settings: ProvisioningSettings,
     *,
     username: str | None = None,

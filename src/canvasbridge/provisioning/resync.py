@@ -5,8 +5,9 @@
 
 Steps:
 
-1. *Desired state* from the sources, each read once in bulk (FS collections, SAP's location
-   list, Cerebrum per candidate user in a small thread pool).
+1. *Desired state* from the sources, read at once with a bound per system (:mod:`.reads`):
+   FS collections and SAP's location list once each, Cerebrum's account list once, plus the
+   primary flag and quarantines per candidate user.
 2. *Current state* from Canvas through one provisioning report (a handful of calls).
 3. *Plan* with :func:`.plan.plan_snapshot`; destructive operations are checked against the
    safety limits (:meth:`.plan.Plan.check_safety`), which stop the run unless ``force``.
@@ -16,15 +17,14 @@ Steps:
    own (a failed REST call, a SIS import row matched to its operation) is recorded in the task
    ledger as a dead letter of ``apply_operation``, to requeue once the cause is fixed.
 
-Users: Cerebrum's API offers no listing, so the candidates are every person FS knows (with
-their username) plus every user the service owns in Canvas; each is decided by
-:func:`.desired.decide_user`.
+Users: the candidates are every person FS knows (with their username) plus every user the
+service owns in Canvas; each is decided by :func:`.desired.decide_user`, its account answered
+from Cerebrum's account list.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,14 +34,14 @@ from typing import Any
 from canvasbridge.clients.canvas.client import CanvasClient
 from canvasbridge.clients.cerebrum import CerebrumClient
 from canvasbridge.clients.fs.client import FsClient
-from canvasbridge.clients.fs.identifiers import AktivitetId, UndervisningId
+from canvasbridge.clients.fs.identifiers import AktivitetId
 from canvasbridge.clients.sap import SapClient, location_id_of
 from canvasbridge.engine import TaskCall
 from canvasbridge.engine.ledger import Ledger
 from canvasbridge.errors import CanvasbridgeError
 from canvasbridge.provisioning.canvas_state import Directory, read_snapshot
 from canvasbridge.provisioning.desired import (
-    FIELDS,
+    CerebrumReads,
     CourseDecision,
     FsView,
     PersonResolver,
@@ -53,6 +53,7 @@ from canvasbridge.provisioning.desired import (
 )
 from canvasbridge.provisioning.model import Snapshot
 from canvasbridge.provisioning.plan import Ownership, Plan, managed_counts, plan_snapshot
+from canvasbridge.provisioning.reads import FsData, ListedCerebrum, read_fs, read_persons
 from canvasbridge.provisioning.rest import ApplyReport, Failure, RestExecutor
 from canvasbridge.provisioning.settings import ProvisioningSettings
 
@@ -64,7 +65,6 @@ KIND_SETS: dict[str, tuple[str, ...]] = {
     "enrollments": ("enrollments",),
     "all": ("accounts", "users", "courses", "sections", "enrollments"),
 }
-USER_LOOKUP_THREADS = 8  # parallel Cerebrum reads while deciding users
 PARENT_FIELDS = ("parentLocationId", "parentId", "parent_id")
 
 
@@ -147,13 +147,14 @@ def desired_accounts(sap: SapClient, settings: ProvisioningSettings, snap: Snaps
 
 
 def desired_users(
-    cerebrum: CerebrumClient,
+    cerebrum: CerebrumReads,
     settings: ProvisioningSettings,
-    candidates: Iterable[str],
+    candidates: list[str],
     snap: Snapshot,
     errors: list[str],
+    pool: ThreadPoolExecutor,
 ) -> set[str]:
-    """Decide every candidate username; returns the SIS ids that must not stay active."""
+    """Decide every candidate username on ``pool``; returns the SIS ids that must not stay active."""
     retire: set[str] = set()
 
     def one(username: str) -> Any:
@@ -162,38 +163,33 @@ def desired_users(
         except CanvasbridgeError as exc:
             return exc
 
-    with ThreadPoolExecutor(USER_LOOKUP_THREADS) as pool:
-        for username, decision in zip(candidates, pool.map(one, candidates), strict=True):
-            if isinstance(decision, Exception):
-                errors.append(f"user {username}: {decision}")
-                continue
-            if decision.excluded:
-                continue
-            if decision.desired is not None:
-                snap.users[decision.desired.sis_user_id] = decision.desired
-            retire.update(decision.retire)
+    for username, decision in zip(candidates, pool.map(one, candidates), strict=True):
+        if isinstance(decision, Exception):
+            errors.append(f"user {username}: {decision}")
+            continue
+        if decision.excluded:
+            continue
+        if decision.desired is not None:
+            snap.users[decision.desired.sis_user_id] = decision.desired
+        retire.update(decision.retire)
     return retire - set(snap.users)
 
 
 def desired_courses(
-    fs: FsClient, settings: ProvisioningSettings, snap: Snapshot, *, with_enrollments: bool
+    fs: FsClient, settings: ProvisioningSettings, data: FsData, snap: Snapshot, *, with_enrollments: bool
 ) -> list[CourseDecision]:
-    """Every course and section FS wants; enrollments too when asked (one read per collection)."""
+    """Every course and section FS wants; enrollments too when asked (from collections read once)."""
     view = FsView(fs)
-    units = list(fs.undervisninger(fields=FIELDS))
-    view.seed(fs.emner(fields=FIELDS), units)
-    activities: dict[str, list[Any]] = defaultdict(list)
-    for activity in fs.undervisningsaktiviteter(fields=FIELDS):
-        activities[activity.id.undervisning.display].append(activity)
+    view.seed(data.emner, data.units)
     decisions: list[CourseDecision] = []
-    for unit in units:
+    for unit in data.units:
         own: list[CourseDecision] = []
         decision = decide_unit(
             view,
             settings,
             unit.id,
             unit=unit,
-            activities=activities.get(unit.id.display, []),
+            activities=data.activities.get(unit.id.display, []),
             own_courses=own,
         )
         for d in [decision, *decision.merged, *own]:
@@ -202,41 +198,29 @@ def desired_courses(
                 snap.sections[d.section.sis_section_id] = d.section
                 decisions.append(d)
     if with_enrollments:
-        desired_enrollments(fs, settings, decisions, snap)
+        desired_enrollments(fs, settings, data, decisions, snap)
     return decisions
 
 
 def desired_enrollments(
-    fs: FsClient, settings: ProvisioningSettings, decisions: list[CourseDecision], snap: Snapshot
+    fs: FsClient,
+    settings: ProvisioningSettings,
+    data: FsData,
+    decisions: list[CourseDecision],
+    snap: Snapshot,
 ) -> None:
     resolver = PersonResolver(fs, settings)
-    resolver.seed(
-        (p.personlopenummer, p.brukernavn)
-        for p in fs.personer(fields=FIELDS)
-        if p.personlopenummer is not None
-    )
-    unit_students: dict[str, list[int]] = defaultdict(list)
-    for s in fs.studentundervisning(fields=FIELDS):
-        if s.person.personlopenummer is not None:
-            unit_students[s.undervisning_id.display].append(s.person.personlopenummer)
-    activity_students: dict[str, list[int]] = defaultdict(list)
-    for sa in fs.studentundervisningsaktiviteter(fields=FIELDS):
-        if sa.person.personlopenummer is not None:
-            activity_students[sa.aktivitet_id.display].append(sa.person.personlopenummer)
-    roles_by_unit: dict[str, list[Any]] = defaultdict(list)
-    for role in fs.personroller(fields=FIELDS):
-        if role.undervisning is not None:
-            roles_by_unit[UndervisningId.parse(role.undervisning.href).display].append(role)
+    resolver.seed((number, username) for number, username in data.persons if number is not None)
     seen_sections: set[str] = set()
     for d in decisions:
         assert d.section is not None
         if d.section.sis_section_id in seen_sections:
             continue  # the same merged section reached from another term
         seen_sections.add(d.section.sis_section_id)
-        source = unit_students if d.kind == "unit" else activity_students
+        source = data.unit_students if d.kind == "unit" else data.activity_students
         students = [n for member in d.members for n in source.get(member, [])]
         units = {AktivitetId.parse(m).undervisning.display if d.kind == "activity" else m for m in d.members}
-        roles = [r for u in sorted(units) for r in roles_by_unit.get(u, [])]
+        roles = [r for u in sorted(units) for r in data.roles_by_unit.get(u, [])]
         wanted = decide_section_enrollments(fs, settings, d, resolver, roles=roles, students=students)
         snap.enrollments.update(wanted.desired)
 
@@ -249,16 +233,45 @@ def build_desired(
     ownership: Ownership,
     errors: list[str],
 ) -> Snapshot:
+    """Read the sources (see :mod:`.reads`): FS, Cerebrum and SAP at once, each within its bound."""
     snap = Snapshot()
-    if "accounts" in kinds and sources.sap is not None:
-        desired_accounts(sources.sap, settings, snap)
-    if "users" in kinds and sources.cerebrum is not None and sources.fs is not None:
-        candidates = {p.brukernavn for p in sources.fs.personer(fields=FIELDS) if p.brukernavn}
-        candidates |= {u.login_id for u in current.users.values() if ownership.user(u) and u.login_id}
-        # owned users absent from the desired set (retired accounts) are suspended by the plan
-        desired_users(sources.cerebrum, settings, sorted(candidates), snap, errors)
-    if {"courses", "sections", "enrollments"} & set(kinds) and sources.fs is not None:
-        desired_courses(sources.fs, settings, snap, with_enrollments="enrollments" in kinds)
+    limits = settings.resync.concurrency
+    want_users = "users" in kinds and sources.cerebrum is not None and sources.fs is not None
+    want_courses = bool({"courses", "sections", "enrollments"} & set(kinds)) and sources.fs is not None
+    with (
+        ThreadPoolExecutor(limits.fs, thread_name_prefix="resync-fs") as fs_pool,
+        ThreadPoolExecutor(limits.cerebrum, thread_name_prefix="resync-cerebrum") as cerebrum_pool,
+        ThreadPoolExecutor(3, thread_name_prefix="resync-stream") as streams,
+    ):
+        persons = fs_pool.submit(read_persons, sources.fs) if sources.fs is not None else None
+        work = []
+        if "accounts" in kinds and sources.sap is not None:
+            work.append(streams.submit(desired_accounts, sources.sap, settings, snap))
+        if want_users:
+            assert sources.cerebrum is not None and persons is not None
+            cerebrum = sources.cerebrum
+            listing = cerebrum_pool.submit(cerebrum.accounts)
+
+            def users() -> None:
+                candidates = {username for _number, username in persons.result() if username}
+                candidates |= {u.login_id for u in current.users.values() if ownership.user(u) and u.login_id}
+                # owned users absent from the desired set (retired accounts) are suspended by the plan
+                view = ListedCerebrum(cerebrum, listing.result())
+                desired_users(view, settings, sorted(candidates), snap, errors, cerebrum_pool)
+
+            work.append(streams.submit(users))
+        if want_courses:
+            assert sources.fs is not None and persons is not None
+            fs = sources.fs
+            with_enrollments = "enrollments" in kinds
+
+            def courses() -> None:
+                data = read_fs(fs, fs_pool, persons, with_enrollments=with_enrollments)
+                desired_courses(fs, settings, data, snap, with_enrollments=with_enrollments)
+
+            work.append(streams.submit(courses))
+        for future in work:
+            future.result()
     return snap
 
 
@@ -293,8 +306,10 @@ def resync(
     started = time.monotonic()
     desired = build_desired(sources, settings, expanded, current, ownership, errors)
     timings["read_sources_s"] = time.monotonic() - started
+    started = time.monotonic()
     plan = plan_snapshot(desired, current, ownership, expanded)
     managed = managed_counts(current, ownership)
+    timings["plan_s"] = time.monotonic() - started
     result = ResyncResult(
         expanded, plan, desired.sizes(), current.sizes(), managed, timings=timings, errors=errors
     )

@@ -21,6 +21,7 @@ templates, the fields that are allowed. Example (all keys optional)::
         account: {}                  # SAP role name → Canvas account role
       safety: {max_destructive: 100, max_destructive_share: 0.1}
       bulk: {threshold: 500}
+      resync: {concurrency: {fs: 4, cerebrum: 8}}
 """
 
 from __future__ import annotations
@@ -162,6 +163,19 @@ class BulkSettings(_Section):
     timeout_s: float = Field(default=3600.0, gt=0)
 
 
+class ResyncConcurrency(_Section):
+    """How many requests a full resync keeps in flight per source system at once."""
+
+    fs: int = Field(default=4, ge=1, le=64, description="FS collections read at once")
+    cerebrum: int = Field(default=8, ge=1, le=64, description="Cerebrum per-person reads at once")
+
+
+class ResyncSettings(_Section):
+    """How a full resync reads the sources (FS, Cerebrum and SAP are read in parallel)."""
+
+    concurrency: ResyncConcurrency = Field(default_factory=ResyncConcurrency)
+
+
 class ProvisioningSettings(_Section):
     """The whole ``provisioning:`` section."""
 
@@ -173,6 +187,7 @@ class ProvisioningSettings(_Section):
     roles: RoleSettings = Field(default_factory=RoleSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     bulk: BulkSettings = Field(default_factory=BulkSettings)
+    resync: ResyncSettings = Field(default_factory=ResyncSettings)
 
     def warnings(self) -> list[str]:
         """Settings that are valid but risky: SIS-id templates without fixed text claim every SIS id."""

@@ -138,3 +138,36 @@ def test_header_name_is_configurable(uni: University) -> None:
         person = next(iter(uni.persons))
         assert httpx.get(f"{server.url}/v1/persons/{person}", headers={"X-Auth-Key": "k"}).status_code == 200
         assert httpx.get(f"{server.url}/v1/persons/{person}", headers={"X-API-Key": "k"}).status_code == 403
+
+
+def test_account_list_holds_every_account_in_the_single_account_shape(
+    api: httpx.Client, uni: University
+) -> None:
+    listed = api.get("/accounts/").raise_for_status().json()["accounts"]
+    assert sorted(a["name"] for a in listed) == sorted(uni.accounts)
+    one = next(a for a in listed if a["name"] == next(iter(uni.accounts)))
+    assert one == api.get(f"/accounts/{one['name']}").json()
+
+
+def test_account_list_filters(api: httpx.Client, uni: University) -> None:
+    person = next(p for p in uni.persons.values() if len(p.account_names) > 1)
+    mine = api.get("/accounts/", params={"owner_id": person.person_id}).json()["accounts"]
+    assert sorted(a["name"] for a in mine) == sorted(person.account_names)
+    assert {a["owner"]["id"] for a in mine} == {person.person_id}
+    name = person.account_names[0]
+    pattern = name[:2].upper() + "*"  # Cerebrum's wildcards, case-insensitive
+    by_name = api.get("/accounts/", params={"name": pattern}).json()["accounts"]
+    assert name in {a["name"] for a in by_name}
+    assert all(a["name"].lower().startswith(name[:2].lower()) for a in by_name)
+    assert api.get("/accounts/", params={"owner_type": "group"}).json() == {"accounts": []}
+    expiring = [a for a in uni.accounts.values() if a.expire_date is not None]
+    window = api.get("/accounts/", params={"expire_start": "1900-01-01", "expire_stop": "2999-12-31"}).json()[
+        "accounts"
+    ]
+    assert sorted(a["name"] for a in window) == sorted(a.name for a in expiring)
+
+
+def test_account_list_refuses_a_bad_filter(api: httpx.Client) -> None:
+    response = api.get("/accounts/", params={"owner_id": "abc"})
+    assert response.status_code == 400
+    assert "owner_id" in response.json()["errors"]

@@ -7,10 +7,12 @@ Cerebrum entity ids; accounts and groups are addressed by name.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
+import re
 from typing import Any
 from urllib.parse import quote
 
-from canvasbridge_emulators.cerebrum.exceptions import NotFound
+from canvasbridge_emulators.cerebrum.exceptions import BadRequest, NotFound
 from canvasbridge_emulators.university import EMAIL_DOMAIN, Account, Group, OrgUnit, Person, University
 
 DEFAULT_API_KEY_HEADER = "X-API-Key"  # what UiO's password app sends; Cerebrum's default is X-Auth-Key
@@ -21,6 +23,24 @@ CONTEXTS = ["AD_account", "LMS_account"]  # spreads shown on accounts (names inv
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _int_filter(filters: dict[str, str], key: str) -> int | None:
+    if key not in filters:
+        return None
+    try:
+        return int(filters[key])
+    except ValueError:
+        raise BadRequest("Input payload validation failed", errors=f"{key}: not an integer") from None
+
+
+def _date_filter(filters: dict[str, str], key: str) -> dt.date | None:
+    if key not in filters:
+        return None
+    try:
+        return dt.date.fromisoformat(filters[key][:10])
+    except ValueError:
+        raise BadRequest("Input payload validation failed", errors=f"{key}: not a date") from None
 
 
 class CerebrumModel:
@@ -137,6 +157,39 @@ class CerebrumModel:
             "primary_email": f"{a.name}@{EMAIL_DOMAIN}",
             "active": a.expire_date is None or a.expire_date > today,
         }
+
+    def list_accounts(self, filters: dict[str, str], base: str) -> dict[str, Any]:
+        """``/accounts/``: every account matching all filters, each as ``/accounts/<name>``.
+
+        ``name`` takes Cerebrum's wildcards (``*``, ``?``), case-insensitively; ``context``
+        is a context (spread) the account has; ``owner_type`` is ``person`` or ``group``;
+        ``expire_start``/``expire_stop`` bound the expire date (ISO dates, inclusive), so an
+        account without one matches neither. The envelope is ``accounts``, as Cerebrum names
+        its list envelopes after their content; there is no paging.
+        """
+        name = filters.get("name")
+        pattern = re.compile(fnmatch.translate(name), re.IGNORECASE) if name else None
+        owner_id = _int_filter(filters, "owner_id")
+        owner_type = filters.get("owner_type")
+        start = _date_filter(filters, "expire_start")
+        stop = _date_filter(filters, "expire_stop")
+        context = filters.get("context")
+        items = []
+        for a in self.university.accounts.values():
+            if pattern is not None and not pattern.match(a.name):
+                continue
+            if owner_id is not None and a.owner_id != owner_id:
+                continue
+            if owner_type is not None and owner_type != "person":  # every account here is a person's
+                continue
+            if context is not None and context not in CONTEXTS:
+                continue
+            if start is not None and (a.expire_date is None or a.expire_date < start):
+                continue
+            if stop is not None and (a.expire_date is None or a.expire_date > stop):
+                continue
+            items.append(self.render_account(a, base))
+        return {"accounts": items}
 
     def render_quarantines(self, a: Account) -> dict[str, Any]:
         today = dt.date.today()

@@ -60,6 +60,7 @@ class CerebrumResponses:
             "person_accounts": self._guarded(lambda r, base: m.render_person_accounts(p(r), base)),
             "person_external_ids": self._guarded(lambda r, base: m.render_external_ids(p(r))),
             "person_affiliations": self._guarded(lambda r, base: m.render_affiliations(p(r))),
+            "accounts": self._guarded(lambda r, base: m.list_accounts(dict(r.query_params), base)),
             "account": self._guarded(lambda r, base: m.render_account(a(r), base)),
             "account_quarantines": self._guarded(lambda r, base: m.render_quarantines(a(r))),
             "account_groups": self._guarded(lambda r, base: m.render_account_groups(a(r), base)),

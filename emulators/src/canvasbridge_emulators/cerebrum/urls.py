@@ -14,6 +14,7 @@ def routes(responses: CerebrumResponses) -> list[Route]:
         Route("/v1/persons/{id:int}/accounts", h["person_accounts"]),
         Route("/v1/persons/{id:int}/external-ids", h["person_external_ids"]),
         Route("/v1/persons/{id:int}/affiliations", h["person_affiliations"]),
+        Route("/v1/accounts/", h["accounts"]),
         Route("/v1/accounts/{name}", h["account"]),
         Route("/v1/accounts/{name}/quarantines", h["account_quarantines"]),
         Route("/v1/accounts/{name}/groups", h["account_groups"]),

@@ -187,14 +187,17 @@ class HttpClient:
             raise error from None
         elapsed = time.perf_counter() - started
         self.stats.record(self.system, method, template, elapsed, response.status_code)
-        log.debug(
-            "%s %s %s -> %d in %.1f ms",
-            self.system,
-            method,
-            self.redactor.url(str(request.url)),
-            response.status_code,
-            elapsed * 1000,
-        )
+        if log.isEnabledFor(
+            logging.DEBUG
+        ):  # redacting the URL costs more than the rest of a call's bookkeeping
+            log.debug(
+                "%s %s %s -> %d in %.1f ms",
+                self.system,
+                method,
+                self.redactor.url(str(request.url)),
+                response.status_code,
+                elapsed * 1000,
+            )
         return response
 
     def _raise_for(self, response: httpx.Response, method: str, template: str) -> None:

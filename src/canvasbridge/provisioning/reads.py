@@ -1,0 +1,140 @@
+"""Reading the sources for a full resync: each collection once, the systems in parallel.
+
+FS, Cerebrum and SAP are read at the same time, each through a thread pool of its own
+(``provisioning.resync.concurrency``), so a slow system does not hold up the others and
+none is asked more than its bound at once:
+
+* FS: every collection the plan needs, once each (persons, emner, units, activities, roles,
+  student participation), collections in parallel, each reduced to what the plan uses as
+  its pages arrive.
+* Cerebrum: one ``/accounts/`` listing serves every account lookup (owner, name, e-mail,
+  expiry). Cerebrum's documented listings carry neither the primary-account flag nor
+  quarantines, so each candidate still costs ``/persons/<id>/accounts`` and
+  ``/accounts/<name>/quarantines`` (2 calls instead of 3).
+* SAP: one ``locations`` listing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from canvasbridge.clients.cerebrum import (
+    Account,
+    AccountRef,
+    CerebrumClient,
+    CerebrumPerson,
+    Quarantines,
+)
+from canvasbridge.clients.fs.client import FsClient
+from canvasbridge.clients.fs.identifiers import UndervisningId
+from canvasbridge.clients.fs.models import Emne, Personrolle, Undervisning, Undervisningsaktivitet
+from canvasbridge.errors import NotFoundError
+from canvasbridge.provisioning.desired import FIELDS
+
+
+class ListedCerebrum:
+    """Cerebrum for deciding many users: accounts from one listing, the rest per person.
+
+    Answers :meth:`account` from ``accounts`` (the whole ``/accounts/`` list, read once);
+    an account missing from it is gone, as a 404 would say. :meth:`person_accounts`,
+    :meth:`quarantines` and :meth:`person` go to Cerebrum.
+    """
+
+    def __init__(self, client: CerebrumClient, accounts: list[Account]) -> None:
+        self.client = client
+        self._accounts = {a.name: a for a in accounts}
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def account(self, name: str) -> Account:
+        try:
+            return self._accounts[name]
+        except KeyError:
+            raise NotFoundError(f"cerebrum: no account named {name!r} in the account list") from None
+
+    def person_accounts(self, person_id: int) -> list[AccountRef]:
+        return self.client.person_accounts(person_id)
+
+    def quarantines(self, name: str, *, context: str | None = None) -> Quarantines:
+        return self.client.quarantines(name, context=context)
+
+    def person(self, person_id: int) -> CerebrumPerson:
+        return self.client.person(person_id)
+
+
+@dataclass
+class FsData:
+    """FS as a full resync needs it, each collection read once."""
+
+    persons: list[tuple[int | None, str | None]] = field(default_factory=list)  # (løpenummer, brukernavn)
+    emner: list[Emne] = field(default_factory=list)
+    units: list[Undervisning] = field(default_factory=list)
+    activities: dict[str, list[Undervisningsaktivitet]] = field(default_factory=dict)  # by unit
+    unit_students: dict[str, list[int]] = field(default_factory=dict)  # unit → løpenumre
+    activity_students: dict[str, list[int]] = field(default_factory=dict)  # activity → løpenumre
+    roles_by_unit: dict[str, list[Personrolle]] = field(default_factory=dict)
+
+
+def read_persons(fs: FsClient) -> list[tuple[int | None, str | None]]:
+    return [(p.personlopenummer, p.brukernavn) for p in fs.personer(fields=FIELDS)]
+
+
+def _activities(fs: FsClient) -> dict[str, list[Undervisningsaktivitet]]:
+    by_unit: dict[str, list[Undervisningsaktivitet]] = defaultdict(list)
+    for activity in fs.undervisningsaktiviteter(fields=FIELDS):
+        by_unit[activity.id.undervisning.display].append(activity)
+    return by_unit
+
+
+def _unit_students(fs: FsClient) -> dict[str, list[int]]:
+    students: dict[str, list[int]] = defaultdict(list)
+    for s in fs.studentundervisning(fields=FIELDS):
+        if s.person.personlopenummer is not None:
+            students[s.undervisning_id.display].append(s.person.personlopenummer)
+    return students
+
+
+def _activity_students(fs: FsClient) -> dict[str, list[int]]:
+    students: dict[str, list[int]] = defaultdict(list)
+    for sa in fs.studentundervisningsaktiviteter(fields=FIELDS):
+        if sa.person.personlopenummer is not None:
+            students[sa.aktivitet_id.display].append(sa.person.personlopenummer)
+    return students
+
+
+def _roles(fs: FsClient) -> dict[str, list[Personrolle]]:
+    by_unit: dict[str, list[Personrolle]] = defaultdict(list)
+    for role in fs.personroller(fields=FIELDS):
+        if role.undervisning is not None:
+            by_unit[UndervisningId.parse(role.undervisning.href).display].append(role)
+    return by_unit
+
+
+#: FsData field → its reader; the courses need the first three, enrollments the rest
+COURSE_READERS: dict[str, Callable[[FsClient], Any]] = {
+    "emner": lambda fs: list(fs.emner(fields=FIELDS)),
+    "units": lambda fs: list(fs.undervisninger(fields=FIELDS)),
+    "activities": _activities,
+}
+ENROLLMENT_READERS: dict[str, Callable[[FsClient], Any]] = {
+    "unit_students": _unit_students,
+    "activity_students": _activity_students,
+    "roles_by_unit": _roles,
+}
+
+
+def read_fs(
+    fs: FsClient, pool: ThreadPoolExecutor, persons: Future[list[Any]], *, with_enrollments: bool
+) -> FsData:
+    """Every collection the courses (and, if asked, enrollments) need, in parallel on ``pool``."""
+    readers = {**COURSE_READERS, **(ENROLLMENT_READERS if with_enrollments else {})}
+    futures = {name: pool.submit(read, fs) for name, read in readers.items()}
+    data = FsData(**{name: future.result() for name, future in futures.items()})
+    if with_enrollments:
+        data.persons = persons.result()
+    return data
