@@ -11,7 +11,7 @@ import os
 import signal
 from pathlib import Path
 
-from canvasbridge.engine import Envelope, TaskCall, TaskContext
+from canvasbridge.engine import BatchFailures, BatchItem, Envelope, TaskCall, TaskContext
 from canvasbridge.errors import MessageError, PermanentError, TransientError
 
 
@@ -125,3 +125,22 @@ def record_in_postgres(ctx: TaskContext, key: str, db_url: str) -> None:
     engine = ctx.resource(f"pg:{db_url}", lambda: sa.create_engine(db_url))
     with engine.begin() as connection:
         connection.execute(sa.text("INSERT INTO effects (key) VALUES (:key)"), {"key": key})
+
+
+def batch_record(ctx: TaskContext, items: list[BatchItem]) -> dict[str, object]:
+    """A batch task: each item ``{key, effects_dir, fail?}`` appends ``key attempt`` to
+    ``batch.log``. ``fail: permanent`` fails the item until ``<effects_dir>/fixed`` exists;
+    ``fail: transient`` fails it transiently on the batch's first attempt."""
+    failures: dict[int, BaseException] = {}
+    for item in items:
+        directory = str(item.params["effects_dir"])
+        with (_effects(directory) / "batch.log").open("a") as handle:
+            handle.write(f"{item.params['key']} {ctx.attempt}\n")
+        fail = item.params.get("fail")
+        if fail == "permanent" and not (_effects(directory) / "fixed").exists():
+            failures[item.index] = PermanentError(f"item {item.params['key']} is refused")
+        elif fail == "transient" and ctx.attempt == 1:
+            failures[item.index] = TransientError(f"item {item.params['key']}: try again")
+    if failures:
+        raise BatchFailures(failures)
+    return {"items": len(items)}

@@ -12,10 +12,13 @@ Public API for parsers and tasks::
 
     def parse(envelope: Envelope) -> list[TaskCall]: ...
     def ensure_user(ctx: TaskContext, username: str) -> dict | None: ...
+    def record_all(ctx: TaskContext, items: list[BatchItem]) -> dict: ...  # a batch task
+
 """
 
+from canvasbridge.engine.batch_tasks import BatchFailures, BatchItem
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.context import TaskContext
 from canvasbridge.engine.envelope import Envelope
 
-__all__ = ["Envelope", "TaskCall", "TaskContext"]
+__all__ = ["BatchFailures", "BatchItem", "Envelope", "TaskCall", "TaskContext"]

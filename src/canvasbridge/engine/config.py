@@ -189,11 +189,21 @@ class SyncSpec(_Strict):
     key: str = Field(description="the task parameter that receives the object's key")
 
 
+class BatchSpec(_Strict):
+    """The task takes many items per call (see docs/architecture.md, "Batch tasks")."""
+
+    max_items: int = Field(default=500, ge=1, le=10_000, description="items per call at most")
+    max_wait_s: float = Field(
+        default=1.0, gt=0, le=60, description="longest wait of an item for its batch to fill, seconds"
+    )
+
+
 class TaskSpec(_Strict):
     path: str
     retry: TaskRetryPolicy | None = None
     time_limit_s: float | None = Field(default=None, gt=0, description="longest run, seconds; none: no limit")
     sync: SyncSpec | None = None
+    batch: BatchSpec | None = None
     description: str = ""
 
     @field_validator("path")

@@ -23,6 +23,8 @@ from typing import Any
 from celery import Celery
 
 from canvasbridge.engine import metrics
+from canvasbridge.engine.batch_collector import BatchCollector
+from canvasbridge.engine.batch_tasks import item_json
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.dispatch import Dispatcher
@@ -69,6 +71,11 @@ class Runtime:
         self._router: Router | None = None
         self._owed: dict[int, RecordedCall] = {}
         self._owed_lock = threading.Lock()
+        self._collectors = {
+            name: BatchCollector(name, spec.batch, self._enqueue_batch)
+            for name, spec in config.tasks.items()
+            if spec.batch is not None
+        }
 
     # -- shared pieces ---------------------------------------------------------------
 
@@ -126,6 +133,51 @@ class Runtime:
             replace(r, correlation_id=r.correlation_id or (r.origin.message_id if r.origin else None))
             for r in recordings
         ]
+        if not self._collectors:
+            return self._record_and_publish(recordings)
+        return self._enqueue_with_batches(recordings)
+
+    def _enqueue_with_batches(self, recordings: Sequence[Recording]) -> list[list[RecordedCall]]:
+        """Calls of batch tasks go to their collectors as items, after the others are queued;
+        returns once the batches holding them are queued too (each message's batch calls
+        follow its other calls)."""
+        plain = [replace(r, calls=[c for c in r.calls if c.task not in self._collectors]) for r in recordings]
+        recorded = self._record_and_publish(plain) if any(r.calls for r in plain) else [[] for _ in plain]
+        held: dict[str, list[Any]] = {}
+        holders: list[list[tuple[str, Any]]] = []
+        for recording in recordings:
+            items: dict[str, list[dict[str, Any]]] = {}
+            for call in recording.calls:
+                if call.task in self._collectors:
+                    items.setdefault(call.task, []).append(
+                        item_json(call.params, recording.origin, recording.correlation_id)
+                    )
+            mine = []
+            for task, task_items in items.items():
+                batches = self._collectors[task].add(task_items)
+                held.setdefault(task, []).extend(batches)
+                mine += [(task, batch) for batch in batches]
+            holders.append(mine)
+        calls: dict[int, RecordedCall] = {}
+        for task, batches in held.items():
+            unique = list({id(batch): batch for batch in batches}.values())
+            for batch, queued_batch in zip(unique, self._collectors[task].wait(unique), strict=True):
+                calls[id(batch)] = queued_batch
+        for queued, mine in zip(recorded, holders, strict=True):
+            seen: set[int] = set()
+            for _, batch in mine:
+                batch_call = calls[id(batch)]
+                if batch_call.id not in seen:
+                    seen.add(batch_call.id)
+                    queued.append(batch_call)
+        return recorded
+
+    def _enqueue_batch(self, call: TaskCall) -> RecordedCall:
+        """Record and publish one batch call (a collector's flush)."""
+        [[recorded]] = self._record_and_publish([Recording([call])])
+        return recorded
+
+    def _record_and_publish(self, recordings: Sequence[Recording]) -> list[list[RecordedCall]]:
         recorded = self.ledger().record_many(recordings)
         fresh: dict[int, tuple[RecordedCall, str | None]] = {}
         for recording, calls in zip(recordings, recorded, strict=True):

@@ -184,10 +184,14 @@ class Ledger(Parking, Queries):
         error: str,
         origin_source: str,
         correlation_id: str | None = None,
+        origin_message_id: str | None = None,
+        origin_routing_key: str | None = None,
     ) -> int:
-        """Record a call that failed outside any worker (e.g. a bulk import's row) as a dead letter.
+        """Record a call that failed outside any worker (e.g. a bulk import's row, a batch
+        call's item) as a dead letter.
 
-        It can be requeued like any other dead letter; ``origin_source`` says where it failed.
+        It can be requeued like any other dead letter; ``origin_source`` says where it failed
+        (and ``origin_message_id`` / ``origin_routing_key`` which message it came from).
         """
         now = utc_now()
         with self.engine.begin() as connection:
@@ -198,6 +202,8 @@ class Ledger(Parking, Queries):
                 now,
                 correlation_id=correlation_id,
                 origin_source=origin_source,
+                origin_message_id=origin_message_id,
+                origin_routing_key=origin_routing_key,
                 last_error=error,
                 finished_at=now,
             )

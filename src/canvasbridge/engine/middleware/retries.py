@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 
+from canvasbridge.engine.batch_tasks import BatchFailures
 from canvasbridge.engine.middleware.base import Middleware, Run, RunOutcome, describe
 from canvasbridge.engine.retries import is_transient, retry_after_hint
 
@@ -29,11 +30,9 @@ log = logging.getLogger(__name__)
 
 class Retries(Middleware):
     def after_failure(self, run: Run, error: Exception) -> None:
-        if (
-            run.outcome is not None
-            or not is_transient(error)
-            or not run.policy.has_attempts_left(run.attempt)
-        ):
+        # a batch task's failed items: transient when one of them is (see .batches)
+        transient = error.transient if isinstance(error, BatchFailures) else is_transient(error)
+        if run.outcome is not None or not transient or not run.policy.has_attempts_left(run.attempt):
             return
         assert run.ledger is not None
         delay = run.policy.delay(run.attempt, retry_after=retry_after_hint(error))
