@@ -10,14 +10,21 @@ one event.
 
 The task is idempotent: records carry the event's key, and a retry or a redelivery asks
 Salesforce which keys exist before writing. ``dry_run`` plans without writing.
+
+``record_live_events`` is the same work as a batch task (``batch:`` in the task's config;
+docs/architecture.md, "Batch tasks"): one call for up to ``max_items`` events, whose records
+go to Salesforce in full sObject Collections; an event whose writes failed is named in a
+:class:`~canvasbridge.engine.BatchFailures` with the writer's error, so it alone becomes a
+dead letter (permanent) or the batch is tried again (transient).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from canvasbridge.clients.http import CallStats
-from canvasbridge.engine import TaskContext, metrics
+from canvasbridge.engine import BatchFailures, BatchItem, TaskContext, metrics
 from canvasbridge.errors import ConfigError
 from canvasbridge.live_events.caliper import parse_envelope
 from canvasbridge.live_events.processor import LiveEventProcessor
@@ -71,6 +78,12 @@ def processor_for(ctx: TaskContext) -> LiveEventProcessor:
     )
 
 
+def _report_usage(ctx: TaskContext) -> None:
+    usage = salesforce_for(ctx).api_usage
+    if usage is not None:
+        metrics.set_rate_limit_remaining("salesforce", usage.max - usage.used, limit=usage.max)
+
+
 def record_live_event(
     ctx: TaskContext, event: dict[str, Any], event_name: str, redelivered: bool = False
 ) -> dict[str, Any]:
@@ -80,9 +93,7 @@ def record_live_event(
     if ctx.dry_run:
         return processor.prepare(caliper_event, event_name).summary()
     outcome = processor.submit(caliper_event, event_name, maybe_written=redelivered or ctx.attempt > 1)
-    usage = salesforce_for(ctx).api_usage
-    if usage is not None:
-        metrics.set_rate_limit_remaining("salesforce", usage.max - usage.used, limit=usage.max)
+    _report_usage(ctx)
     summary = outcome.summary()
     if outcome.ticket is not None:
         outcome.ticket.wait(processor.settings.writer.flush_window_s + WAIT_MARGIN_S)
@@ -92,3 +103,49 @@ def record_live_event(
             attendees_marked=outcome.ticket.attendees_marked,
         )
     return summary
+
+
+def record_live_events(ctx: TaskContext, items: list[BatchItem]) -> dict[str, Any]:
+    """Batch form of :func:`record_live_event`: each item holds its parameters."""
+    processor = processor_for(ctx)
+    failures: dict[int, BaseException] = {}
+    statuses: Counter[str] = Counter()
+    tickets = []
+    for item in items:
+        try:
+            [caliper_event] = parse_envelope({"data": [item.params["event"]]})
+            name = str(item.params["event_name"])
+            if ctx.dry_run:
+                statuses[processor.prepare(caliper_event, name).status] += 1
+                continue
+            maybe_written = bool(item.params.get("redelivered")) or ctx.attempt > 1
+            outcome = processor.submit(caliper_event, name, maybe_written=maybe_written)
+        except Exception as exc:  # this event alone fails
+            failures[item.index] = exc
+            continue
+        statuses[outcome.status] += 1
+        if outcome.ticket is not None:
+            tickets.append((item.index, outcome.ticket))
+    if tickets and processor.writer is not None:
+        processor.writer.flush()  # the remainder now, not after the writer's window
+    written = already = attendees = 0
+    for index, ticket in tickets:
+        try:
+            ticket.wait(processor.settings.writer.flush_window_s + WAIT_MARGIN_S)
+        except Exception as exc:
+            failures[index] = exc
+            continue
+        written += ticket.written
+        already += ticket.skipped_as_duplicate
+        attendees += ticket.attendees_marked
+    if not ctx.dry_run:
+        _report_usage(ctx)
+    if failures:
+        raise BatchFailures(failures)
+    return {
+        "events": len(items),
+        "statuses": dict(statuses),
+        "written": written,
+        "already_written": already,
+        "attendees_marked": attendees,
+    }
