@@ -91,7 +91,7 @@ TASKS = {
 
 
 def items_of(call):
-    return call.params["items"] if "items" in call.params else [call.params]
+    return call.params.get("items", [call.params])
 
 
 @pytest.mark.slow
