@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import signal
 import time
@@ -87,6 +88,31 @@ def test_live_events_go_to_the_sqs_queue(suite: Suite) -> None:
             sqs.delete_message(QueueUrl=suite.queue_url, ReceiptHandle=m["ReceiptHandle"])
             got += 1
     assert got == 15
+
+
+def test_a_message_received_too_often_moves_to_the_dead_letter_queue(suite: Suite) -> None:
+    from canvasbridge_emulators.suite import MAX_RECEIVE_COUNT
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=suite["sqs"].url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    dlq_url = suite["sqs"].credentials["dead_letter_queue"]
+    policy = sqs.get_queue_attributes(QueueUrl=suite.queue_url, AttributeNames=["RedrivePolicy"])
+    redrive = json.loads(policy["Attributes"]["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == MAX_RECEIVE_COUNT
+    assert redrive["deadLetterTargetArn"].endswith(":canvas-live-events-dead-letters")
+    sqs.send_message(QueueUrl=suite.queue_url, MessageBody="poison")
+    receives = 0
+    for _ in range(MAX_RECEIVE_COUNT * 3):  # never deleted, visible again at once
+        got = sqs.receive_message(QueueUrl=suite.queue_url, VisibilityTimeout=0, WaitTimeSeconds=0)
+        receives += sum(1 for m in got.get("Messages", []) if m["Body"] == "poison")
+    assert receives == MAX_RECEIVE_COUNT
+    moved = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"], AttributeNames=["All"])
+    assert [m["Body"] for m in moved["Messages"]] == ["poison"]
 
 
 def test_stop_closes_every_port() -> None:

@@ -19,6 +19,7 @@ seeded state. With ``port_base`` the ports are fixed: see :data:`PORT_OFFSETS`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import socket
 import threading
@@ -32,6 +33,8 @@ from canvasbridge_emulators.university.activity import ActivityDataset
 
 SIZES = ("tiny", "small", "university")
 QUEUE_NAME = "canvas-live-events"  # Canvas requires queue names starting with this
+DLQ_NAME = "canvas-live-events-dead-letters"
+MAX_RECEIVE_COUNT = 5  # receives before SQS moves a message to the dead-letter queue
 AWS_REGION = "us-east-1"
 AWS_KEY = "testing"  # moto accepts any credentials
 #: with ``port_base=N`` each emulator listens on N + its offset, the same at every start
@@ -342,6 +345,20 @@ def _start_sqs(suite: Suite, host: str, port: int) -> None:
         aws_access_key_id=AWS_KEY,
         aws_secret_access_key=AWS_KEY,
     )
-    queue_url = client.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
-    creds = {"queue": queue_url, "region": AWS_REGION, "access_key": AWS_KEY, "secret_key": AWS_KEY}
+    # as a production queue should be: a message received too often moves to a dead-letter queue
+    dlq_url = client.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    queue_url = client.create_queue(QueueName=QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)})[
+        "QueueUrl"
+    ]
+    creds = {
+        "queue": queue_url,
+        "dead_letter_queue": dlq_url,
+        "region": AWS_REGION,
+        "access_key": AWS_KEY,
+        "secret_key": AWS_KEY,
+    }
     suite.emulators["sqs"] = RunningEmulator("sqs", server.url, creds, server, extra={"client": client})

@@ -12,6 +12,7 @@ import json
 import random
 from typing import Any
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canvasbridge_emulators.common.control import CONTROL_PREFIX, EmulatorControl
@@ -36,7 +37,9 @@ class ControlMiddleware:
             body = rule.body
             payload = body if isinstance(body, str) else json.dumps(body)
             await _send_simple(send, rule.status, payload.encode(), rule.content_type)
-            self.control.record(method, _template(scope), rule.status)
+            # the app never saw the request, so find its route here: counted under the same
+            # template as the answers the emulator itself gives
+            self.control.record(method, self._route_of(scope), rule.status)
             return
 
         status_box: dict[str, int] = {"status": 500}
@@ -50,6 +53,20 @@ class ControlMiddleware:
             await self.app(scope, receive, counting_send)
         finally:
             self.control.record(method, _template(scope), status_box["status"])
+
+    def _route_of(self, scope: Scope) -> str:
+        """The template of the route that would serve ``scope``: the routes are found on the
+        first app down the ``.app`` chain (gates, slash-trimmers) that has any."""
+        app: Any = self.app
+        while app is not None and not hasattr(app, "routes"):
+            app = getattr(app, "app", None)
+        probe = dict(scope)
+        probe["path"] = scope["path"].rstrip("/") or "/"  # as the emulators ignore a trailing slash
+        for route in getattr(app, "routes", ()):
+            match, _child = route.matches(probe)
+            if match == Match.FULL:
+                return scope.get("root_path", "") + str(route.path)
+        return "(unrouted)"
 
 
 def _template(scope: Scope) -> str:

@@ -123,8 +123,10 @@ class SalesforceModel:
         self._seed: tuple[Any, ...] | None = None
         self._initial = (today, api_max, batch_size)
         from canvasbridge_emulators.salesforce.bulk import BulkJobs
+        from canvasbridge_emulators.salesforce.bulk_v1 import BulkV1
 
         self.bulk = BulkJobs(self)
+        self.bulk_v1 = BulkV1(self)
 
     # ------------------------------------------------------------ time
 
@@ -407,8 +409,28 @@ class SalesforceModel:
         with self._lock:
             obj = self.object(obj_name)
             record = self._live(obj, record_id)
+            stamp = record["SystemModstamp"]
             record["IsDeleted"] = True
-            self._journal(obj, lambda: record.__setitem__("IsDeleted", False))
+            record["SystemModstamp"] = self.now()  # as Salesforce stamps a deletion
+
+            def undelete() -> None:
+                record["IsDeleted"] = False
+                record["SystemModstamp"] = stamp
+
+            self._journal(obj, undelete)
+
+    def changed_between(
+        self, obj_name: str, start: dt.datetime, end: dt.datetime, *, deleted: bool
+    ) -> list[dict[str, Any]]:
+        """Raw records (deleted ones, or live ones) whose ``SystemModstamp`` is in ``[start, end]``,
+        oldest first: what the sObject Get Deleted / Get Updated resources report."""
+
+        with self._lock:
+            table = self._records[self.object(obj_name).name.lower()]
+            found = [
+                r for r in table.values() if r["IsDeleted"] == deleted and start <= r["SystemModstamp"] <= end
+            ]
+            return sorted(found, key=lambda r: (r["SystemModstamp"], r["Id"]))
 
     def find_by(self, obj_name: str, field_name: str, value: str) -> list[str]:
         """Ids of live records whose external-id field equals ``value`` (ignoring case)."""
@@ -577,6 +599,7 @@ class SalesforceModel:
             self._sessions.clear()
             self._cursors.clear()
             self.bulk.clear()
+            self.bulk_v1.reset()
             self._touch()
             self.api_used = 0
             self.session_ttl_s = None

@@ -33,10 +33,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from canvasbridge_emulators.common import EmulatorControl, Faults
+from canvasbridge_emulators.salesforce import describe, sosl, tree
 from canvasbridge_emulators.salesforce import exceptions as exc
+from canvasbridge_emulators.salesforce.bulk_v1 import BulkV1Error
 from canvasbridge_emulators.salesforce.exceptions import SalesforceError
 from canvasbridge_emulators.salesforce.models import ORG_ID, USER_ID, SalesforceModel
-from canvasbridge_emulators.salesforce.schema import ObjectDef, normalize_id
+from canvasbridge_emulators.salesforce.schema import ObjectDef, normalize_id, parse_datetime
 
 VERSION_RE = re.compile(r"^v(\d{2,3}\.\d)$")
 MAX_COMPOSITE_SUBREQUESTS = 25
@@ -133,10 +135,18 @@ class SalesforceResponses:
                 token = auth.split(None, 1)[1] if " " in auth else None
                 self.model.authenticate(token)
                 self.model.charge_api_call()
+            elif kind == "bulk1":
+                if not re.fullmatch(r"\d{2,3}\.\d", call.path_params.get("ver", "")):
+                    raise BulkV1Error(404, "InvalidUrl", "Unknown API version")
+                try:
+                    self.model.authenticate(call.headers.get("x-sfdc-session"))
+                except SalesforceError as err:
+                    raise BulkV1Error(400, "InvalidSessionId", "Invalid session id") from err
+                self.model.charge_api_call()
             reply = handler(call)
         except SalesforceError as err:
             reply = Reply(err.status, err.body())
-        if kind == "api":
+        if kind in ("api", "bulk1"):
             reply.headers["Sforce-Limit-Info"] = self.model.limit_info()
         return reply
 
@@ -237,50 +247,68 @@ class SalesforceResponses:
 
     # ------------------------------------------------------------ describe
 
-    def _describe_basic(self, obj: ObjectDef, version: str) -> dict[str, Any]:
-        base = f"/services/data/v{version}/sobjects/{obj.name}"
-        return {
-            "name": obj.name,
-            "label": obj.name.removesuffix("__c").replace("_", " "),
-            "custom": obj.custom,
-            "keyPrefix": obj.key_prefix,
-            "createable": True,
-            "updateable": True,
-            "deletable": True,
-            "queryable": True,
-            "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
-        }
-
     def describe_global(self, call: Call) -> Reply:
-        objects = [self._describe_basic(o, call.version) for o in self.model.schema.objects.values()]
+        objects = [describe.basic(o, call.version) for o in self.model.schema.objects.values()]
         return Reply(200, {"encoding": "UTF-8", "maxBatchSize": MAX_COLLECTION_RECORDS, "sobjects": objects})
 
     def describe(self, call: Call) -> Reply:
         obj = self.model.object(call.path_params["sobject"])
-        fields = [
+        return Reply(200, describe.describe(obj, call.version))
+
+    # ------------------------------------------------------------ changes and search
+
+    def _window(self, call: Call) -> tuple[dt.datetime, dt.datetime]:
+        try:
+            start = parse_datetime(call.query["start"])
+            end = parse_datetime(call.query["end"])
+        except (KeyError, ValueError) as err:
+            raise SalesforceError(
+                400, "INVALID_REPLICATION_DATE", "start and end must both be ISO-8601 dateTimes"
+            ) from err
+        if start > end:
+            raise SalesforceError(400, "INVALID_REPLICATION_DATE", "start must be before end")
+        return start, end
+
+    def _covered(self, end: dt.datetime) -> str:
+        latest = min(end, self.model.now()).replace(second=0, microsecond=0)  # whole minutes
+        return latest.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+    def deleted(self, call: Call) -> Reply:
+        """``GET /sobjects/<Name>/deleted/?start=&end=`` (``sf.Contact.deleted(start, end)``)."""
+        obj = self.model.object(call.path_params["sobject"])
+        start, end = self._window(call)
+        rows = self.model.changed_between(obj.name, start, end, deleted=True)
+        return Reply(
+            200,
             {
-                "name": f.name,
-                "type": f.type,
-                "label": f.name.removesuffix("__c").replace("_", " "),
-                "externalId": f.external_id,
-                "idLookup": f.external_id or f.name == "Id",
-                "nillable": not f.required and not f.system,
-                "createable": f.writable,
-                "updateable": f.writable,
-                "custom": f.name.endswith("__c"),
-                "referenceTo": [f.reference_to] if f.reference_to else [],
-                "relationshipName": f.relationship_name,
-            }
-            for f in obj.fields.values()
-        ]
-        return Reply(200, {**self._describe_basic(obj, call.version), "fields": fields})
+                "deletedRecords": [
+                    {"id": r["Id"], "deletedDate": r["SystemModstamp"].strftime("%Y-%m-%dT%H:%M:%S.000+0000")}
+                    for r in rows
+                ],
+                "earliestDateAvailable": start.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                "latestDateCovered": self._covered(end),
+            },
+        )
+
+    def updated(self, call: Call) -> Reply:
+        """``GET /sobjects/<Name>/updated/?start=&end=`` (``sf.Contact.updated(start, end)``)."""
+        obj = self.model.object(call.path_params["sobject"])
+        start, end = self._window(call)
+        rows = self.model.changed_between(obj.name, start, end, deleted=False)
+        return Reply(200, {"ids": [r["Id"] for r in rows], "latestDateCovered": self._covered(end)})
+
+    def search(self, call: Call) -> Reply:
+        text = call.query.get("q")
+        if not text:
+            raise sosl.malformed("A search string has to be specified")
+        return Reply(200, sosl.search(self.model, text, call.version))
 
     # ------------------------------------------------------------ sobjects
 
     def sobject_root(self, call: Call) -> Reply:
         obj = self.model.object(call.path_params["sobject"])
         if call.method == "GET":
-            return Reply(200, {"objectDescribe": self._describe_basic(obj, call.version), "recentItems": []})
+            return Reply(200, {"objectDescribe": describe.basic(obj, call.version), "recentItems": []})
         body = call.json()
         if not isinstance(body, dict):
             raise exc.json_parser_error("Expected a JSON object for the record")
@@ -295,8 +323,10 @@ class SalesforceResponses:
         obj = self.model.object(call.path_params["sobject"])
         record_id = call.path_params["record_id"]
         if call.method == "GET":
-            fields = [f for f in call.query.get("fields", "").split(",") if f.strip()]
-            rec = self.model.get(obj.name, record_id, [f.strip() for f in fields] or None)
+            fields = [f.strip() for f in call.query.get("fields", "").split(",") if f.strip()]
+            if fields and not any(f.lower() == "id" for f in fields):
+                fields.append("Id")  # Salesforce adds the Id to the fields asked for
+            rec = self.model.get(obj.name, record_id, fields or None)
             rec["attributes"]["url"] = self.model.url_for(obj.name, rec["Id"], call.version)
             return Reply(200, rec)
         if call.method == "DELETE":
@@ -524,6 +554,86 @@ class SalesforceResponses:
         )
         headers = {"Sforce-NumberOfRecords": str(count), "Sforce-Locator": locator}
         return Reply(200, text=text, media_type="text/csv", headers=headers)
+
+    # ------------------------------------------------------------ Bulk API 1.0
+
+    def bulk1_jobs(self, call: Call) -> Reply:
+        return Reply(201, self.model.bulk_v1.create_job(call.json(), call.path_params["ver"]).info())
+
+    def bulk1_job(self, call: Call) -> Reply:
+        bulk = self.model.bulk_v1
+        job_id = call.path_params["job_id"]
+        if call.method == "POST":
+            return Reply(200, bulk.set_state(job_id, call.json()).info())
+        return Reply(200, bulk.job(job_id).info())
+
+    def bulk1_batches(self, call: Call) -> Reply:
+        bulk = self.model.bulk_v1
+        job_id = call.path_params["job_id"]
+        if call.method == "POST":
+            return Reply(201, bulk.add_batch(job_id, call.body, call.path_params["ver"]).info())
+        batches = [b.info() for b in bulk.job(job_id).batches.values()]
+        return Reply(200, {"batchInfo": batches})
+
+    def bulk1_batch(self, call: Call) -> Reply:
+        return Reply(
+            200, self.model.bulk_v1.batch(call.path_params["job_id"], call.path_params["batch_id"]).info()
+        )
+
+    def bulk1_batch_part(self, call: Call) -> Reply:
+        bulk = self.model.bulk_v1
+        job_id, batch_id, part = (call.path_params[k] for k in ("job_id", "batch_id", "part"))
+        if part == "result":
+            return Reply(200, bulk.results(job_id, batch_id))
+        if part == "request":
+            return Reply(200, bulk.batch(job_id, batch_id).request)
+        raise BulkV1Error(404, "InvalidUrl", f"Unknown resource {part}")
+
+    def bulk1_query_result(self, call: Call) -> Reply:
+        params = call.path_params
+        return Reply(
+            200, self.model.bulk_v1.query_result(params["job_id"], params["batch_id"], params["result_id"])
+        )
+
+    # ------------------------------------------------------------ composite tree and batch
+
+    def composite_tree(self, call: Call) -> Reply:
+        status, body = tree.create_tree(self.model, call.path_params["sobject"], call.json())
+        return Reply(status, body)
+
+    def composite_batch(self, call: Call) -> Reply:
+        """``POST /composite/batch``: up to 25 independent sub-requests (no references between
+        them, no rollback); with ``haltOnError`` the ones after a failure answer 412."""
+        body = call.json()
+        subs = body.get("batchRequests") if isinstance(body, dict) else None
+        if not isinstance(subs, list) or not subs:
+            raise exc.json_parser_error("batchRequests must be a non-empty list")
+        if len(subs) > MAX_COMPOSITE_SUBREQUESTS:
+            raise SalesforceError(
+                400, "LIMIT_EXCEEDED", f"A batch may contain at most {MAX_COMPOSITE_SUBREQUESTS} requests"
+            )
+        halt = bool(body.get("haltOnError", False))
+        results: list[dict[str, Any]] = []
+        halted = False
+        for sub in subs:
+            if halted:
+                halted_body = [
+                    {"errorCode": "BATCH_PROCESSING_HALTED", "message": "Batch processing halted per request"}
+                ]
+                results.append({"statusCode": 412, "result": halted_body})
+                continue
+            if not isinstance(sub, dict):
+                sub = {}
+            url = str(sub.get("url", ""))
+            if not url.startswith("/services/data/"):
+                url = "/services/data/" + url.lstrip("/")  # batch urls are relative: "v59.0/sobjects/…"
+            reply = self._subrequest(
+                {"method": sub.get("method", ""), "url": url, "body": sub.get("richInput")}, {}, call
+            )
+            results.append({"statusCode": reply.status, "result": reply.body})
+            halted = halt and reply.status >= 400
+        has_errors = any(r["statusCode"] >= 400 for r in results)
+        return Reply(200, {"hasErrors": has_errors, "results": results})
 
     # ------------------------------------------------------------ composite
 

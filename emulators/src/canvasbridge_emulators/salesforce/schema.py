@@ -46,6 +46,8 @@ class FieldDef:
     required: bool = False
     autonumber: str | None = None  # e.g. "CA-{000000}": the Name of some custom objects
     system: bool = False
+    values: tuple[str, ...] = ()  # a picklist's values, in order (the first is the default)
+    length: int | None = None  # a text field's maximum length; a default per type when None
 
     @property
     def writable(self) -> bool:
@@ -59,6 +61,14 @@ class ObjectDef:
     custom: bool
     fields: dict[str, FieldDef] = field(default_factory=dict)  # keyed by lower-case name
     relationships: dict[str, FieldDef] = field(default_factory=dict)  # lower-case rel name -> lookup
+    # lookups from other objects to this one: (child object, lookup field, relationship name)
+    children: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def child(self, relationship_name: str) -> tuple[str, str, str] | None:
+        for child in self.children:
+            if child[2].lower() == relationship_name.lower():
+                return child
+        return None
 
     def add(self, fdef: FieldDef) -> None:
         self.fields[fdef.name.lower()] = fdef
@@ -95,6 +105,15 @@ def relationship_name_for(field_name: str) -> str:
     if field_name.endswith("Id") and len(field_name) > 2:
         return field_name[:-2]
     return field_name
+
+
+def child_relationship_name(child_object: str) -> str:
+    """What a parent calls its children: ``Contact`` → ``Contacts``,
+    ``Programme_Participant__c`` → ``Programme_Participants__r`` (Salesforce's defaults)."""
+
+    if child_object.endswith("__c"):
+        return child_object[:-3] + "s__r"
+    return child_object + "s"
 
 
 def schema_from_spec(spec: dict[str, dict[str, Any]]) -> Schema:
@@ -134,6 +153,8 @@ def schema_from_spec(spec: dict[str, dict[str, Any]]) -> Schema:
                     external_id=bool(opts.pop("external_id", False)),
                     required=bool(opts.pop("required", False)),
                     autonumber=opts.pop("autonumber", None),
+                    values=tuple(opts.pop("values", ())),
+                    length=opts.pop("length", None),
                 )
             )
             if opts:
@@ -145,6 +166,14 @@ def schema_from_spec(spec: dict[str, dict[str, Any]]) -> Schema:
                 fdef.reference_to is None or schema.get(fdef.reference_to) is None
             ):
                 raise ValueError(f"{obj.name}.{fdef.name}: lookup to unknown object {fdef.reference_to!r}")
+            if fdef.type == "reference" and not fdef.system:
+                parent = schema.get(str(fdef.reference_to))
+                assert parent is not None
+                taken = {c[2] for c in parent.children}
+                name = child_relationship_name(obj.name)
+                if name in taken:  # two lookups from one object to the same parent
+                    name = child_relationship_name(fdef.name.removesuffix("__c").removesuffix("Id"))
+                parent.children.append((obj.name, fdef.name, name))
     return schema
 
 

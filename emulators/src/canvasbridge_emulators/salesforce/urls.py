@@ -1,7 +1,8 @@
 """The Salesforce emulator's routes: path template, methods, handler, and how it is guarded.
 
-``api`` routes need a live session and count against the daily allowance; ``auth`` routes
-are the logins; ``open`` routes need nothing. Trailing slashes are ignored, as Salesforce
+``api`` routes need a live session and count against the daily allowance (``bulk1``
+routes too, with the session in ``X-SFDC-Session``); ``auth`` routes are the logins;
+``open`` routes need nothing. Trailing slashes are ignored, as Salesforce
 ignores them (simple-salesforce sends ``query/`` and ``sobjects/Contact/``).
 """
 
@@ -16,6 +17,7 @@ from starlette.routing import Route, compile_path
 from canvasbridge_emulators.salesforce.responses import SalesforceResponses
 
 API = "/services/data/{version}"
+ASYNC = "/services/async/{ver}"  # Bulk API 1.0
 
 # (path template, methods, handler name on SalesforceResponses, kind)
 ROUTES: list[tuple[str, tuple[str, ...], str, str]] = [
@@ -30,6 +32,9 @@ ROUTES: list[tuple[str, tuple[str, ...], str, str]] = [
     (f"{API}/sobjects", ("GET",), "describe_global", "api"),
     (f"{API}/sobjects/{{sobject}}", ("GET", "POST"), "sobject_root", "api"),
     (f"{API}/sobjects/{{sobject}}/describe", ("GET",), "describe", "api"),
+    (f"{API}/sobjects/{{sobject}}/deleted", ("GET",), "deleted", "api"),
+    (f"{API}/sobjects/{{sobject}}/updated", ("GET",), "updated", "api"),
+    (f"{API}/search", ("GET",), "search", "api"),
     (f"{API}/sobjects/{{sobject}}/{{record_id}}", ("GET", "PATCH", "DELETE"), "record", "api"),
     (
         f"{API}/sobjects/{{sobject}}/{{field}}/{{value:path}}",
@@ -38,6 +43,8 @@ ROUTES: list[tuple[str, tuple[str, ...], str, str]] = [
         "api",
     ),
     (f"{API}/composite", ("POST",), "composite", "api"),
+    (f"{API}/composite/tree/{{sobject}}", ("POST",), "composite_tree", "api"),
+    (f"{API}/composite/batch", ("POST",), "composite_batch", "api"),
     (f"{API}/composite/sobjects", ("POST", "PATCH", "DELETE"), "collections", "api"),
     (f"{API}/composite/sobjects/{{sobject}}", ("GET",), "collections_get", "api"),
     (f"{API}/composite/sobjects/{{sobject}}/{{field}}", ("PATCH",), "collections_upsert", "api"),
@@ -48,6 +55,17 @@ ROUTES: list[tuple[str, tuple[str, ...], str, str]] = [
     (f"{API}/jobs/query", ("GET", "POST"), "jobs_query", "api"),
     (f"{API}/jobs/query/{{job_id}}", ("GET", "PATCH", "DELETE"), "job_query", "api"),
     (f"{API}/jobs/query/{{job_id}}/results", ("GET",), "job_query_results", "api"),
+    (f"{ASYNC}/job", ("POST",), "bulk1_jobs", "bulk1"),
+    (f"{ASYNC}/job/{{job_id}}", ("GET", "POST"), "bulk1_job", "bulk1"),
+    (f"{ASYNC}/job/{{job_id}}/batch", ("GET", "POST"), "bulk1_batches", "bulk1"),
+    (f"{ASYNC}/job/{{job_id}}/batch/{{batch_id}}", ("GET",), "bulk1_batch", "bulk1"),
+    (f"{ASYNC}/job/{{job_id}}/batch/{{batch_id}}/{{part}}", ("GET",), "bulk1_batch_part", "bulk1"),
+    (
+        f"{ASYNC}/job/{{job_id}}/batch/{{batch_id}}/result/{{result_id}}",
+        ("GET",),
+        "bulk1_query_result",
+        "bulk1",
+    ),
 ]
 
 _COMPILED = [(compile_path(path)[0], methods, name) for path, methods, name, _kind in ROUTES]
