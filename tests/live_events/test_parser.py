@@ -3,12 +3,27 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
-from canvasbridge.engine import Envelope
+from canvasbridge.engine import Envelope, ParseContext
 from canvasbridge.errors import MessageError
 from canvasbridge.live_events.caliper import parse_envelope
-from canvasbridge.live_events.parser import COUNTS, TASK, parse, parse_all
+from canvasbridge.live_events.parser import TASK
+from canvasbridge.live_events.parser import parse as parse_with
 from tests.live_events.factories import envelope, event
+
+
+def context(**live_events):
+    return ParseContext("canvas-live-events", {"live_events": live_events})
+
+
+def parse(message, ctx=None):
+    return parse_with(message, ctx or context())
+
+
+def parsed_count(outcome, name):
+    labels = {"outcome": outcome, "event": name}
+    return REGISTRY.get_sample_value("canvasbridge_live_events_parsed_total", labels) or 0.0
 
 
 def message(body, attributes=None, delivery_count=1):
@@ -38,16 +53,24 @@ def test_redelivery_is_passed_on():
 
 
 def test_unhandled_events_are_counted_and_acknowledged():
-    before = COUNTS["unhandled:course_created"]
+    before = parsed_count("unhandled", "course_created")
     assert parse(message(envelope("course_created"))) == []
-    assert COUNTS["unhandled:course_created"] == before + 1
+    assert parsed_count("unhandled", "course_created") == before + 1
 
 
-def test_asset_accessed_is_skipped_by_parse_but_not_by_parse_all():
+def test_asset_accessed_is_skipped_by_default_and_queued_when_the_section_enables_it():
+    before = parsed_count("disabled", "asset_accessed")
     assert parse(message(envelope("asset_accessed"))) == []
-    assert [c.params["event_name"] for c in parse_all(message(envelope("asset_accessed")))] == [
+    assert parsed_count("disabled", "asset_accessed") == before + 1
+    enabled = context(enable=["asset_accessed"])
+    assert [c.params["event_name"] for c in parse(message(envelope("asset_accessed")), enabled)] == [
         "asset_accessed"
     ]
+
+
+def test_a_handler_the_section_disables_is_never_queued():
+    assert [c.params["event_name"] for c in parse(message(envelope("logged_in")))] == ["logged_in"]
+    assert parse(message(envelope("logged_in")), context(disable=["logged_in"])) == []
 
 
 def test_several_events_in_one_envelope_each_get_a_call_and_the_attribute_is_ignored():

@@ -17,7 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "uio.yaml"
 
 def test_the_example_config_validates():
     config = load_config(EXAMPLE)
-    settings = ProvisioningSettings.model_validate(config.provisioning)
+    settings = ProvisioningSettings.model_validate(config.section("provisioning"))
     assert settings.roles.enrollments["GRUPPELÆRER"] == "ta"
     assert {"ensure_user", "ensure_course", "ensure_enrollments", "ensure_account"} <= set(config.tasks)
 

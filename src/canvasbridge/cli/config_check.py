@@ -1,10 +1,11 @@
 """``canvasbridge config check FILE``: validate a configuration and show what it would start.
 
-Checks, in order, and reports every problem with the key that causes it:
+Checks, and reports every problem at once, each with the key that causes it:
 
-1. the engine's sections (``backends``, ``sources``, ``routes``, ``tasks``, …);
-2. each flow section whose package is installed and provides a settings model, from
-   :data:`SECTION_MODELS` (a section whose module does not exist is passed over);
+1. the engine's sections (``backends``, ``sources``, ``routes``, ``tasks``, …) and what
+   they refer to;
+2. that every other section is owned by an installed flow, and is valid by that flow's
+   settings model; the ``systems`` entries the flows in use read;
 3. that every parser and task import path imports and is callable.
 
 Then it prints the sources, routes, tasks (with their sync kinds), backends and admin
@@ -17,15 +18,13 @@ Exit codes: 0 valid, 2 invalid (or a secret missing under ``--require-secrets``)
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -34,13 +33,6 @@ from canvasbridge.errors import ConfigError
 
 if TYPE_CHECKING:
     from canvasbridge.engine.config import AppConfig
-
-# section → "module:Model" validating it; looked up only if the module exists
-SECTION_MODELS: dict[str, str] = {
-    "provisioning": "canvasbridge.provisioning.settings:ProvisioningSettings",
-    "live_events": "canvasbridge.live_events.settings:LiveEventsSettings",
-    "demo": "canvasbridge_demo.settings:DemoSettings",
-}
 
 console = Console()
 
@@ -58,18 +50,16 @@ def check(
     ] = False,
 ) -> None:
     """Validate FILE and print what it would start (secrets shown only as where they come from)."""
-    from canvasbridge.engine.config import load_config
+    from canvasbridge.engine.config import check_document, format_problems, read_document
 
     try:
-        config = load_config(file)
+        checked = check_document(read_document(file))
     except ConfigError as exc:
         fail(f"configuration error: {exc}")
-    problems = [*flow_section_problems(config), *import_problems(config)]
-    if problems:
-        fail(
-            f"configuration error: {file}: {len(problems)} problem(s)\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
+    problems = [*checked.problems, *import_problems(checked.document)]
+    if problems or checked.config is None:
+        fail(f"configuration error: {format_problems(problems, str(file))}")
+    config = checked.config
     show(config)
     for warning in flow_section_warnings(config):
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
@@ -90,58 +80,38 @@ def check(
     raise typer.Exit(int(ExitCode.OK))
 
 
-def _section_models(config: AppConfig) -> Iterator[tuple[str, type[BaseModel], Any]]:
-    """``(section, settings model, raw section)`` for each flow section whose model is installed."""
-    for section, target in SECTION_MODELS.items():
-        module_name, _, attribute = target.partition(":")
-        try:
-            if importlib.util.find_spec(module_name) is None:
-                continue
-        except ModuleNotFoundError:
-            continue
-        yield (
-            section,
-            getattr(importlib.import_module(module_name), attribute),
-            getattr(config, section) or {},
-        )
-
-
 def flow_section_warnings(config: AppConfig) -> list[str]:
     """What valid flow sections' models call risky (a model may define ``warnings()``)."""
+    from canvasbridge.engine.flows import installed_flows
+
     warnings: list[str] = []
-    for _, model, raw in _section_models(config):
-        if raw and hasattr(model, "warnings"):
-            warnings += model.model_validate(raw).warnings()
+    for flow in installed_flows():
+        for section, model in flow.sections.items():
+            raw = config.section(section)
+            if raw and hasattr(model, "warnings"):
+                warnings += model.model_validate(raw).warnings()
     return warnings
 
 
-def flow_section_problems(config: AppConfig) -> list[str]:
-    """Validate each flow section whose settings model is installed; problems name the key."""
-    problems = []
-    for section, model, raw in _section_models(config):
-        try:
-            model.model_validate(raw)
-        except ValidationError as exc:
-            for error in exc.errors():
-                where = ".".join(str(part) for part in (section, *error["loc"]))
-                message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-                problems.append(f"{where}: {message}")
-    return problems
-
-
-def import_problems(config: AppConfig) -> list[str]:
-    """Every parser and task import path that does not import, as ``key: reason``."""
+def import_problems(document: dict[str, Any]) -> list[str]:
+    """Every parser and task import path of the document that does not import, as ``key: reason``."""
     from canvasbridge.engine.loading import load_callable
 
+    targets: list[tuple[str, Any]] = []
+    routes = document.get("routes")
+    for index, route in enumerate(routes if isinstance(routes, list) else []):
+        if isinstance(route, dict):
+            targets.append((f"routes.{index}.parser", route.get("parser")))
+    tasks = document.get("tasks")
+    for name, spec in tasks.items() if isinstance(tasks, dict) else ():
+        if isinstance(spec, dict):
+            targets.append((f"tasks.{name}.path", spec.get("path")))
     problems = []
-    for index, route in enumerate(config.routes):
+    for what, path in targets:
+        if not isinstance(path, str) or ":" not in path:
+            continue  # the schema already names it
         try:
-            load_callable(route.parser, what=f"routes.{index}.parser")
-        except ConfigError as exc:
-            problems.append(str(exc))
-    for name, spec in config.tasks.items():
-        try:
-            load_callable(spec.path, what=f"tasks.{name}.path")
+            load_callable(path, what=what)
         except ConfigError as exc:
             problems.append(str(exc))
     return problems
@@ -193,8 +163,8 @@ def show(config: AppConfig) -> None:
     table.add_row("worker", f"{config.worker.pool} pool, concurrency {config.worker.concurrency}")
     tokens = ", ".join(f"{t.name} ({t.role.value}, {t.token.describe()})" for t in config.admin.tokens)
     table.add_row("admin API", f"http://{config.admin.host}:{config.admin.port}  tokens: {tokens or 'none'}")
-    flows = [name for name in ("systems", "provisioning", "live_events", "demo") if getattr(config, name)]
-    table.add_row("flow sections", ", ".join(flows) or "none")
+    sections = [name for name, value in config.flow_sections().items() if value]
+    table.add_row("flow sections", ", ".join(sections) or "none")
     console.print(table)
 
 

@@ -1,10 +1,12 @@
 """Entry point of the ``canvasbridge`` command.
 
-Each command group of the service lives in its own module with a ``register(app)``
-function, listed in ``COMMAND_MODULES``. Other installed distributions add command
-groups through the entry point group ``canvasbridge.commands`` (name → ``module:register``):
-the emulators' distribution adds ``emulate`` and ``demo`` that way, so a production
-install, which leaves it out, has neither.
+The engine's command groups live here, each in its own module with a ``register(app)``
+function, listed in ``COMMAND_MODULES``. Each installed flow adds the groups its
+:class:`~canvasbridge.engine.flows.Flow` declares (``events`` from Live Events, ``sync`` and
+``resync`` from provisioning), and other distributions add groups through the entry point
+group ``canvasbridge.commands`` (name → ``module:register``): the emulators' distribution
+adds ``emulate`` and ``demo`` that way, so a production install, which leaves it out, has
+neither. This module names no flow.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from typing import Annotated
 
 import typer
 
-COMMAND_MODULES: list[str] = ["events", "provisioning", "serve", "tasks", "parked", "config_check"]
+from canvasbridge.engine.flows import installed_flows
+from canvasbridge.engine.loading import load_callable
+from canvasbridge.errors import ConfigError
+
+COMMAND_MODULES: list[str] = ["serve", "tasks", "parked", "config_check"]
 COMMANDS_GROUP = "canvasbridge.commands"
 
 app = typer.Typer(
@@ -44,6 +50,14 @@ def _root(
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"canvasbridge.cli.{_module}").register(app)
+try:
+    _flows = installed_flows()
+except ConfigError as _broken:  # the commands that load a configuration say so too, with exit 2
+    typer.echo(f"warning: {_broken}", err=True)
+    _flows = ()
+for _flow in _flows:
+    for _path in _flow.commands:
+        load_callable(_path, what=f"flow {_flow.name!r} commands")(app)
 for _entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda entry: entry.name):
     _entry.load()(app)
 

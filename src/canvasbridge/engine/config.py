@@ -1,27 +1,41 @@
 """The configuration file: one YAML document, validated with pydantic.
 
 The engine owns ``backends``, ``worker``, ``log``, ``admin``, ``sources``, ``routes``,
-``unmatched``, ``tasks`` and ``task_defaults``. The sections ``systems``,
-``provisioning``, ``live_events`` and ``demo`` belong to the flows: the engine passes them
-to tasks untouched (see :meth:`TaskContext.section`). Any other top-level key is an error,
-so a typo is named rather than ignored. Secrets are never written inline: see
+``unmatched``, ``tasks``, ``task_defaults`` and ``systems`` (one entry per external system,
+each validated by the flows that read it). Every other top-level section belongs to an
+installed flow (:mod:`canvasbridge.engine.flows`), which validates it with its own model;
+the engine hands those sections and ``systems`` to parsers and tasks (see
+:meth:`TaskContext.section`). A key neither the engine nor an installed flow owns is an
+error, so a typo is named rather than ignored. Secrets are never written inline: see
 :mod:`canvasbridge.secrets`.
 
-Load with :func:`load_config`; errors come back as one :class:`ConfigError` listing each
-offending key as a dotted path (``routes.0.match.routing_key: …``).
+Load with :func:`load_config` (or :func:`parse_config` for a loaded document); errors come
+back as one :class:`ConfigError` listing *every* offending key as a dotted path
+(``routes.0.match.routing_key: …``), engine and flow sections alike.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from canvasbridge.engine.flows import Flow, installed_flows
 from canvasbridge.engine.retries import TaskRetryPolicy
 from canvasbridge.engine.sources import SourceConfig
 from canvasbridge.errors import ConfigError
@@ -29,7 +43,7 @@ from canvasbridge.secrets import SecretRef
 
 CONFIG_ENV = "CANVASBRIDGE_CONFIG"
 DEFAULT_DATA_DIR = ".canvasbridge"
-FLOW_SECTIONS = ("systems", "provisioning", "live_events", "demo")
+UNKNOWN_KEY = "unknown key (check its spelling and where it is nested)"
 
 
 class _Strict(BaseModel):
@@ -221,6 +235,12 @@ class TaskDefaults(_Strict):
 
 
 class AppConfig(_Strict):
+    """The whole configuration. Build it with :func:`parse_config` or :func:`load_config`,
+    which also check what refers to what and the flows' sections; the flows' sections are
+    kept here as given (``model_extra``)."""
+
+    model_config = ConfigDict(extra="allow")
+
     backends: BackendsConfig = Field(default_factory=BackendsConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     log: LogConfig = Field(default_factory=LogConfig)
@@ -231,34 +251,16 @@ class AppConfig(_Strict):
     tasks: dict[str, TaskSpec] = Field(default_factory=dict)
     task_defaults: TaskDefaults = Field(default_factory=TaskDefaults)
     systems: dict[str, Any] = Field(default_factory=dict)
-    provisioning: dict[str, Any] = Field(default_factory=dict)
-    live_events: dict[str, Any] = Field(default_factory=dict)
-    demo: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> AppConfig:
-        source_names = [source.name for source in self.sources]
-        duplicates = {name for name in source_names if source_names.count(name) > 1}
-        if duplicates:
-            raise ValueError(f"sources: duplicate source name(s) {sorted(duplicates)}")
-        route_names = [route.name for route in self.routes]
-        if len(set(route_names)) != len(route_names):
-            raise ValueError("routes: route names must be unique")
-        for index, route in enumerate(self.routes):
-            if route.source not in source_names:
-                raise ValueError(
-                    f"routes.{index}.source: unknown source {route.source!r} (configured: {source_names})"
-                )
-        for name in self.unmatched.sources:
-            if name not in source_names:
-                raise ValueError(f"unmatched.sources.{name}: unknown source")
-        if self.worker.send_task_events and self.backends.embedded:
-            raise ValueError(
-                "worker.send_task_events: needs a RabbitMQ or Redis broker (backends.broker_url)"
-            )
-        kinds = [spec.sync.kind for spec in self.tasks.values() if spec.sync is not None]
-        if len(set(kinds)) != len(kinds):
-            raise ValueError("tasks: two tasks declare the same sync kind")
+    def _sections_are_owned(self, info: ValidationInfo) -> AppConfig:
+        flows = (info.context or {}).get("flows")
+        owned = {
+            section for flow in (installed_flows() if flows is None else flows) for section in flow.sections
+        }
+        unknown = sorted(set(self.model_extra or {}) - owned)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: {UNKNOWN_KEY}")
         return self
 
     def retry_policy(self, task: str) -> TaskRetryPolicy:
@@ -272,9 +274,140 @@ class AppConfig(_Strict):
             return spec.time_limit_s
         return self.task_defaults.time_limit_s
 
+    def section(self, name: str) -> Any:
+        """A flow's section as written in the file (``{}`` when absent)."""
+        return (self.model_extra or {}).get(name) or {}
+
     def flow_sections(self) -> dict[str, Any]:
-        """The sections the engine hands to tasks untouched."""
-        return {name: getattr(self, name) for name in FLOW_SECTIONS}
+        """The sections the engine hands to parsers and tasks: ``systems`` and every flow's."""
+        return {"systems": self.systems, **(self.model_extra or {})}
+
+
+@dataclass
+class CheckedConfig:
+    """What :func:`check_document` found: the configuration if it is valid, every problem
+    (``key: message``), and the document as validated (flows' default task specs filled in)."""
+
+    config: AppConfig | None
+    problems: list[str] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+def check_document(data: Mapping[str, Any], *, flows: Sequence[Flow] | None = None) -> CheckedConfig:
+    """Validate a loaded document against the engine's sections and every installed flow's,
+    collecting all problems instead of stopping at the first."""
+    flows = installed_flows() if flows is None else flows
+    owned = {section for flow in flows for section in flow.sections}
+    unknown = [key for key in data if key not in AppConfig.model_fields and key not in owned]
+    problems = [f"{key}: {UNKNOWN_KEY}" for key in unknown]
+    document = _with_default_tasks({k: v for k, v in data.items() if k not in unknown}, flows)
+    config: AppConfig | None = None
+    try:
+        config = AppConfig.model_validate(document, context={"flows": flows})
+    except ValidationError as exc:
+        problems += validation_problems(exc)
+    problems += reference_problems(document)
+    problems += flow_problems(document, flows)
+    return CheckedConfig(None if problems else config, problems, document)
+
+
+def _with_default_tasks(document: dict[str, Any], flows: Sequence[Flow]) -> dict[str, Any]:
+    """A ``tasks.<name>`` entry without ``path`` takes the spec of the flow declaring that task."""
+    tasks = document.get("tasks")
+    if not isinstance(tasks, Mapping):
+        return document
+    defaults = {name: spec for flow in flows for name, spec in flow.tasks.items()}
+    filled = {}
+    for name, spec in tasks.items():
+        if (spec is None or isinstance(spec, Mapping)) and name in defaults and "path" not in (spec or {}):
+            spec = {**defaults[name], **(spec or {})}
+        filled[name] = spec
+    return {**document, "tasks": filled}
+
+
+def reference_problems(document: Mapping[str, Any]) -> list[str]:
+    """Names that refer to nothing: routes' and ``unmatched``'s sources, duplicate names and
+    sync kinds. Works on the raw document, so it reports these beside any other problem."""
+
+    def listed(key: str) -> list[Mapping[str, Any]]:
+        value = document.get(key)
+        return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+    problems = []
+    source_names = [s["name"] for s in listed("sources") if isinstance(s.get("name"), str)]
+    duplicates = sorted({name for name in source_names if source_names.count(name) > 1})
+    if duplicates:
+        problems.append(f"sources: duplicate source name(s) {duplicates}")
+    routes = listed("routes")
+    route_names = [route.get("name") for route in routes]
+    if len(set(map(str, route_names))) != len(route_names):
+        problems.append("routes: route names must be unique")
+    for index, route in enumerate(routes):
+        source = route.get("source")
+        if isinstance(source, str) and source not in source_names:
+            problems.append(f"routes.{index}.source: unknown source {source!r} (configured: {source_names})")
+    unmatched = document.get("unmatched")
+    policies = unmatched.get("sources") if isinstance(unmatched, Mapping) else None
+    for name in policies if isinstance(policies, Mapping) else ():
+        if name not in source_names:
+            problems.append(f"unmatched.sources.{name}: unknown source")
+    worker, backends = document.get("worker"), document.get("backends")
+    if isinstance(worker, Mapping) and worker.get("send_task_events") is True:
+        broker = backends.get("broker_url") if isinstance(backends, Mapping) else None
+        if not isinstance(broker, str) or broker.startswith("sqla+sqlite"):  # the embedded broker
+            problems.append("worker.send_task_events: needs a RabbitMQ or Redis broker (backends.broker_url)")
+    tasks = document.get("tasks")
+    seen: dict[str, str] = {}
+    for name, spec in tasks.items() if isinstance(tasks, Mapping) else ():
+        sync = spec.get("sync") if isinstance(spec, Mapping) else None
+        kind = sync.get("kind") if isinstance(sync, Mapping) else None
+        if isinstance(kind, str) and kind in seen:
+            problems.append(
+                f"tasks.{name}.sync.kind: tasks {seen[kind]!r} and {name!r} declare the same sync kind {kind!r}"
+            )
+        elif isinstance(kind, str):
+            seen[kind] = name
+    return problems
+
+
+def flow_problems(document: Mapping[str, Any], flows: Sequence[Flow]) -> list[str]:
+    """Each flow's sections checked with its models, and for the flows in use the
+    ``systems`` entries they read (when present; a missing one fails their readiness check)."""
+    problems: list[str] = []
+    systems = document.get("systems")
+    checked: set[tuple[str, type[BaseModel]]] = set()
+    for flow in flows:
+        settings: dict[str, BaseModel] = {}
+        for name, model in flow.sections.items():
+            try:
+                settings[name] = model.model_validate(document.get(name) or {})
+            except ValidationError as exc:
+                problems += validation_problems(exc, prefix=name)
+        if (
+            len(settings) < len(flow.sections)
+            or not flow.in_use(document)
+            or not isinstance(systems, Mapping)
+        ):
+            continue
+        for entry, need in flow.systems(settings).items():
+            if entry not in systems or (entry, need.model) in checked:
+                continue
+            checked.add((entry, need.model))
+            try:
+                need.model.model_validate(systems[entry] or {})
+            except ValidationError as exc:
+                problems += validation_problems(exc, prefix=f"systems.{entry}")
+    return problems
+
+
+def validation_problems(exc: ValidationError, *, prefix: str = "") -> list[str]:
+    """``dotted.key: message`` for each error pydantic found."""
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in (*([prefix] if prefix else []), *error["loc"]))
+        message = UNKNOWN_KEY if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append(f"{location or '(top level)'}: {message}")
+    return problems
 
 
 def parse_config(data: Any, *, origin: str = "<config>") -> AppConfig:
@@ -283,18 +416,22 @@ def parse_config(data: Any, *, origin: str = "<config>") -> AppConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: the top level must be a mapping, not {type(data).__name__}")
-    try:
-        return AppConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, origin)) from None
+    checked = check_document(data)
+    if checked.config is None:
+        raise ConfigError(format_problems(checked.problems, origin))
+    return checked.config
 
 
 def load_config(path: str | Path | None = None) -> AppConfig:
     """Load the YAML file at ``path``, else ``$CANVASBRIDGE_CONFIG``, else the embedded defaults."""
     chosen = path or os.environ.get(CONFIG_ENV)
     if not chosen:
-        return AppConfig()
-    file = Path(chosen)
+        return parse_config({}, origin="(embedded defaults)")
+    return parse_config(read_document(Path(chosen)), origin=str(chosen))
+
+
+def read_document(file: Path) -> dict[str, Any]:
+    """The YAML mapping in ``file``; :class:`ConfigError` naming the file if it cannot be."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -303,15 +440,14 @@ def load_config(path: str | Path | None = None) -> AppConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
-    return parse_config(data, origin=str(file))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping, not {type(data).__name__}")
+    return data
 
 
-def format_validation_error(exc: ValidationError, origin: str) -> str:
-    lines = [f"{origin}: invalid configuration ({exc.error_count()} problem(s))"]
-    for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling and where it is nested)"
-        lines.append(f"  {location}: {message}")
-    return "\n".join(lines)
+def format_problems(problems: Sequence[str], origin: str) -> str:
+    return "\n".join(
+        [f"{origin}: invalid configuration ({len(problems)} problem(s))", *(f"  {p}" for p in problems)]
+    )

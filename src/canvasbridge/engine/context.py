@@ -1,4 +1,10 @@
-"""What a running task gets as its first argument."""
+"""What parsers and tasks get besides their input: the configuration sections of the flows.
+
+A task gets a :class:`TaskContext` as its first argument; a parser that takes a second
+argument gets a :class:`ParseContext`. Both validate a section against the flow's model
+with ``section(name, model)`` (cached), so a parser and its tasks read one setting from
+one place.
+"""
 
 from __future__ import annotations
 
@@ -65,19 +71,7 @@ class TaskContext:
 
         Validated sections are cached in :attr:`resources`, so this is cheap to call.
         """
-        key = f"section:{name}:{model.__module__}.{model.__qualname__}"
-        cached = self.resources.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        raw: Any = self.sections
-        for part in name.split("."):
-            raw = raw.get(part, {}) if isinstance(raw, Mapping) else {}
-        try:
-            value = model.model_validate(raw or {})
-        except ValidationError as exc:
-            raise ConfigError(f"configuration section '{name}' is invalid: {exc}") from exc
-        self.resources[key] = value
-        return value
+        return validated_section(self.sections, name, model, self.resources)
 
     def resource(self, key: str, factory: Callable[[], T]) -> T:
         """The process-wide object under ``key``, built by ``factory`` on first use."""
@@ -85,3 +79,39 @@ class TaskContext:
             if key not in self.resources:
                 self.resources[key] = factory()
             return self.resources[key]  # type: ignore[no-any-return]
+
+
+@dataclass
+class ParseContext:
+    """What a parser gets as its second argument (if it takes one).
+
+    ``route`` is the name of the route that chose the parser; ``sections`` the flows'
+    configuration sections, as :class:`TaskContext` has them. One context serves every
+    message of its route, so :meth:`section` validates a section once.
+    """
+
+    route: str
+    sections: Mapping[str, Any]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str, model: type[M]) -> M:
+        """Validate and return config section ``name`` (dotted for nesting) as ``model``."""
+        return validated_section(self.sections, name, model, self.cache)
+
+
+def validated_section(sections: Mapping[str, Any], name: str, model: type[M], cache: dict[str, Any]) -> M:
+    """Section ``name`` of ``sections`` validated as ``model``, kept in ``cache``; a
+    :class:`ConfigError` naming the section if it is invalid."""
+    key = f"section:{name}:{model.__module__}.{model.__qualname__}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    raw: Any = sections
+    for part in name.split("."):
+        raw = raw.get(part, {}) if isinstance(raw, Mapping) else {}
+    try:
+        value = model.model_validate(raw or {})
+    except ValidationError as exc:
+        raise ConfigError(f"configuration section '{name}' is invalid: {exc}") from exc
+    cache[key] = value
+    return value

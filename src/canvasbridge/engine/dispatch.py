@@ -114,7 +114,7 @@ class Dispatcher:
         return DispatchResult(Outcome.NOTHING), route, calls
 
     def _parse(self, route: Route, envelope: Envelope) -> list[TaskCall]:
-        produced = route.parser(envelope)
+        produced = route.parse(envelope)
         if produced is None:
             return []
         if isinstance(produced, TaskCall):

@@ -10,6 +10,10 @@ Three kinds of check, run in parallel, each bounded by ``timeout_s`` seconds:
   the first of :data:`URL_KEYS` and calls it reachable when *any* HTTP answer below 500
   comes back (a 401 or 404 still proves the network path and the server are up).
 
+* ``flow:<name>`` - for each installed flow the configuration uses, that every
+  ``systems.<entry>`` it requires is configured; and ``flow:<name>:<check>`` for each
+  readiness check the flow declares (:attr:`Flow.health_checks`).
+
 Results are cached for ``cache_s`` seconds, so a load balancer polling the unauthenticated
 ``/health/ready`` endpoint cannot turn it into a flood of requests to Canvas or FS.
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -32,6 +36,8 @@ import sqlalchemy as sa
 from celery import Celery
 from kombu import connection as kombu_connection
 
+from canvasbridge.engine.config import AppConfig
+from canvasbridge.engine.flows import Flow
 from canvasbridge.engine.ledger import Ledger
 from canvasbridge.engine.logging import scrub
 
@@ -77,6 +83,35 @@ def target_urls(systems: Mapping[str, Any]) -> dict[str, str]:
                 found[str(name)] = value
                 break
     return found
+
+
+def flow_checks(config: AppConfig, flows: Sequence[Flow]) -> dict[str, Callable[[], str]]:
+    """Readiness checks of the installed flows ``config`` uses (see the module's docstring)."""
+    document = {
+        "routes": [{"parser": route.parser} for route in config.routes],
+        "tasks": {name: {"path": spec.path} for name, spec in config.tasks.items()},
+        **config.flow_sections(),
+    }
+    checks: dict[str, Callable[[], str]] = {}
+    for flow in flows:
+        if not flow.in_use(document):
+            continue
+        settings = flow.settings(document)
+        checks[f"flow:{flow.name}"] = lambda flow=flow, settings=settings: _systems_present(  # type: ignore[misc]
+            flow, settings, config.systems
+        )
+        for name, check in flow.health_checks.items():
+            checks[f"flow:{flow.name}:{name}"] = lambda check=check, settings=settings: check(settings)  # type: ignore[misc]
+    return checks
+
+
+def _systems_present(flow: Flow, settings: Mapping[str, Any], systems: Mapping[str, Any]) -> str:
+    needs = flow.systems(settings)
+    missing = sorted(entry for entry, need in needs.items() if need.required and not systems.get(entry))
+    if missing:
+        raise RuntimeError(f"{flow.name} needs {', '.join(f'systems.{m}' for m in missing)}, not configured")
+    present = sorted(entry for entry in needs if systems.get(entry))
+    return f"systems: {', '.join(present) or 'none needed'}"
 
 
 def check_ledger(ledger: Callable[[], Ledger]) -> str:
@@ -128,6 +163,7 @@ class Readiness:
         celery: Celery,
         queue: str,
         systems: Mapping[str, Any],
+        extra_checks: Mapping[str, Callable[[], str]] | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         cache_s: float = DEFAULT_CACHE_S,
     ) -> None:
@@ -135,6 +171,7 @@ class Readiness:
         self._celery = celery
         self._queue = queue
         self.targets = target_urls(systems)
+        self.extra_checks = dict(extra_checks or {})
         self.timeout_s = timeout_s
         self.cache_s = cache_s
         self._lock = threading.Lock()
@@ -150,6 +187,7 @@ class Readiness:
             }
             for name, url in self.targets.items():
                 checks[f"system:{name}"] = lambda url=url: check_http(url, timeout_s=self.timeout_s)  # type: ignore[misc]
+            checks.update(self.extra_checks)
             results = run_checks(checks, timeout_s=self.timeout_s + 1.0)
             self._cached = ReadinessReport(all(r.ok for r in results), results)
             return self._cached

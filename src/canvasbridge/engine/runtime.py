@@ -93,7 +93,7 @@ class Runtime:
     @property
     def router(self) -> Router:
         if self._router is None:
-            self._router = Router.from_specs(self.config.routes)
+            self._router = Router.from_specs(self.config.routes, self.config.flow_sections())
         return self._router
 
     def dispatcher(self) -> Dispatcher:

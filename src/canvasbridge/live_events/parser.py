@@ -1,59 +1,50 @@
 """Engine parser: one SQS message (a Caliper envelope) → one task call per handled event.
 
-Referenced from configuration as ``canvasbridge.live_events.parser:parse`` (handlers that
-are on by default) or ``…:parse_all`` (also the ones off by default, i.e. ``asset_accessed``;
-use it when ``live_events.enable`` turns one on, so the queue is not flooded otherwise).
+Referenced from configuration as ``canvasbridge.live_events.parser:parse``. Which events
+are handled is decided once, by the ``live_events`` section (``enable``/``disable``, see
+:func:`~canvasbridge.live_events.processor.disposition`), which the parser reads from its
+context: an event whose handler is off is never queued.
 
 A body that is not a Caliper envelope, or an event no row of the naming table matches,
 raises :class:`MessageError`: the engine parks the message with the reason, and the
 unmapped event is logged at error level with what a new mapping needs. Known events
-without a handler are counted in :data:`COUNTS` and acknowledged (``[]``).
+without a handler, or with their handler off, are counted in the flow's metric
+(:data:`~canvasbridge.live_events.metrics.PARSED`) and acknowledged.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import Counter
 
-from canvasbridge.engine import Envelope, TaskCall
-from canvasbridge.live_events.caliper import parse_envelope
-from canvasbridge.live_events.handlers import HANDLERS
-from canvasbridge.live_events.naming import UnmappedEventError, event_name
-from canvasbridge.live_events.processor import log_unmapped
+from canvasbridge.engine import Envelope, ParseContext, TaskCall
+from canvasbridge.live_events.metrics import PARSED
+from canvasbridge.live_events.naming import UnmappedEventError
+from canvasbridge.live_events.processor import disposition, name_events
+from canvasbridge.live_events.settings import LiveEventsSettings
 
 log = logging.getLogger(__name__)
 
-TASK = "record_live_event"  # the task name examples/ambition.yaml registers
-COUNTS: Counter[str] = Counter()  # "unhandled:<name>", "off:<name>", "unmapped", "queued:<name>"
-_lock = threading.Lock()
+TASK = "record_live_event"  # the task this flow declares
 
 
-def _count(key: str) -> None:
-    with _lock:
-        COUNTS[key] += 1
-
-
-def _parse(envelope: Envelope, *, include_off: bool) -> list[TaskCall]:
-    events = parse_envelope(envelope.body)
-    attributes = envelope.attributes if len(events) == 1 else None
+def parse(envelope: Envelope, ctx: ParseContext) -> list[TaskCall]:
+    """Task calls for the message's events whose handler the ``live_events`` section turns on."""
+    settings = ctx.section("live_events", LiveEventsSettings)
+    try:
+        named = name_events(
+            envelope.body, envelope.attributes, origin=f"{envelope.source} message {envelope.message_id}"
+        )
+    except UnmappedEventError:
+        PARSED.labels("unmapped", "-").inc()
+        raise
     calls: list[TaskCall] = []
-    for event in events:
-        try:
-            name = event_name(event, attributes)
-        except UnmappedEventError as exc:
-            _count("unmapped")
-            log_unmapped(exc, f"{envelope.source} message {envelope.message_id}")
-            raise
-        spec = HANDLERS.get(name)
-        if spec is None:
-            _count(f"unhandled:{name}")
-            log.debug("no handler for %s (event %s): acknowledged", name, event.id)
+    for event, name in named:
+        status = disposition(settings, name)
+        if status != "handled":
+            PARSED.labels(status, name).inc()
+            log.debug("%s (event %s) is %s: acknowledged", name, event.id, status)
             continue
-        if not spec.enabled and not include_off:
-            _count(f"off:{name}")
-            continue
-        _count(f"queued:{name}")
+        PARSED.labels("queued", name).inc()
         params = {
             "event_name": name,
             "event": event.model_dump(mode="json", by_alias=True, exclude_none=True),
@@ -61,13 +52,3 @@ def _parse(envelope: Envelope, *, include_off: bool) -> list[TaskCall]:
         }
         calls.append(TaskCall(TASK, params))
     return calls
-
-
-def parse(envelope: Envelope) -> list[TaskCall]:
-    """Task calls for the events whose handler is on by default."""
-    return _parse(envelope, include_off=False)
-
-
-def parse_all(envelope: Envelope) -> list[TaskCall]:
-    """Task calls for every event with a handler (the task still honours ``disable``)."""
-    return _parse(envelope, include_off=True)

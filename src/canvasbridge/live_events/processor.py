@@ -68,6 +68,36 @@ def log_unmapped(error: UnmappedEventError, source: str) -> None:
     log.error("unmapped Caliper event from %s: %s", source, error, extra={"caliper": error.details})
 
 
+def name_events(
+    body: bytes | str | Any, attributes: Mapping[str, str] | None, *, origin: str
+) -> list[tuple[CaliperEvent, str]]:
+    """Parse and name every event of one message body.
+
+    Raises :class:`CaliperError` for a body that is not a Caliper envelope and
+    :class:`UnmappedEventError` (logged with what a mapping needs; ``origin`` says where the
+    message came from) for an event no Canvas name is found for.
+    """
+    events = parse_envelope(body)
+    # The attribute names the message's event; trust it only for single-event bodies.
+    attrs = attributes if len(events) == 1 else None
+    named = []
+    for event in events:
+        try:
+            named.append((event, event_name(event, attrs)))
+        except UnmappedEventError as exc:
+            log_unmapped(exc, origin)
+            raise
+    return named
+
+
+def disposition(settings: LiveEventsSettings, name: str) -> str:
+    """What becomes of a named event: ``handled``, ``unhandled`` (no handler) or ``disabled``
+    (its handler is off in ``settings``). The parser and the processor both ask this."""
+    if name not in HANDLERS:
+        return "unhandled"
+    return "handled" if settings.handled(name) else "disabled"
+
+
 class LiveEventProcessor:
     """Turns message bodies into Salesforce writes; thread-safe."""
 
@@ -122,29 +152,22 @@ class LiveEventProcessor:
     ) -> list[tuple[CaliperEvent, str]]:
         """Parse and name every event of a body; raises CaliperError / UnmappedEventError."""
         try:
-            events = parse_envelope(body)
+            return name_events(body, attributes, origin="message body")
+        except UnmappedEventError:
+            self.count("unmapped")
+            raise
         except CaliperError:
             self.count("malformed")
             raise
-        # The attribute names the message's event; trust it only for single-event bodies.
-        attrs = attributes if len(events) == 1 else None
-        named = []
-        for event in events:
-            try:
-                named.append((event, event_name(event, attrs)))
-            except UnmappedEventError as exc:
-                self.count("unmapped")
-                log_unmapped(exc, "message body")
-                raise
-        return named
 
     def prepare(self, event: CaliperEvent, name: str, directory: Directory | None = None) -> Outcome:
         """Run the handler and the rules for one named event; writes nothing."""
-        spec = HANDLERS.get(name)
-        if spec is None:
+        status = disposition(self.settings, name)
+        if status == "unhandled":
             return Outcome("unhandled", event.id, name, reason=f"no handler for {name}")
-        if not self.settings.handled(name):
+        if status == "disabled":
             return Outcome("disabled", event.id, name, reason=f"the {name} handler is turned off")
+        spec = HANDLERS[name]
         activity = spec.handler(event, name, self._context)
         if directory is None:
             if self.directory is None:

@@ -23,16 +23,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from canvasbridge.clients.http import CallStats
 from canvasbridge.engine import BatchFailures, BatchItem, TaskContext, metrics
 from canvasbridge.errors import ConfigError
+from canvasbridge.flowkit import call_stats
 from canvasbridge.live_events.caliper import parse_envelope
 from canvasbridge.live_events.processor import LiveEventProcessor
 from canvasbridge.live_events.runtime import build_processor
 from canvasbridge.live_events.settings import LiveEventsSettings
 
 RESOURCE = "live_events.processor"
-CALL_STATS = "clients:call-stats"  # the same key in every flow: one counter per process
 SALESFORCE = "live_events.salesforce"
 CANVAS = "live_events.canvas"
 WAIT_MARGIN_S = 120.0  # beyond the flush window: a slow Salesforce call plus its retries
@@ -50,7 +49,7 @@ def salesforce_for(ctx: TaskContext) -> Any:
     if not _system(ctx, "salesforce"):
         raise ConfigError("systems.salesforce: required by the live_events tasks")
     config = ctx.section("systems.salesforce", SalesforceSettings)
-    stats = _call_stats(ctx)  # ctx.resource holds its lock while a factory runs: build this first
+    stats = call_stats(ctx)  # ctx.resource holds its lock while a factory runs: build this first
     return ctx.resource(SALESFORCE, lambda: config.build(stats))
 
 
@@ -61,12 +60,8 @@ def canvas_for(ctx: TaskContext) -> Any | None:
     if not _system(ctx, "canvas"):
         return None
     config = ctx.section("systems.canvas", CanvasSettings)
-    stats = _call_stats(ctx)
+    stats = call_stats(ctx)
     return ctx.resource(CANVAS, lambda: config.build(stats))
-
-
-def _call_stats(ctx: TaskContext) -> CallStats:
-    return ctx.resource(CALL_STATS, lambda: CallStats(hooks=[metrics.external_call_hook]))
 
 
 def processor_for(ctx: TaskContext) -> LiveEventProcessor:

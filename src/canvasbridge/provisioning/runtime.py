@@ -12,25 +12,18 @@ from typing import Any
 from canvasbridge.clients.canvas.client import CanvasClient, CanvasSettings
 from canvasbridge.clients.cerebrum import CerebrumClient, CerebrumSettings
 from canvasbridge.clients.fs.client import FsClient, FsSettings
-from canvasbridge.clients.http import CallStats
 from canvasbridge.clients.sap import SapClient, SapSettings
 from canvasbridge.engine import TaskContext, metrics
+from canvasbridge.flowkit import call_stats
 from canvasbridge.provisioning.canvas_state import Directory
 from canvasbridge.provisioning.desired import PersonResolver
 from canvasbridge.provisioning.plan import Ownership
 from canvasbridge.provisioning.rest import RestExecutor
 from canvasbridge.provisioning.settings import ProvisioningSettings
 
-CALL_STATS = "clients:call-stats"  # the same key in every flow: one counter per process
-
 
 def settings(ctx: TaskContext) -> ProvisioningSettings:
     return ctx.section("provisioning", ProvisioningSettings)
-
-
-def call_stats(ctx: TaskContext) -> CallStats:
-    """The process's call counter, shared by every client; it feeds the engine's metrics."""
-    return ctx.resource(CALL_STATS, lambda: CallStats(hooks=[metrics.external_call_hook]))
 
 
 def _client(ctx: TaskContext, system: str, model: type[Any]) -> Any:

@@ -6,7 +6,8 @@ import logging
 
 from fastapi import FastAPI
 
-from canvasbridge.engine.health import Readiness
+from canvasbridge.engine.flows import installed_flows
+from canvasbridge.engine.health import Readiness, flow_checks
 from canvasbridge.engine.runtime import Runtime
 
 from . import errors, health, metrics, openapi, parked, routing, stats, sync, tasks
@@ -49,6 +50,7 @@ def create_api(runtime: Runtime, *, readiness: Readiness | None = None) -> FastA
         celery=runtime.celery,
         queue=runtime.config.backends.queue,
         systems=runtime.config.systems,
+        extra_checks=flow_checks(runtime.config, installed_flows()),
     )
     app.state.metrics_registry = metrics.ledger_registry(operations)
     errors.install(app)

@@ -76,7 +76,7 @@ def _live_processor(config_path: Path | None) -> LiveEventProcessor:
     from canvasbridge.live_events.runtime import build_processor
 
     config = load_config(config_path)
-    settings = LiveEventsSettings.model_validate(config.live_events)
+    settings = LiveEventsSettings.model_validate(config.section("live_events"))
     systems = config.systems
     if not systems.get("salesforce"):
         raise typer.BadParameter(
@@ -94,7 +94,7 @@ def _offline_processor(config_path: Path | None) -> LiveEventProcessor:
     if config_path is not None:
         from canvasbridge.engine.config import load_config
 
-        settings = LiveEventsSettings.model_validate(load_config(config_path).live_events)
+        settings = LiveEventsSettings.model_validate(load_config(config_path).section("live_events"))
     return LiveEventProcessor(settings, OfflineLookups(), None, None)
 
 
