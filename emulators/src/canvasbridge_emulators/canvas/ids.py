@@ -24,9 +24,15 @@ GLOBAL_ID_FACTOR = 10**13  # global id = shard * 10^13 + local id
 
 
 def local_ref(ref: str | int) -> str:
-    """``ref`` with a global id (``13670000000000042`` or ``1367~42``) made local (``42``);
-    anything else (local ids, ``self``, ``sis_*:`` forms) unchanged."""
+    """``ref`` with a global id (``13670000000000042`` or ``1367~42``) made local (``42``) and
+    a ``hex:sis_*:<hex>`` id decoded; anything else (local ids, ``self``, ``sis_*:``) unchanged."""
     text = str(ref)
+    if text.startswith("hex:"):  # the old form of a SIS id: hex:sis_user_id:<hex of the value>
+        prefix, _, hex_value = text[4:].partition(":")
+        try:
+            return f"{prefix}:{bytes.fromhex(hex_value).decode()}"
+        except ValueError:
+            return text
     if text.isdigit():
         number = int(text)
         return str(number % GLOBAL_ID_FACTOR) if number >= GLOBAL_ID_FACTOR else text
