@@ -135,3 +135,27 @@ def test_a_lost_connection_is_opened_again_for_the_next_publish(rabbitmq_url, qu
 
     wait_for(publish_again, timeout=30, what="a publish after the connection was closed")
     assert sorted(body[0][0] for _, body in drain(queue)) == [1, 2]
+
+
+def test_with_several_nodes_a_node_that_refuses_is_failed_over_to_the_next(rabbitmq_url, queue, publishers):
+    down = "amqp://guest:guest@127.0.0.1:35699//"  # nothing listens there (this helper's port range)
+    publisher = publishers(f"{down};{rabbitmq_url}", queue, connect_timeout_s=5)
+    publisher.publish([publisher.message([1, "noop", {}], {})])  # tried on the first node, then the next
+    publisher.publish([publisher.message([2, "noop", {}], {})])
+    assert [body[0][0] for _, body in drain(queue)] == [1, 2]
+
+
+def test_a_refused_message_fails_its_publish_and_the_next_publish_goes_on_a_new_connection(
+    rabbitmq_url, queue, publishers, caplog
+):
+    # a queue that refuses what does not fit: the broker nacks the second message
+    publisher = publishers(
+        rabbitmq_url, queue, queue_arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+    )
+    publisher.publish([publisher.message([1, "noop", {}], {})])
+    with pytest.raises(ConnectionError, match="RabbitMQ refused a message"):
+        publisher.publish([publisher.message([2, "noop", {}], {})])
+    assert "RabbitMQ refused a message; reconnecting" in caplog.text
+    assert [body[0][0] for _, body in drain(queue)] == [1]
+    publisher.publish([publisher.message([3, "noop", {}], {})])
+    assert [body[0][0] for _, body in drain(queue)] == [3]

@@ -89,3 +89,27 @@ def test_retry_policy_falls_back_to_defaults():
     )
     assert config.retry_policy("a").max_attempts == 9
     assert config.retry_policy("b").max_attempts == 2
+
+
+def test_a_clusters_nodes_are_several_broker_urls_each_given_the_password(monkeypatch):
+    monkeypatch.setenv("CB_BROKER_PASSWORD", "s3cret")
+    backends = parse_config(
+        {
+            "backends": {
+                "broker_url": "amqp://canvas@mq1:5672/v; amqp://canvas@mq2:5672/v;amqp://canvas@mq3:5672/v",
+                "broker_password": {"env": "CB_BROKER_PASSWORD"},
+                "quorum_queue": True,
+                "queue_delivery_limit": 20,
+            }
+        }
+    ).backends
+    assert backends.resolved_broker_url() == ";".join(f"amqp://canvas:s3cret@mq{n}:5672/v" for n in (1, 2, 3))
+    assert backends.broker_is_rabbitmq
+    assert backends.queue_arguments() == {"x-queue-type": "quorum", "x-delivery-limit": 20}
+
+
+def test_failover_urls_must_all_be_rabbitmq_and_a_delivery_limit_needs_a_quorum_queue():
+    with pytest.raises(ConfigError, match="must all be amqp:// URLs"):
+        parse_config({"backends": {"broker_url": "amqp://mq1//;redis://mq2"}})
+    with pytest.raises(ConfigError, match="queue_delivery_limit needs quorum_queue: true"):
+        parse_config({"backends": {"broker_url": "amqp://mq1//", "queue_delivery_limit": 5}})

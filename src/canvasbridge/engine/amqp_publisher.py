@@ -10,7 +10,8 @@ by Celery (``app.amqp.as_task_v2``), so the worker sees exactly what ``send_task
 A publish fails (the caller's source message is then redelivered) when the broker nacks a
 message, the connection is lost before the confirm, or no confirm arrives in time. The
 connection is opened on first use and again after a loss, once per process (a forked worker
-opens its own).
+opens its own). Given a cluster's nodes (URLs separated by ``;``), it connects to one and,
+when that connection is lost or cannot be opened, tries the next in turn.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ class AmqpPublisher:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
     ) -> None:
-        """``build(task_id, args, kwargs)`` gives Celery's ``(headers, properties, body)``."""
-        self._parameters = pika.URLParameters(pika_url(url))
-        self._parameters.client_properties = {
-            "connection_name": f"canvasbridge publisher (pid {os.getpid()})"
-        }
+        """``build(task_id, args, kwargs)`` gives Celery's ``(headers, properties, body)``;
+        ``url`` is one node's, or several separated by ``;``."""
+        self._nodes = [pika.URLParameters(pika_url(part)) for part in url.split(";") if part.strip()]
+        for parameters in self._nodes:
+            parameters.client_properties = {"connection_name": f"canvasbridge publisher (pid {os.getpid()})"}
+        self._node = 0  # index of the node to connect to next
         self.queue = queue
         self._queue_arguments = queue_arguments
         self._build = build
@@ -149,7 +151,7 @@ class AmqpPublisher:
         if self._connection is not None:
             return
         self._connection = pika.SelectConnection(
-            self._parameters,
+            self._nodes[self._node % len(self._nodes)],
             on_open_callback=lambda connection: connection.channel(on_open_callback=self._on_channel),
             on_open_error_callback=self._on_lost,
             on_close_callback=self._on_lost,
@@ -208,9 +210,22 @@ class AmqpPublisher:
             batch.unconfirmed -= 1
             if batch.unconfirmed == 0 and not batch.future.done():
                 batch.future.set_result(None)
+        if not acked:
+            self._reconnect_after_refusal()
+
+    def _reconnect_after_refusal(self) -> None:
+        """After a nack, publish on a new connection (to the next node): a channel that
+        published to a quorum queue while its leader was lost can go on refusing every
+        message after a new leader took over (seen on RabbitMQ 3.10 after a node's SIGKILL),
+        while a new channel publishes at once."""
+        connection = self._connection
+        if connection is not None and not (connection.is_closing or connection.is_closed):
+            log.warning("amqp publisher: RabbitMQ refused a message; reconnecting")
+            connection.close()  # _on_lost fails what is unconfirmed and moves to the next node
 
     def _on_lost(self, _connection: Any, reason: Any) -> None:
         self._connection, self._channel = None, None
+        self._node += 1  # the next connection goes to the next node (failover)
         error = ConnectionError(f"lost the connection to RabbitMQ before it confirmed: {_describe(reason)}")
         for batch in {id(b): b for b in self._unconfirmed.values()}.values():
             batch.fail(error)

@@ -56,7 +56,9 @@ class BackendsConfig(_Strict):
     The embedded default needs no server: SQLite files under ``data_dir`` for both the
     ledger and the Celery broker (kombu's SQLAlchemy transport). Production uses
     ``amqp://…`` (RabbitMQ) or ``redis://…`` as broker and ``postgresql+psycopg://…`` as
-    ledger; give passwords through ``broker_password`` / ``ledger_password``.
+    ledger; give passwords through ``broker_password`` / ``ledger_password``. The nodes of
+    a RabbitMQ cluster are given as one URL each, separated by ``;`` (as Celery and kombu
+    take them): clients connect to the first that answers and fail over to the next.
     """
 
     data_dir: Path = Path(DEFAULT_DATA_DIR)
@@ -68,10 +70,40 @@ class BackendsConfig(_Strict):
     quorum_queue: bool = Field(
         default=False, description="declare the Celery queue as a RabbitMQ quorum queue"
     )
+    queue_delivery_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="quorum queue only: x-delivery-limit, how often RabbitMQ delivers a task message "
+        "that keeps coming back (worker lost) before dropping it",
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _failover_urls_alike(cls, value: str | None) -> str | None:
+        if value is not None and ";" in value:
+            schemes = {url.split("://", 1)[0] for url in split_urls(value)}
+            if not schemes <= {"amqp", "amqps", "pyamqp"}:
+                raise ValueError("several broker URLs (separated by ';') must all be amqp:// URLs")
+        return value
+
+    @model_validator(mode="after")
+    def _delivery_limit_needs_quorum(self) -> BackendsConfig:
+        if self.queue_delivery_limit is not None and not self.quorum_queue:
+            raise ValueError("queue_delivery_limit needs quorum_queue: true")
+        return self
 
     def resolved_broker_url(self) -> str:
         url = self.broker_url or f"sqla+sqlite:///{self.data_dir / 'broker.db'}"
-        return _with_password(url, self.broker_password)
+        return ";".join(_with_password(part, self.broker_password) for part in split_urls(url))
+
+    def queue_arguments(self) -> dict[str, str | int] | None:
+        """The Celery queue's declare arguments (the worker and the publisher must agree)."""
+        if not self.quorum_queue:
+            return None
+        arguments: dict[str, str | int] = {"x-queue-type": "quorum"}
+        if self.queue_delivery_limit is not None:
+            arguments["x-delivery-limit"] = self.queue_delivery_limit
+        return arguments
 
     def resolved_ledger_url(self) -> str:
         url = self.ledger_url or f"sqlite:///{self.data_dir / 'ledger.db'}"
@@ -85,6 +117,11 @@ class BackendsConfig(_Strict):
     def broker_is_rabbitmq(self) -> bool:
         """Whether Celery's broker is RabbitMQ (an ``amqp``, ``amqps`` or ``pyamqp`` URL)."""
         return (self.broker_url or "").startswith(("amqp://", "amqps://", "pyamqp://"))
+
+
+def split_urls(urls: str) -> list[str]:
+    """``amqp://a;amqp://b`` → each URL: a cluster's nodes, in the order to try them."""
+    return [url.strip() for url in urls.split(";") if url.strip()]
 
 
 def _with_password(url: str, password: SecretRef | None) -> str:

@@ -38,7 +38,7 @@ def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
         transport_options["confirm_publish"] = True
     elif broker_url.startswith("redis"):
         transport_options["visibility_timeout"] = 3600
-    queue_arguments = {"x-queue-type": "quorum"} if backends.quorum_queue else None
+    queue_arguments = backends.queue_arguments()
     app.conf.update(
         broker_url=broker_url,
         broker_transport_options=transport_options,
@@ -87,16 +87,21 @@ class Publisher:
     callers' messages in flight at once); on other brokers through Celery's ``send_task``.
     """
 
-    def __init__(self, app: Celery, queue: str, *, amqp_url: str | None = None, quorum: bool = False) -> None:
+    def __init__(
+        self,
+        app: Celery,
+        queue: str,
+        *,
+        amqp_url: str | None = None,
+        queue_arguments: dict[str, Any] | None = None,
+    ) -> None:
+        """``amqp_url`` may name a cluster's nodes separated by ``;`` (failover)."""
         self.app = app
         self.queue = queue
         self._amqp: AmqpPublisher | None = None
         if amqp_url is not None:
             self._amqp = AmqpPublisher(
-                amqp_url,
-                queue,
-                queue_arguments={"x-queue-type": "quorum"} if quorum else None,
-                build=self._celery_message,
+                amqp_url, queue, queue_arguments=queue_arguments, build=self._celery_message
             )
 
     def _celery_message(

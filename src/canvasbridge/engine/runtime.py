@@ -66,7 +66,7 @@ class Runtime:
             self.celery,
             backends.queue,
             amqp_url=backends.resolved_broker_url() if plain_rabbitmq else None,
-            quorum=backends.quorum_queue,
+            queue_arguments=backends.queue_arguments(),
         )
         self._router: Router | None = None
         self._owed: dict[int, RecordedCall] = {}

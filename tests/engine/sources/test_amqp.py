@@ -400,3 +400,16 @@ def test_a_failed_batch_is_handed_back_whole_and_dispatched_again(
     assert source.failed >= 1
     redelivered = [e for e in recorder.envelopes if e.message_id in recorder.batches[0]]
     assert redelivered and all(e.delivery_count >= 2 for e in redelivered)
+
+
+def test_with_several_nodes_the_source_fails_over_from_one_that_refuses(
+    amqp_url: str, topology: dict[str, str], publisher: Publisher
+) -> None:
+    down = "amqp://guest@127.0.0.1:35699/%2F"  # nothing listens there (this helper's port range)
+    recorder = Recorder()
+    source = build_source(make_config(f"{down};{amqp_url}", topology), recorder)
+    with running(source):
+        start_consuming(source)
+        publisher.publish(topology["exchange"], "no.uio.fs.FS-prod.personer.update", b"{}", message_id="m")
+        (envelope,) = recorder.wait_count(1)
+    assert envelope.message_id == "m"

@@ -102,3 +102,12 @@ def test_sqs_limits_are_those_of_sqs(key: str, value: int) -> None:
         ADAPTER.validate_python(
             {"type": "sqs", "name": "le", "queue_url": "https://sqs/1/q", "region": "eu-west-2", key: value}
         )
+
+
+def test_an_amqp_source_takes_a_clusters_nodes_as_several_urls() -> None:
+    config = ADAPTER.validate_python({**AMQP, "url": "amqp://canvas-ms@mq1/v;amqp://canvas-ms@mq2/v"})
+    assert config.urls() == ["amqp://canvas-ms@mq1/v", "amqp://canvas-ms@mq2/v"]
+    with pytest.raises(ValidationError, match="must not contain the password"):
+        ADAPTER.validate_python({**AMQP, "url": "amqp://canvas-ms@mq1/v;amqp://canvas-ms:hunter2@mq2/v"})
+    with pytest.raises(ValidationError, match="each URL, when several"):
+        ADAPTER.validate_python({**AMQP, "url": "amqp://canvas-ms@mq1/v;http://mq2"})

@@ -20,7 +20,9 @@ What it does, in order, on every (re)connection:
 When the broker goes away the unacked deliveries return to the queue on the broker's
 side; deliveries of the lost channel that have not started are skipped (no double work),
 and the source reconnects with exponential backoff and jitter
-(``reconnect_backoff_base_s`` doubling up to ``reconnect_backoff_cap_s``).
+(``reconnect_backoff_base_s`` doubling up to ``reconnect_backoff_cap_s``). Given a
+cluster's nodes (``url`` with several URLs separated by ``;``), each reconnect tries the
+next node in turn, so a lost node is failed over from at the first retry.
 
 Stopping (the ``stop`` event; the caller sets it on SIGTERM): cancel the consumers
 (``basic_cancel``; pika itself rejects anything that arrives after), let started
@@ -130,6 +132,7 @@ class AmqpSource:
         self._closing = False
         self._reconnect_attempt = 0
         self._reconnect_timer: Any = None
+        self._node = 0  # index of the node URL to connect to next
         self._pending_nacks: dict[int, tuple[Any, _Delivery]] = {}
         self._fatal: Exception | None = None
 
@@ -215,7 +218,8 @@ class AmqpSource:
     # ------------------------------------------------------------------ connection
 
     def _parameters(self) -> Any:
-        parts = urlsplit(self.config.url)
+        nodes = self.config.urls()
+        parts = urlsplit(nodes[self._node % len(nodes)])
         netloc = parts.hostname or "localhost"
         if ":" in netloc:
             netloc = f"[{netloc}]"
@@ -285,6 +289,7 @@ class AmqpSource:
         if self._stopping.is_set():
             self._ioloop.stop()
             return
+        self._node += 1  # failover: the next attempt goes to the next node
         delay = backoff_delay(
             self._reconnect_attempt, self.config.reconnect_backoff_base_s, self.config.reconnect_backoff_cap_s
         )

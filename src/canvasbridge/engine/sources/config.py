@@ -113,7 +113,9 @@ class AmqpSourceConfig(_SourceBase):
 
     type: Literal["amqp"]
     url: str
-    """``amqp://user@host:port/vhost?heartbeat=30`` - without the password."""
+    """``amqp://user@host:port/vhost?heartbeat=30`` - without the password. A cluster's
+    nodes as several URLs separated by ``;``: the source connects to the first that answers
+    and, when its connection is lost, reconnects to the next (failover)."""
     password: SecretRef | None = None
     prefetch: int = Field(default=DEFAULT_PREFETCH, ge=1, le=65535)
     workers: int = Field(default=DEFAULT_WORKERS, ge=1, le=64)
@@ -131,15 +133,23 @@ class AmqpSourceConfig(_SourceBase):
     @field_validator("url")
     @classmethod
     def _no_inline_password(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("amqp", "amqps"):
-            raise ValueError("must start with amqp:// or amqps://")
-        if parts.password:
-            raise ValueError(
-                "the AMQP URL must not contain the password; "
-                "write it as password: {env: NAME} or {file: /path}"
-            )
+        nodes = [node.strip() for node in url.split(";") if node.strip()]
+        if not nodes:
+            raise ValueError("must name at least one amqp:// URL")
+        for node in nodes:
+            parts = urlsplit(node)
+            if parts.scheme not in ("amqp", "amqps"):
+                raise ValueError("must start with amqp:// or amqps:// (each URL, when several)")
+            if parts.password:
+                raise ValueError(
+                    "the AMQP URL must not contain the password; "
+                    "write it as password: {env: NAME} or {file: /path}"
+                )
         return url
+
+    def urls(self) -> list[str]:
+        """The node URLs, in the order to try them."""
+        return [node.strip() for node in self.url.split(";") if node.strip()]
 
     @model_validator(mode="after")
     def _unique_queue_names(self) -> AmqpSourceConfig:
