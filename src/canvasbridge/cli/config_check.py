@@ -8,6 +8,9 @@ Checks, and reports every problem at once, each with the key that causes it:
    settings model; the ``systems`` entries the flows in use read;
 3. that every parser and task import path imports and is callable.
 
+The environment's ``CANVASBRIDGE__…`` overrides are applied first, as the processes would
+load the file; a problem with an overridden key names the variable.
+
 Then it prints the sources, routes, tasks (with their sync kinds), backends and admin
 tokens, and every secret as *where it comes from* (``env:NAME``/``file:PATH``) and
 whether it is there now - never its value. A missing secret is a warning (the check may
@@ -51,12 +54,14 @@ def check(
 ) -> None:
     """Validate FILE and print what it would start (secrets shown only as where they come from)."""
     from canvasbridge.engine.config import check_document, format_problems, read_document
+    from canvasbridge.engine.config_env import apply_env_overrides, blame
 
     try:
-        checked = check_document(read_document(file))
+        document, overrides = apply_env_overrides(read_document(file), os.environ)
+        checked = check_document(document)
     except ConfigError as exc:
         fail(f"configuration error: {exc}")
-    problems = [*checked.problems, *import_problems(checked.document)]
+    problems = blame([*checked.problems, *import_problems(checked.document)], overrides)
     if problems or checked.config is None:
         fail(f"configuration error: {format_problems(problems, str(file))}")
     config = checked.config

@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from canvasbridge.engine.config_env import apply_env_overrides, blame
 from canvasbridge.engine.flows import Flow, installed_flows
 from canvasbridge.engine.retries import TaskRetryPolicy
 from canvasbridge.engine.sources import SourceConfig
@@ -447,24 +448,29 @@ def validation_problems(exc: ValidationError, *, prefix: str = "") -> list[str]:
     return problems
 
 
-def parse_config(data: Any, *, origin: str = "<config>") -> AppConfig:
-    """Validate an already-loaded document; :class:`ConfigError` naming every bad key."""
+def parse_config(
+    data: Any, *, origin: str = "<config>", environ: Mapping[str, str] | None = None
+) -> AppConfig:
+    """Validate an already-loaded document, with the ``CANVASBRIDGE__…`` overrides of
+    ``environ`` applied (none if not given); :class:`ConfigError` naming every bad key."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: the top level must be a mapping, not {type(data).__name__}")
+    data, applied = apply_env_overrides(data, environ or {})
     checked = check_document(data)
     if checked.config is None:
-        raise ConfigError(format_problems(checked.problems, origin))
+        raise ConfigError(format_problems(blame(checked.problems, applied), origin))
     return checked.config
 
 
 def load_config(path: str | Path | None = None) -> AppConfig:
-    """Load the YAML file at ``path``, else ``$CANVASBRIDGE_CONFIG``, else the embedded defaults."""
+    """Load the YAML file at ``path``, else ``$CANVASBRIDGE_CONFIG``, else the embedded
+    defaults; then the environment's ``CANVASBRIDGE__…`` overrides (see :mod:`.config_env`)."""
     chosen = path or os.environ.get(CONFIG_ENV)
     if not chosen:
-        return parse_config({}, origin="(embedded defaults)")
-    return parse_config(read_document(Path(chosen)), origin=str(chosen))
+        return parse_config({}, origin="(embedded defaults)", environ=os.environ)
+    return parse_config(read_document(Path(chosen)), origin=str(chosen), environ=os.environ)
 
 
 def read_document(file: Path) -> dict[str, Any]:
