@@ -253,12 +253,12 @@ def _sample(soak: Soak, processes: Processes, api: httpx.Client, stop: threading
 
 
 @dataclass
-class Outcome:
+class DispatchOutcome:
     latencies: list[tuple[float, float]]  # (send time since start, seconds to success)
     problems: list[str]
 
 
-def _read_ledger(soak: Soak, ledger: sa.Engine) -> Outcome:
+def _read_ledger(soak: Soak, ledger: sa.Engine) -> DispatchOutcome:
     problems: list[str] = []
     with ledger.connect() as conn:
         rows = conn.execute(sa.text("SELECT params, state, attempts, finished_at FROM task_calls")).all()
@@ -279,7 +279,7 @@ def _read_ledger(soak: Soak, ledger: sa.Engine) -> Outcome:
         problems.append(f"{not_clean} calls not succeeded at their first attempt")
     if parked:
         problems.append(f"{parked} messages parked")
-    return Outcome(sorted(latencies), problems)
+    return DispatchOutcome(sorted(latencies), problems)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -287,7 +287,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run(soak: Soak) -> tuple[Outcome, dict[str, int | None], int]:
+def run(soak: Soak) -> tuple[DispatchOutcome, dict[str, int | None], int]:
     """Start everything, soak, drain, stop; the ledger's outcome, exit codes, database bytes."""
     token = uuid.uuid4().hex
     port = _free_port()
@@ -360,7 +360,7 @@ def _delete_broker_objects(name: str) -> None:
     connection.close()
 
 
-def _report(soak: Soak, outcome: Outcome, database_bytes: int, console: Console) -> list[str]:
+def _report(soak: Soak, outcome: DispatchOutcome, database_bytes: int, console: Console) -> list[str]:
     """Print the per-window table; return the goals missed."""
     roles = list(soak.samples[0].rss_mib) if soak.samples else []
     table = Table(

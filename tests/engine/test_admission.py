@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from canvasbridge.engine import admission
 from canvasbridge.engine.api.operations import Operations
-from canvasbridge.engine.dispatch import Dispatcher, Outcome
+from canvasbridge.engine.dispatch import Dispatcher, DispatchOutcome
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.runtime import Runtime
 from canvasbridge.engine.sources.amqp import pika_url
@@ -72,7 +72,7 @@ def test_an_envelope_the_engine_cannot_carry_is_parked_at_once_with_the_field_na
 ) -> None:
     message = envelope(**fields)
     result = runtime.dispatcher()(message)
-    assert result.outcome is Outcome.PARKED
+    assert result.outcome is DispatchOutcome.PARKED
     assert named in result.reason
     (parked,) = runtime.ledger().parked()
     assert named in parked.reason
@@ -93,7 +93,7 @@ def test_a_batch_with_bad_envelopes_queues_its_good_messages(runtime: Runtime) -
         for i in range(11)
     ]
     results = runtime.dispatcher().dispatch_many(bad + good)
-    assert [r.outcome for r in results] == [Outcome.PARKED] * 3 + [Outcome.QUEUED] * 11
+    assert [r.outcome for r in results] == [DispatchOutcome.PARKED] * 3 + [DispatchOutcome.QUEUED] * 11
     assert len(runtime.ledger().parked()) == 3
     assert {runtime.ledger().get(r.calls[0].id).origin_message_id for r in results[3:]} == {
         f"good-{i}" for i in range(11)
@@ -103,7 +103,7 @@ def test_a_batch_with_bad_envelopes_queues_its_good_messages(runtime: Runtime) -
 def test_the_longest_admitted_id_and_routing_key_are_queued_with_them_as_origin(runtime: Runtime) -> None:
     message = envelope(message_id="é" * 100, routing_key="k" * 500, attributes={"n" * 255: "v"})
     result = runtime.dispatcher()(message)
-    assert result.outcome is Outcome.QUEUED
+    assert result.outcome is DispatchOutcome.QUEUED
     record = runtime.ledger().get(result.calls[0].id)
     assert record.origin_message_id == message.message_id and record.origin_routing_key == message.routing_key
 
@@ -136,12 +136,12 @@ def test_any_envelope_is_parked_or_dispatched_never_a_failed_dispatch(
     dispatcher: Dispatcher = runtime.dispatcher()
     result = dispatcher(message)  # raising here is the failure this test exists for
     ledger = runtime.ledger()
-    if result.outcome is Outcome.PARKED:
+    if result.outcome is DispatchOutcome.PARKED:
         parked = ledger.parked(limit=1)[0]
         assert parked.raw_message_id == message.message_id and parked.raw_routing_key == message.routing_key
         assert parked.attributes == message.attributes and parked.body == message.body
     else:
-        assert result.outcome in (Outcome.QUEUED, Outcome.NOTHING)
+        assert result.outcome in (DispatchOutcome.QUEUED, DispatchOutcome.NOTHING)
         assert not admission.problems(message)
         for call in result.calls:
             if not call.folded:  # a folded call keeps the first message's origin

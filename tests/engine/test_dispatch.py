@@ -1,6 +1,6 @@
 """Dispatcher rules, on the embedded default (SQLite ledger and broker, no servers)."""
 
-from canvasbridge.engine.dispatch import Outcome
+from canvasbridge.engine.dispatch import DispatchOutcome
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.runtime import Runtime
 from tests.engine.helpers import embedded_config
@@ -39,33 +39,36 @@ def test_a_malformed_body_is_parked_with_its_reason_and_the_next_message_is_hand
     runtime = runtime_for(tmp_path)
     dispatch = runtime.dispatcher()
     bad = dispatch(envelope("{not json", message_id="bad"))
-    assert bad.outcome is Outcome.PARKED
+    assert bad.outcome is DispatchOutcome.PARKED
     assert "body is not valid JSON" in bad.reason and "parse_json" in bad.reason
     good = dispatch(
         envelope('{"task": "record", "params": {"key": "a", "effects_dir": "/tmp/x"}}', message_id="good")
     )
-    assert good.outcome is Outcome.QUEUED and len(good.calls) == 1
+    assert good.outcome is DispatchOutcome.QUEUED and len(good.calls) == 1
     (parked,) = runtime.ledger().parked()
     assert parked.message_id == "bad" and parked.body == b"{not json"
 
 
 def test_a_parser_naming_an_unconfigured_task_parks_the_message(tmp_path):
     result = runtime_for(tmp_path).dispatcher()(envelope('{"task": "no_such_task"}'))
-    assert result.outcome is Outcome.PARKED and "'no_such_task', which is not configured" in result.reason
+    assert (
+        result.outcome is DispatchOutcome.PARKED
+        and "'no_such_task', which is not configured" in result.reason
+    )
 
 
 def test_unmatched_messages_are_parked_or_acknowledged_by_policy(tmp_path):
     parked = runtime_for(tmp_path / "a", unmatched="park").dispatcher()(envelope("{}", routing_key="other"))
-    assert parked.outcome is Outcome.PARKED and "no route matched" in parked.reason
+    assert parked.outcome is DispatchOutcome.PARKED and "no route matched" in parked.reason
     acked_runtime = runtime_for(tmp_path / "b", unmatched="ack")
     acked = acked_runtime.dispatcher()(envelope("{}", routing_key="other"))
-    assert acked.outcome is Outcome.UNMATCHED
+    assert acked.outcome is DispatchOutcome.UNMATCHED
     assert acked_runtime.ledger().parked() == []
 
 
 def test_a_parser_may_ask_for_no_work(tmp_path):
     runtime = runtime_for(tmp_path)
-    assert runtime.dispatcher()(envelope("{}", routing_key="noop")).outcome is Outcome.NOTHING
+    assert runtime.dispatcher()(envelope("{}", routing_key="noop")).outcome is DispatchOutcome.NOTHING
     assert runtime.ledger().count() == 0
 
 
@@ -92,11 +95,11 @@ def test_a_batch_parks_its_bad_messages_alone_and_records_the_others_with_their_
         ]
     )
     assert [r.outcome for r in results] == [
-        Outcome.QUEUED,
-        Outcome.PARKED,
-        Outcome.NOTHING,
-        Outcome.QUEUED,
-        Outcome.QUEUED,
+        DispatchOutcome.QUEUED,
+        DispatchOutcome.PARKED,
+        DispatchOutcome.NOTHING,
+        DispatchOutcome.QUEUED,
+        DispatchOutcome.QUEUED,
     ]
     ledger = runtime.ledger()
     a, b, a2 = results[0].calls[0], results[3].calls[0], results[4].calls[0]

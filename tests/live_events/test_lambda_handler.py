@@ -8,7 +8,7 @@ from canvasbridge.live_events import lambda_handler as module
 from canvasbridge.live_events.lambda_handler import handle_batch, lambda_handler
 from canvasbridge.live_events.lookups import OfflineLookups
 from canvasbridge.live_events.processor import LiveEventProcessor
-from canvasbridge.live_events.rules import Directory, DirectoryCache, Participant
+from canvasbridge.live_events.rules import Participant, ParticipantDirectory, ParticipantDirectoryCache
 from canvasbridge.live_events.settings import LiveEventsSettings
 from canvasbridge.live_events.writer import ActivityWriter
 from tests.live_events.factories import envelope
@@ -35,8 +35,8 @@ def offline_processor(sf):
         Participant(f"a0{uid}", uid, uid, date(2026, 1, 1), date(2026, 12, 31), "565")
         for uid in ("S1", "S2", "S3")
     ]
-    directory = DirectoryCache(
-        lambda today: Directory.build(participants, []), refresh_s=300, today=lambda: TODAY
+    directory = ParticipantDirectoryCache(
+        lambda today: ParticipantDirectory.build(participants, []), refresh_s=300, today=lambda: TODAY
     )
     writer = ActivityWriter(sf, settings.salesforce, settings.writer)
     return LiveEventProcessor(settings, OfflineLookups(), directory, writer, today=lambda: TODAY)
@@ -150,7 +150,7 @@ def test_a_directory_that_cannot_load_fails_every_record_for_a_retry():
         raise TransientError("Salesforce is down")
 
     processor = offline_processor(FakeSalesforce())
-    processor.directory = DirectoryCache(broken, refresh_s=300, today=lambda: TODAY)
+    processor.directory = ParticipantDirectoryCache(broken, refresh_s=300, today=lambda: TODAY)
     batch = {
         "Records": [
             sqs_record("a", envelope("logged_in", sis="S1")),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from canvasbridge.errors import MessageError
 from canvasbridge.live_events.lookups import OfflineLookups
 from canvasbridge.live_events.processor import LiveEventProcessor
-from canvasbridge.live_events.rules import Directory, DirectoryCache, Participant
+from canvasbridge.live_events.rules import Participant, ParticipantDirectory, ParticipantDirectoryCache
 from canvasbridge.live_events.settings import LiveEventsSettings
 from tests.live_events.factories import envelope
 from tests.live_events.naming_names import NAMES
@@ -35,8 +35,10 @@ EXT_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), TEXT, URN_IDS)
 def processor():
     settings = LiveEventsSettings(enable=["asset_accessed"])
     participants = [Participant("a01", "S1001", "Ada", date(2026, 1, 1), date(2026, 12, 31), "565")]
-    directory = DirectoryCache(
-        lambda today: Directory.build(participants, []), refresh_s=300, today=lambda: date(2026, 3, 4)
+    directory = ParticipantDirectoryCache(
+        lambda today: ParticipantDirectory.build(participants, []),
+        refresh_s=300,
+        today=lambda: date(2026, 3, 4),
     )
     return LiveEventProcessor(settings, OfflineLookups(), directory, None, today=lambda: date(2026, 3, 4))
 

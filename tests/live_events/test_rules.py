@@ -6,9 +6,9 @@ import pytest
 from canvasbridge.live_events.handlers import Activity
 from canvasbridge.live_events.rules import (
     Attendee,
-    Directory,
-    DirectoryCache,
     Participant,
+    ParticipantDirectory,
+    ParticipantDirectoryCache,
     attendee_soql,
     load_directory,
     participant_soql,
@@ -47,7 +47,7 @@ def run(directory, act=None, marks=True, today=TODAY):
 
 
 def test_active_participant_on_the_course_gets_one_record_with_the_original_fields():
-    result = run(Directory.build([participant()], []))
+    result = run(ParticipantDirectory.build([participant()], []))
     [record] = result.records
     assert record.fields == {
         "Canvas_Activity__c": "Quiz Submitted",
@@ -70,26 +70,29 @@ def test_active_participant_on_the_course_gets_one_record_with_the_original_fiel
     ],
 )
 def test_programme_window_is_inclusive(start, end, active):
-    result = run(Directory.build([participant(start=start, end=end)], []))
+    result = run(ParticipantDirectory.build([participant(start=start, end=end)], []))
     assert bool(result.records) is active
     if not active:
         assert "active" in result.reason
 
 
 def test_course_mismatch_writes_nothing_and_says_why():
-    result = run(Directory.build([participant(course="999")], []))
+    result = run(ParticipantDirectory.build([participant(course="999")], []))
     assert not result.records and "course 565" in result.reason
 
 
 def test_non_course_events_need_only_an_active_programme():
     result = run(
-        Directory.build([participant(course="999")], []), activity(course_id=None, course_scoped=False)
+        ParticipantDirectory.build([participant(course="999")], []),
+        activity(course_id=None, course_scoped=False),
     )
     assert len(result.records) == 1
 
 
 def test_each_participant_gets_its_own_detail():
-    directory = Directory.build([participant("a01", name="Ada"), participant("a02", name="Grace")], [])
+    directory = ParticipantDirectory.build(
+        [participant("a01", name="Ada"), participant("a02", name="Grace")], []
+    )
     details = [r.fields["Canvas_Activity_Detail__c"] for r in run(directory).records]
     assert details[0].startswith("Ada ") and details[1].startswith("Grace ")
     assert len({r.key for r in run(directory).records}) == 2
@@ -101,14 +104,14 @@ def test_attendee_with_matching_flip_event_name_is_marked_case_and_space_insensi
         Attendee("att2", "S1", "Module 2", date(2026, 1, 1), date(2026, 12, 1)),
         Attendee("att3", "S1", "Module 1", date(2025, 1, 1), date(2025, 2, 1)),
     ]
-    result = run(Directory.build([], attendees))
+    result = run(ParticipantDirectory.build([], attendees))
     assert result.attendee_ids == ("att1",)
     assert not result.records
-    assert run(Directory.build([], attendees), marks=False).attendee_ids == ()
+    assert run(ParticipantDirectory.build([], attendees), marks=False).attendee_ids == ()
 
 
 def test_no_sis_id_means_no_record():
-    result = run(Directory.build([participant()], []), activity(participant_uid=None))
+    result = run(ParticipantDirectory.build([participant()], []), activity(participant_uid=None))
     assert not result.records and "SIS id" in result.reason
 
 
@@ -171,7 +174,7 @@ def test_directory_parses_nested_relationship_rows_and_caches():
         }
 
     now = [0.0]
-    cache = DirectoryCache(
+    cache = ParticipantDirectoryCache(
         lambda today: load_directory(query_all, SCHEMA, today),
         refresh_s=300,
         today=lambda: TODAY,

@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from canvasbridge.errors import PermanentError, TransientError
-from canvasbridge.live_events.rules import Plan, PlannedRecord
+from canvasbridge.live_events.rules import PlannedRecord, RecordPlan
 from canvasbridge.live_events.settings import SalesforceSchema, WriterSettings
 from canvasbridge.live_events.writer import ActivityWriter
 from tests.live_events.fakes import FakeSalesforce
@@ -20,7 +20,7 @@ def plan_for(n, prefix="e", attendees=()):
         )
         for i in range(n)
     )
-    return Plan(records=records, attendee_ids=tuple(attendees))
+    return RecordPlan(records=records, attendee_ids=tuple(attendees))
 
 
 def test_records_are_sent_in_collections_of_at_most_200():
@@ -88,7 +88,7 @@ def test_attendees_are_marked_in_one_update_and_forgotten():
 
 
 def test_an_event_with_nothing_to_write_is_done_at_once():
-    assert ActivityWriter(FakeSalesforce(), SCHEMA).submit(Plan(reason="none")).done
+    assert ActivityWriter(FakeSalesforce(), SCHEMA).submit(RecordPlan(reason="none")).done
 
 
 def test_background_mode_flushes_after_the_window_and_groups_concurrent_events():

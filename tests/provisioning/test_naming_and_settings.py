@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from canvasbridge.provisioning.naming import Template, check_template
-from canvasbridge.provisioning.rules import Outcome, step_back, structure
+from canvasbridge.provisioning.rules import Placement, step_back, structure
 from canvasbridge.provisioning.settings import ProvisioningSettings
 
 
@@ -56,12 +56,12 @@ def test_template_owns_ids_of_its_shape_only():
 @pytest.mark.parametrize(
     ("kind", "facts", "outcome"),
     [
-        ("unit", {"exported": True}, Outcome.COURSE),
-        ("unit", {"exported": False}, Outcome.SKIP),
-        ("activity", {"exported": False}, Outcome.SKIP),
-        ("activity", {"exported": True, "own_course": True}, Outcome.COURSE),
-        ("activity", {"exported": True, "own_course": False, "unit_exported": True}, Outcome.SECTION),
-        ("activity", {"exported": True, "own_course": False, "unit_exported": False}, Outcome.SKIP),
+        ("unit", {"exported": True}, Placement.COURSE),
+        ("unit", {"exported": False}, Placement.SKIP),
+        ("activity", {"exported": False}, Placement.SKIP),
+        ("activity", {"exported": True, "own_course": True}, Placement.COURSE),
+        ("activity", {"exported": True, "own_course": False, "unit_exported": True}, Placement.SECTION),
+        ("activity", {"exported": True, "own_course": False, "unit_exported": False}, Placement.SKIP),
     ],
 )
 def test_structure_rule_table(kind, facts, outcome):

@@ -31,7 +31,7 @@ from canvasbridge.engine.routing import Route, Router
 log = logging.getLogger(__name__)
 
 
-class Outcome(StrEnum):
+class DispatchOutcome(StrEnum):
     QUEUED = "queued"  # at least one call recorded and queued (or folded into a pending one)
     NOTHING = "nothing"  # the parser said no work is needed
     UNMATCHED = "unmatched"  # no route matched; acknowledged by policy
@@ -40,7 +40,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class DispatchResult:
-    outcome: Outcome
+    outcome: DispatchOutcome
     calls: list[RecordedCall] = field(default_factory=list)
     reason: str = ""
     parked_id: int | None = None  # the parked message's id when the outcome is PARKED
@@ -90,7 +90,7 @@ class Dispatcher:
                     route.name,
                     ", ".join(f"{c.task}#{c.id}{' (folded)' if c.folded else ''}" for c in queued),
                 )
-            results[index] = DispatchResult(Outcome.QUEUED, queued)
+            results[index] = DispatchResult(DispatchOutcome.QUEUED, queued)
         return results
 
     def _route_and_parse(self, envelope: Envelope) -> tuple[DispatchResult, Route | None, list[TaskCall]]:
@@ -111,7 +111,7 @@ class Dispatcher:
             return self._park(envelope, reason, route=route.name, cause="parse"), route, []
         if not calls:
             log.debug("route %s: parser asked for no work", route.name)
-        return DispatchResult(Outcome.NOTHING), route, calls
+        return DispatchResult(DispatchOutcome.NOTHING), route, calls
 
     def _parse(self, route: Route, envelope: Envelope) -> list[TaskCall]:
         produced = route.parse(envelope)
@@ -136,11 +136,11 @@ class Dispatcher:
         reason = f"no route matched (routing key {envelope.routing_key!r}, attributes {sorted(envelope.attributes)})"
         if self._unmatched.policy_for(envelope.source) is UnmatchedPolicy.ACK:
             log.info("acknowledged unmatched message: %s", reason)
-            return DispatchResult(Outcome.UNMATCHED, reason=reason)
+            return DispatchResult(DispatchOutcome.UNMATCHED, reason=reason)
         return self._park(envelope, reason, route=None, cause="unmatched")
 
     def _park(self, envelope: Envelope, reason: str, *, route: str | None, cause: str) -> DispatchResult:
         parked_id = self._ledger().park(envelope, reason=reason, route=route)
         metrics.MESSAGES_PARKED.labels(envelope.source, route or "-", cause).inc()
         log.warning("parked message as #%d: %s", parked_id, reason)
-        return DispatchResult(Outcome.PARKED, reason=reason, parked_id=parked_id)
+        return DispatchResult(DispatchOutcome.PARKED, reason=reason, parked_id=parked_id)

@@ -27,8 +27,8 @@ from canvasbridge.errors import CanvasbridgeError
 from canvasbridge.live_events.handlers import HANDLERS
 from canvasbridge.live_events.lookups import OfflineLookups
 from canvasbridge.live_events.naming import ATTRIBUTE, event_name_from_body
-from canvasbridge.live_events.processor import LiveEventProcessor, Outcome
-from canvasbridge.live_events.rules import Directory, Participant, plan
+from canvasbridge.live_events.processor import EventOutcome, LiveEventProcessor
+from canvasbridge.live_events.rules import Participant, ParticipantDirectory, plan
 from canvasbridge.live_events.settings import LiveEventsSettings
 
 
@@ -98,7 +98,7 @@ def _offline_processor(config_path: Path | None) -> LiveEventProcessor:
     return LiveEventProcessor(settings, OfflineLookups(), None, None)
 
 
-def _hypothetical(processor: LiveEventProcessor, outcome: Outcome) -> Outcome:
+def _hypothetical(processor: LiveEventProcessor, outcome: EventOutcome) -> EventOutcome:
     """Offline: the plan for one participant who matches every rule."""
     activity = outcome.activity
     if activity is None:
@@ -113,7 +113,7 @@ def _hypothetical(processor: LiveEventProcessor, outcome: Outcome) -> Outcome:
         today,
         activity.course_id,
     )
-    directory = Directory.build([participant], [])
+    directory = ParticipantDirectory.build([participant], [])
     spec = HANDLERS[outcome.event_name or ""]
     result = plan(
         activity.__class__(**{**asdict(activity), "participant_uid": participant.uid}),
@@ -123,7 +123,7 @@ def _hypothetical(processor: LiveEventProcessor, outcome: Outcome) -> Outcome:
         processor.settings.zone,
         marks_attendance=spec.marks_attendance,
     )
-    return Outcome(
+    return EventOutcome(
         "queued",
         outcome.event_id,
         outcome.event_name,
@@ -133,7 +133,7 @@ def _hypothetical(processor: LiveEventProcessor, outcome: Outcome) -> Outcome:
     )
 
 
-def _describe(label: str, source: str, outcome: Outcome) -> dict[str, Any]:
+def _describe(label: str, source: str, outcome: EventOutcome) -> dict[str, Any]:
     data: dict[str, Any] = {
         "message": label,
         "event_id": outcome.event_id,
@@ -225,7 +225,7 @@ def explain(
                     inferred = None
                 if inferred != name:
                     source += f"; the table says {inferred or 'nothing'}"
-            directory = None if live else Directory()
+            directory = None if live else ParticipantDirectory()
             outcome = processor.prepare(caliper_event, name, directory)
             if not live and outcome.activity is not None:
                 outcome = _hypothetical(processor, outcome)

@@ -4,7 +4,7 @@
 participant directory, the writer) and counts every outcome. The Lambda handler, the engine
 tasks and ``canvasbridge events explain`` all go through it, so they cannot disagree.
 
-Outcome statuses (the counters use the same words):
+EventOutcome statuses (the counters use the same words):
 
 ``queued``     records or attendee updates handed to the writer (ticket resolves when written)
 ``skipped``    handled, but no record is due (the reason says why: no SIS id, no active programme…)
@@ -29,7 +29,7 @@ from canvasbridge.live_events.caliper import CaliperError, CaliperEvent, parse_e
 from canvasbridge.live_events.handlers import HANDLERS, Activity, HandlerContext
 from canvasbridge.live_events.lookups import CanvasLookups
 from canvasbridge.live_events.naming import UnmappedEventError, event_name
-from canvasbridge.live_events.rules import Directory, DirectoryCache, Plan, plan
+from canvasbridge.live_events.rules import ParticipantDirectory, ParticipantDirectoryCache, RecordPlan, plan
 from canvasbridge.live_events.settings import LiveEventsSettings
 from canvasbridge.live_events.writer import ActivityWriter, Ticket
 
@@ -37,14 +37,14 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Outcome:
+class EventOutcome:
     """What happened to one Caliper event."""
 
     status: str
     event_id: str | None = None
     event_name: str | None = None
     activity: Activity | None = None
-    plan: Plan | None = None
+    plan: RecordPlan | None = None
     reason: str | None = None
     ticket: Ticket | None = None
 
@@ -105,7 +105,7 @@ class LiveEventProcessor:
         self,
         settings: LiveEventsSettings,
         lookups: CanvasLookups,
-        directory: DirectoryCache | None,
+        directory: ParticipantDirectoryCache | None,
         writer: ActivityWriter | None,
         *,
         today: Callable[[], date] | None = None,
@@ -160,18 +160,20 @@ class LiveEventProcessor:
             self.count("malformed")
             raise
 
-    def prepare(self, event: CaliperEvent, name: str, directory: Directory | None = None) -> Outcome:
+    def prepare(
+        self, event: CaliperEvent, name: str, directory: ParticipantDirectory | None = None
+    ) -> EventOutcome:
         """Run the handler and the rules for one named event; writes nothing."""
         status = disposition(self.settings, name)
         if status == "unhandled":
-            return Outcome("unhandled", event.id, name, reason=f"no handler for {name}")
+            return EventOutcome("unhandled", event.id, name, reason=f"no handler for {name}")
         if status == "disabled":
-            return Outcome("disabled", event.id, name, reason=f"the {name} handler is turned off")
+            return EventOutcome("disabled", event.id, name, reason=f"the {name} handler is turned off")
         spec = HANDLERS[name]
         activity = spec.handler(event, name, self._context)
         if directory is None:
             if self.directory is None:
-                return Outcome(
+                return EventOutcome(
                     "skipped", event.id, name, activity, reason="no Salesforce directory configured"
                 )
             directory = self.directory.get()
@@ -184,12 +186,12 @@ class LiveEventProcessor:
             marks_attendance=spec.marks_attendance,
         )
         status = "queued" if result.records or result.attendee_ids else "skipped"
-        return Outcome(status, event.id, name, activity, result, reason=result.reason)
+        return EventOutcome(status, event.id, name, activity, result, reason=result.reason)
 
     # -- with writes --------------------------------------------------------------------
     def submit(
         self, event: CaliperEvent, name: str, *, maybe_written: bool = False, token: Any = None
-    ) -> Outcome:
+    ) -> EventOutcome:
         """:meth:`prepare`, then hand the plan to the writer (the ticket tracks the write)."""
         outcome = self.prepare(event, name)
         self.count(outcome.status, name)
@@ -208,7 +210,7 @@ class LiveEventProcessor:
         *,
         maybe_written: bool = False,
         token: Any = None,
-    ) -> list[Outcome]:
+    ) -> list[EventOutcome]:
         """Every event of one message body; raises for a malformed or unmappable body."""
         return [
             self.submit(event, name, maybe_written=maybe_written, token=token)

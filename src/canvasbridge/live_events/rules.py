@@ -9,7 +9,7 @@
   name (trimmed, case-insensitive like SOQL ``=``) is marked attended, independently of the
   participant rule (as the original's later fix did).
 
-Cost: nothing here queries per event. :class:`DirectoryCache` loads every participant and
+Cost: nothing here queries per event. :class:`ParticipantDirectoryCache` loads every participant and
 every unattended attendee of a programme that may be active (two ``query_all`` calls, a
 day of margin each side) and reloads after ``directory_refresh_s``. The SOQL contains only
 configured API names (validated in settings.py) and dates we compute: no value from an
@@ -59,14 +59,16 @@ class Attendee:
 
 
 @dataclass
-class Directory:
+class ParticipantDirectory:
     """Participants and open attendees, indexed by participant UID."""
 
     participants: dict[str, list[Participant]] = field(default_factory=dict)
     attendees: dict[str, list[Attendee]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, participants: Iterable[Participant], attendees: Iterable[Attendee]) -> Directory:
+    def build(
+        cls, participants: Iterable[Participant], attendees: Iterable[Attendee]
+    ) -> ParticipantDirectory:
         directory = cls()
         for participant in participants:
             directory.participants.setdefault(participant.uid, []).append(participant)
@@ -83,7 +85,7 @@ class PlannedRecord:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RecordPlan:
     records: tuple[PlannedRecord, ...] = ()
     attendee_ids: tuple[str, ...] = ()
     reason: str | None = None  # why no record is written, for logs and `events explain`
@@ -157,7 +159,9 @@ def attendee_soql(schema: SalesforceSchema, today: date) -> str:
     return f"SELECT {', '.join(fields)} FROM {s.attendee_object} WHERE {' AND '.join(where)}"  # noqa: S608
 
 
-def load_directory(query_all: Callable[[str], Any], schema: SalesforceSchema, today: date) -> Directory:
+def load_directory(
+    query_all: Callable[[str], Any], schema: SalesforceSchema, today: date
+) -> ParticipantDirectory:
     """Two bulk queries: every possibly-active participant and every open attendee."""
     s = schema
     participants = [
@@ -181,7 +185,7 @@ def load_directory(query_all: Callable[[str], Any], schema: SalesforceSchema, to
         )
         for row in _records(query_all(attendee_soql(s, today)))
     ]
-    return Directory.build(participants, attendees)
+    return ParticipantDirectory.build(participants, attendees)
 
 
 def _records(result: Any) -> list[dict[str, Any]]:
@@ -190,12 +194,12 @@ def _records(result: Any) -> list[dict[str, Any]]:
     return list(result)
 
 
-class DirectoryCache:
-    """The :class:`Directory`, reloaded in bulk every ``refresh_s`` seconds (one loader at a time)."""
+class ParticipantDirectoryCache:
+    """The :class:`ParticipantDirectory`, reloaded in bulk every ``refresh_s`` seconds (one loader at a time)."""
 
     def __init__(
         self,
-        loader: Callable[[date], Directory],
+        loader: Callable[[date], ParticipantDirectory],
         *,
         refresh_s: float,
         today: Callable[[], date],
@@ -206,11 +210,11 @@ class DirectoryCache:
         self._today = today
         self._clock = clock
         self._lock = threading.Lock()
-        self._directory: Directory | None = None
+        self._directory: ParticipantDirectory | None = None
         self._loaded_at = 0.0
         self.loads = 0
 
-    def get(self) -> Directory:
+    def get(self) -> ParticipantDirectory:
         with self._lock:
             if self._directory is None or self._clock() - self._loaded_at >= self._refresh_s:
                 self._directory = self._loader(self._today())
@@ -243,17 +247,17 @@ def _names_equal(left: str, right: str) -> bool:
 
 def plan(
     activity: Activity,
-    directory: Directory,
+    directory: ParticipantDirectory,
     today: date,
     schema: SalesforceSchema,
     tz: tzinfo,
     *,
     marks_attendance: bool,
-) -> Plan:
+) -> RecordPlan:
     """What to write for one activity: records per active participant, attendees to mark."""
     uid = activity.participant_uid
     if not uid:
-        return Plan(
+        return RecordPlan(
             reason=f"the Canvas user {activity.user_id or '(none)'} has no SIS id, so no participant UID"
         )
     attendees: tuple[str, ...] = ()
@@ -281,7 +285,7 @@ def plan(
                 reason = f"course {activity.course_id} is not the LMS course of {uid!r}'s active programmes ({', '.join(courses)})"
             active = matching
     if reason is not None:
-        return Plan(attendee_ids=attendees, reason=reason)
+        return RecordPlan(attendee_ids=attendees, reason=reason)
     iso = activity.event_time.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     records = []
     for participant in active:
@@ -296,4 +300,4 @@ def plan(
         if schema.event_id_field:
             fields[schema.event_id_field] = key
         records.append(PlannedRecord(key=key, fields=fields, participant_id=participant.id))
-    return Plan(records=tuple(records), attendee_ids=attendees)
+    return RecordPlan(records=tuple(records), attendee_ids=attendees)

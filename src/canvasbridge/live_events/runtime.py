@@ -11,7 +11,7 @@ from typing import Any
 from canvasbridge.clients.salesforce import soql
 from canvasbridge.live_events.lookups import CachedCanvasLookups, CanvasLookups, OfflineLookups
 from canvasbridge.live_events.processor import LiveEventProcessor
-from canvasbridge.live_events.rules import DirectoryCache, load_directory
+from canvasbridge.live_events.rules import ParticipantDirectoryCache, load_directory
 from canvasbridge.live_events.settings import LiveEventsSettings
 from canvasbridge.live_events.writer import ActivityWriter
 
@@ -44,7 +44,7 @@ def build_processor(
     if salesforce is None:
         return processor
     schema = settings.salesforce
-    directory = DirectoryCache(
+    directory = ParticipantDirectoryCache(
         lambda today: load_directory(salesforce.query_all, schema, today),
         refresh_s=settings.cache.directory_refresh_s,
         today=processor.today,

@@ -39,7 +39,7 @@ from urllib.parse import quote_plus
 
 from canvasbridge.clients.salesforce import soql
 from canvasbridge.errors import PermanentError, TransientError
-from canvasbridge.live_events.rules import Plan, PlannedRecord
+from canvasbridge.live_events.rules import PlannedRecord, RecordPlan
 from canvasbridge.live_events.settings import SalesforceSchema, WriterSettings
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class ActivityWriter:
         self.stats = WriterStats()
 
     # -- submitting -------------------------------------------------------------------
-    def submit(self, plan: Plan, *, maybe_written: bool = False, token: Any = None) -> Ticket:
+    def submit(self, plan: RecordPlan, *, maybe_written: bool = False, token: Any = None) -> Ticket:
         """Queue one event's records and attendee updates; the ticket resolves when written."""
         ticket = Ticket(token)
         ticket._expect(len(plan.records) + len(plan.attendee_ids))

@@ -36,7 +36,7 @@ from canvasbridge.provisioning.model import (
     UserState,
 )
 from canvasbridge.provisioning.naming import Template
-from canvasbridge.provisioning.rules import Outcome, StructureRule, step_back, structure
+from canvasbridge.provisioning.rules import Placement, StructureRule, step_back, structure
 from canvasbridge.provisioning.settings import ProvisioningSettings
 
 #: asks FS collections for whole items (``fields=*``), so a listing costs one call per page
@@ -224,7 +224,7 @@ class CourseDecision:
     merged: list[CourseDecision] = field(default_factory=list)
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> Placement:
         return self.rule.outcome
 
 
@@ -374,7 +374,7 @@ def decide_unit(
     emne = view.emne(uid)
     terms = view.terms(uid)
     values = unit_values(uid, emne, terms)
-    if rule.outcome is not Outcome.SKIP:
+    if rule.outcome is not Placement.SKIP:
         decision.course = _course(settings, values, emne, activity=False)
         decision.section = _section(settings, values, decision.course.sis_course_id, activity=False)
         decision.members = [t.id.display for t in terms if t.lms_export] or [uid.display]
@@ -393,9 +393,9 @@ def decide_unit(
             course=decision.course,
             terms=terms,
         )
-        if sub.outcome is Outcome.SECTION:
+        if sub.outcome is Placement.SECTION:
             decision.merged.append(sub)
-        elif sub.outcome is Outcome.COURSE and own_courses is not None:
+        elif sub.outcome is Placement.COURSE and own_courses is not None:
             own_courses.append(sub)
     return decision
 
@@ -438,9 +438,9 @@ def _decide_activity(
     values = activity_values(unit_values_, activity, aid.aktivitet)
     # the same activity code in every term of a multi-term unit shares one section
     decision.members = [AktivitetId(t.id, aid.aktivitet).display for t in terms] or [aid.display]
-    if rule.outcome is Outcome.COURSE:
+    if rule.outcome is Placement.COURSE:
         decision.course = _course(settings, values, emne, activity=True)
-    elif rule.outcome is Outcome.SECTION:
+    elif rule.outcome is Placement.SECTION:
         decision.course = course
     if decision.course is not None:
         decision.section = _section(settings, values, decision.course.sis_course_id, activity=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
-class Outcome(StrEnum):
+class Placement(StrEnum):
     COURSE = "course"
     SECTION = "section"
     SKIP = "skip"
@@ -30,20 +30,20 @@ class StructureRule:
     exported: bool | None
     own_course: bool | None
     unit_exported: bool | None
-    outcome: Outcome
+    outcome: Placement
     reason: str
 
 
 #: First matching row decides. ``own_course`` is FS's flag that an activity gets its own
 #: course instead of being merged as a section into its unit's course.
 STRUCTURE_RULES: tuple[StructureRule, ...] = (
-    StructureRule("unit", False, None, None, Outcome.SKIP, "teaching unit not marked for LMS export"),
-    StructureRule("unit", True, None, None, Outcome.COURSE, "teaching unit marked for LMS export"),
-    StructureRule("activity", False, None, None, Outcome.SKIP, "activity not marked for LMS export"),
-    StructureRule("activity", True, True, None, Outcome.COURSE, "activity flagged to be its own course"),
-    StructureRule("activity", True, False, True, Outcome.SECTION, "activity merged into its unit's course"),
+    StructureRule("unit", False, None, None, Placement.SKIP, "teaching unit not marked for LMS export"),
+    StructureRule("unit", True, None, None, Placement.COURSE, "teaching unit marked for LMS export"),
+    StructureRule("activity", False, None, None, Placement.SKIP, "activity not marked for LMS export"),
+    StructureRule("activity", True, True, None, Placement.COURSE, "activity flagged to be its own course"),
+    StructureRule("activity", True, False, True, Placement.SECTION, "activity merged into its unit's course"),
     StructureRule(
-        "activity", True, False, False, Outcome.SKIP, "activity to be merged, but its unit is not exported"
+        "activity", True, False, False, Placement.SKIP, "activity to be merged, but its unit is not exported"
     ),
 )
 

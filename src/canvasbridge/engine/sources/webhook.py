@@ -48,7 +48,7 @@ from starlette.routing import Route
 
 from canvasbridge.engine import metrics
 from canvasbridge.engine.admission import safe_text
-from canvasbridge.engine.dispatch import DispatchResult, Outcome
+from canvasbridge.engine.dispatch import DispatchOutcome, DispatchResult
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.sources.base import Dispatch, stringify_attribute
 from canvasbridge.engine.sources.config import WebhookSourceConfig
@@ -138,7 +138,7 @@ def _endpoint(config: WebhookSourceConfig, dispatch: Dispatch) -> Callable[[Requ
                 status_code=503,
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
-        if isinstance(result, DispatchResult) and result.outcome is Outcome.PARKED:
+        if isinstance(result, DispatchResult) and result.outcome is DispatchOutcome.PARKED:
             return JSONResponse(
                 {
                     "queued": False,

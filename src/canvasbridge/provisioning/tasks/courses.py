@@ -19,7 +19,7 @@ from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import read_course, read_sections
 from canvasbridge.provisioning.desired import CourseDecision, FsView, decide_course
 from canvasbridge.provisioning.plan import Operation, plan_course, plan_section
-from canvasbridge.provisioning.rules import Outcome
+from canvasbridge.provisioning.rules import Placement
 from canvasbridge.provisioning.runtime import Kit
 from canvasbridge.provisioning.tasks.sections import sync_section
 from canvasbridge.provisioning.tasks.steps import carry_out
@@ -52,7 +52,7 @@ def ensure_course(ctx: TaskContext, fs_id: str) -> dict[str, Any]:
         "outcome": decision.outcome.value,
         "rule": decision.rule.reason,
     }
-    if decision.outcome is Outcome.SKIP or decision.course is None:
+    if decision.outcome is Placement.SKIP or decision.course is None:
         return {**summary, "planned": 0}
     summary["course"] = decision.course.sis_course_id
     ctx.hold(f"course:{decision.course.sis_course_id}")

@@ -21,7 +21,7 @@ from canvasbridge.provisioning.desired import (
     FsView,
     decide_course,
 )
-from canvasbridge.provisioning.rules import Outcome
+from canvasbridge.provisioning.rules import Placement
 from canvasbridge.provisioning.tasks.courses import ensure_course
 from canvasbridge.provisioning.tasks.sections import sync_section
 
@@ -29,7 +29,7 @@ from canvasbridge.provisioning.tasks.sections import sync_section
 def ensure_enrollments(ctx: TaskContext, fs_id: str) -> dict[str, Any]:
     k = runtime.kit(ctx)
     decision = decide_course(FsView(runtime.fs(ctx)), k.settings, fs_id)
-    if decision.outcome is Outcome.SKIP or decision.section is None:
+    if decision.outcome is Placement.SKIP or decision.section is None:
         return {"fs_id": fs_id, "outcome": decision.outcome.value, "rule": decision.rule.reason, "planned": 0}
     if read_section(k.canvas, decision.section.sis_section_id) is None:
         # the section is not there yet: build the structure, which syncs new sections' enrollments
