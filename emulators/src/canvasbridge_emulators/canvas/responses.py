@@ -951,14 +951,20 @@ class CanvasResponses:
     async def list_submissions(self, request: Request) -> Response:
         course_id = self._content_course(request)
         assignment = self.model.get_assignment(as_int(ref(request, "assignment_id"), "id"), course_id)
-        return self.listing(request, self.model.submissions(assignment.id), shapes.submission)
+        base = base_url(request)
+        return self.listing(
+            request, self.model.submissions(assignment.id), lambda s: shapes.submission(s, base, course_id)
+        )
 
     async def get_submission(self, request: Request) -> Response:
         course_id = self._content_course(request)
         assignment = self.model.get_assignment(as_int(ref(request, "assignment_id"), "id"), course_id)
         user = self.user(request, ref(request, "user_id"))
         found = self.model.find_submission(assignment.id, user.id)
-        return ok(shapes.submission(found) if found else shapes.unsubmitted(assignment.id, user.id))
+        base = base_url(request)
+        if found is None:
+            return ok(shapes.unsubmitted(assignment.id, user.id, base, course_id))
+        return ok(shapes.submission(found, base, course_id))
 
     async def list_quizzes(self, request: Request) -> Response:
         course_id = self._content_course(request)
@@ -980,7 +986,8 @@ class CanvasResponses:
             body["quizzes"] = [shapes.quiz(quiz, base_url(request))]
         if "submission" in include:
             subs = [self.model.find_submission(quiz.assignment_id, qs.user_id) for qs in items]
-            body["submissions"] = [shapes.submission(s) for s in subs if s is not None]
+            base = base_url(request)
+            body["submissions"] = [shapes.submission(s, base, quiz.course_id) for s in subs if s is not None]
         if "user" in include:
             body["users"] = [shapes.user(self.model, self.model.get_user(qs.user_id)) for qs in items]
         return body

@@ -57,6 +57,7 @@ def term(t: Term) -> dict[str, Any]:
         "created_at": t.created_at,
         "workflow_state": t.workflow_state,
         "grading_period_group_id": None,
+        "overrides": {},
         "sis_term_id": t.sis_term_id,
         "sis_import_id": t.sis_import_id,
         "integration_id": t.integration_id,
@@ -293,15 +294,29 @@ def assignment(a: Assignment, base: str) -> dict[str, Any]:
         "discussion_topic": {"id": a.discussion_topic_id} if a.discussion_topic_id else None,
         "muted": False,
         "omit_from_final_grade": False,
+        "has_overrides": False,
+        "submissions_download_url": f"{base}/courses/{a.course_id}/assignments/{a.id}/submissions?zip=1",
+        "assignment_group_id": a.course_id,  # one assignment group per course, numbered as it
+        "allowed_attempts": -1,
+        "grading_standard_id": None,
+        "position": a.id,
+        "peer_reviews": False,
+        "only_visible_to_overrides": False,
+        "locked_for_user": False,
+        "anonymous_grading": False,
     }
 
 
-def submission(s: Submission) -> dict[str, Any]:
+def submission(s: Submission, base: str, course_id: int) -> dict[str, Any]:
+    path = f"/courses/{course_id}/assignments/{s.assignment_id}/submissions/{s.user_id}"
+    submitted = s.workflow_state != "unsubmitted"
     return {
         "id": s.id,
         "assignment_id": s.assignment_id,
         "user_id": s.user_id,
         "attempt": s.attempt,
+        "body": None,
+        "url": None,
         "score": s.score,
         "grade": s.grade,
         "entered_score": s.score,
@@ -311,18 +326,25 @@ def submission(s: Submission) -> dict[str, Any]:
         "grader_id": s.grader_id,
         "workflow_state": s.workflow_state,
         "grade_matches_current_submission": True,
+        "html_url": f"{base}{path}",
+        "preview_url": f"{base}{path}?preview=1&version={max((s.attempt or 1) - 1, 0)}",
         "late": False,
         "missing": False,
         "excused": False,
-        "submission_type": None if s.workflow_state == "unsubmitted" else "online_upload",
+        "late_policy_status": None,
+        "points_deducted": None,
+        "seconds_late": 0,
+        "extra_attempts": None,
+        "posted_at": s.graded_at,
+        "submission_type": "online_upload" if submitted else None,
     }
 
 
-def unsubmitted(assignment_id: int, user_id: int) -> dict[str, Any]:
+def unsubmitted(assignment_id: int, user_id: int, base: str, course_id: int) -> dict[str, Any]:
     """What Canvas answers for a user who has not submitted: a placeholder submission."""
     placeholder = Submission(0, assignment_id, user_id, workflow_state="unsubmitted", attempt=None)
     placeholder.submitted_at = None
-    body = submission(placeholder)
+    body = submission(placeholder, base, course_id)
     body["id"] = None
     return body
 
@@ -332,7 +354,20 @@ def quiz(q: Quiz, base: str) -> dict[str, Any]:
         "id": q.id,
         "title": q.title,
         "html_url": f"{base}/courses/{q.course_id}/quizzes/{q.id}",
+        "mobile_url": f"{base}/courses/{q.course_id}/quizzes/{q.id}?persist_headless=1&force_user=1",
         "quiz_type": q.quiz_type,
+        "assignment_group_id": q.course_id,  # as the quiz's assignment
+        "shuffle_answers": False,
+        "hide_results": None,
+        "show_correct_answers": True,
+        "scoring_policy": "keep_highest",
+        "one_question_at_a_time": False,
+        "cant_go_back": False,
+        "access_code": None,
+        "ip_filter": None,
+        "lock_at": None,
+        "unlock_at": None,
+        "locked_for_user": False,
         "assignment_id": q.assignment_id,
         "points_possible": q.points_possible,
         "published": q.published,
@@ -362,6 +397,9 @@ def quiz_submission(qs: QuizSubmission, points_possible: float | None) -> dict[s
         "kept_score": qs.score,
         "fudge_points": None,
         "quiz_points_possible": points_possible,
+        "manually_unlocked": None,
+        "has_seen_results": None,
+        "overdue_and_needs_submission": False,
         "workflow_state": qs.workflow_state,
     }
 
@@ -373,6 +411,16 @@ def discussion_topic(t: DiscussionTopic, base: str) -> dict[str, Any]:
         "message": t.message,
         "html_url": f"{base}/courses/{t.course_id}/discussion_topics/{t.id}",
         "posted_at": t.posted_at,
+        "last_reply_at": t.posted_at,
+        "require_initial_post": False,
+        "discussion_subentry_count": 0,
+        "read_state": "read",
+        "unread_count": 0,
+        "delayed_post_at": None,
+        "lock_at": None,
+        "user_name": None,
+        "attachments": [],
+        "permissions": {"attach": False, "update": False, "reply": True, "delete": False},
         "discussion_type": "threaded",
         "assignment_id": t.assignment_id,
         "published": True,
@@ -391,6 +439,7 @@ def page(p: Page, base: str) -> dict[str, Any]:
         "updated_at": p.created_at,
         "published": p.published,
         "front_page": False,
+        "locked_for_user": False,
         "html_url": f"{base}/courses/{p.course_id}/pages/{p.url}",
         "editing_roles": "teachers",
     }
