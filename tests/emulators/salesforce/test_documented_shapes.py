@@ -240,6 +240,7 @@ def r_bulk1(sf: Salesforce, org: Org) -> Found:
     results = requests.get(
         f"{base}/job/{job['id']}/batch/{batch['id']}/result", headers=headers, timeout=5
     ).json()
+    assert len(job["id"]) == len(batch["id"]) == 18  # Salesforce ids
     return [(job, BULK1_JOB), (batch, BULK1_BATCH)] + [(r, UPSERT_RESULT | {"id": "str?"}) for r in results]
 
 

@@ -120,7 +120,7 @@ class BulkV1:
         return now.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
     def _new_id(self, prefix: str) -> str:
-        return f"{prefix}Dn00000{next(self._ids):06d}AAA"
+        return f"{prefix}Dn000{next(self._ids):07d}AAA"  # 18 characters, as Salesforce ids are
 
     def reset(self) -> None:
         with self._lock:
