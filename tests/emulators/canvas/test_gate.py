@@ -61,6 +61,8 @@ def test_throttle_answers_403_text_by_default_which_canvasapi_36_calls_forbidden
     assert not isinstance(caught.value, RateLimitExceeded)
     other = httpx.get(f"{url}/api/v1/users/1", headers={"Authorization": "Bearer second-token"})
     assert other.status_code == 200  # one bucket per token
+    counted = emu.control.stats()["requests"]["GET /api/v1/users/{id}"]
+    assert counted.get("403", 0) >= 2  # the refusals are counted under their route
 
 
 def test_throttle_can_answer_429_which_canvasapi_maps_to_rate_limit_exceeded(

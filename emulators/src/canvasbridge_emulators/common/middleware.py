@@ -52,7 +52,12 @@ class ControlMiddleware:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            self.control.record(method, _template(scope), status_box["status"])
+            # an answer given before routing (a gate's throttle or auth refusal) has no route
+            # in the scope: find the one it would have reached
+            template = _template(scope)
+            if template == "(unrouted)":
+                template = self._route_of(scope)
+            self.control.record(method, template, status_box["status"])
 
     def _route_of(self, scope: Scope) -> str:
         """The template of the route that would serve ``scope``: the routes are found on the
