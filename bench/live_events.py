@@ -389,9 +389,9 @@ def run_engine(
                 time.sleep(0.2)
             elapsed = time.perf_counter() - started
         processor.writer.close()
-        records = ledger.list(CallFilter(states=(CallState.SUCCEEDED,)), limit=100000)
+        records = ledger.calls(CallFilter(states=(CallState.SUCCEEDED,)), limit=100000)
         latencies = [(r.finished_at - r.created_at).total_seconds() for r in records if r.finished_at]
-        dead = ledger.list(CallFilter(states=(CallState.DEAD,)), limit=100000)
+        dead = ledger.calls(CallFilter(states=(CallState.DEAD,)), limit=100000)
     finally:
         ledger.close()
         if drop is not None:

@@ -62,7 +62,7 @@ def test_a_flow_installed_from_an_entry_point_runs_end_to_end(tmp_path: Path) ->
     consumed = canvasbridge("consume", "--config", str(config))
     assert consumed.returncode == 0, consumed.stderr
     ledger = Ledger.open(f"sqlite:///{tmp_path / 'data' / 'ledger.db'}")  # this process has no such flow
-    [call] = ledger.list()
+    [call] = ledger.calls()
     assert (call.task, call.params) == ("record_visit", {"badge": "b-17", "room": "Room 101"})
     [parked] = ledger.parked()
     assert "a scan needs 'badge' and 'room'" in parked.reason

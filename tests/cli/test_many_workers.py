@@ -93,6 +93,6 @@ def test_three_workers_on_one_host_share_the_queue_and_a_stopped_one_loses_nothi
     assert all(per_worker.values()), per_worker  # spread over all three
     assert per_worker[stopped.pid] == ran_before_stop  # nothing ran there after the stop
     assert {s: n for s, n in ledger.stats()["by_state"].items() if n} == {"succeeded": CALLS}
-    assert {record.attempts for record in ledger.list(limit=CALLS)} == {1}
+    assert {record.attempts for record in ledger.calls(limit=CALLS)} == {1}
     assert len(list(effects.glob("*.log"))) == 3
     print(f"\ncalls per worker: {sorted(per_worker.values())}")

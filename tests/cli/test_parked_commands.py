@@ -46,7 +46,7 @@ def test_requeue_queues_a_now_routable_message_and_exits_1_for_one_parked_again(
     still_bad = _park(ledger, "elsewhere.user", {"task": "record"}, "m-2")
     result = invoke("parked", "requeue", str(fixed), str(still_bad), "-c", str(config_file))
     assert result.exit_code == 1
-    [call] = [c for c in ledger.list() if c.origin_message_id == "m-1"]
+    [call] = [c for c in ledger.calls() if c.origin_message_id == "m-1"]
     assert call.state is CallState.QUEUED and call.params == {"key": "olan"}
     assert f"{fixed}: queued as call(s) #{call.id}" in result.stdout
     [again] = [p for p in ledger.parked() if p.message_id == "m-2"]

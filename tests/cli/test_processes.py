@@ -89,7 +89,7 @@ def test_consume_replays_into_the_ledger_and_stops_cleanly_on_sigterm(
     finally:
         code, stderr = stop(process)
     assert code == 0, stderr
-    assert ledger.list()[0].params == {"key": "k1", "effects_dir": "x"}
+    assert ledger.calls()[0].params == {"key": "k1", "effects_dir": "x"}
 
 
 def test_consume_refuses_an_unknown_source(config_file: Path) -> None:

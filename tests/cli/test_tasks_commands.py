@@ -83,7 +83,7 @@ def test_requeue_by_id_makes_a_new_call_and_exits_1_when_one_is_refused(
     assert result.exit_code == 1
     assert f"{dead}: requeued as" in result.stdout
     assert f"{done}: call {done} is succeeded" in result.stderr
-    [new] = [r for r in ledger.list() if r.requeued_from == dead]
+    [new] = [r for r in ledger.calls() if r.requeued_from == dead]
     assert new.state is CallState.QUEUED
 
 
@@ -92,7 +92,7 @@ def test_a_requeued_dead_letter_shows_where_it_went_and_is_no_longer_dead(
 ) -> None:
     dead = seeding.dead(ledger, "record", key="a", effects_dir="x")
     assert invoke("tasks", "requeue", str(dead), "-c", str(config_file)).exit_code == 0
-    [new] = [r for r in ledger.list() if r.requeued_from == dead]
+    [new] = [r for r in ledger.calls() if r.requeued_from == dead]
     listed = invoke("tasks", "list", "-c", str(config_file))
     assert f"requeued → #{new.id}" in listed.stdout
     shown = invoke("tasks", "show", str(dead), "-c", str(config_file))

@@ -158,14 +158,14 @@ def narrated_figures_reconcile(stack: DemoStack, result: DemoResult, text: str) 
     outage = result.facts["outage"]
     retried = [
         c
-        for c in ledger.list(CallFilter(since=outage["since"]), limit=10_000)
+        for c in ledger.calls(CallFilter(since=outage["since"]), limit=10_000)
         if c.state == CallState.SUCCEEDED and c.attempts > 1
     ]
     assert f"{outage['recovered']} task call(s) failed while Canvas was down" in text
     assert outage["recovered"] == len(retried) >= 1
 
     summary = result.summary
-    calls = ledger.list(CallFilter(since=stack.started_at), limit=10_000)
+    calls = ledger.calls(CallFilter(since=stack.started_at), limit=10_000)
     assert summary["task_calls"] == len(calls)
     assert summary["recovered"] == sum(1 for c in calls if c.state == CallState.SUCCEEDED and c.attempts > 1)
     assert summary["recovered"] >= outage["recovered"]

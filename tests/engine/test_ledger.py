@@ -182,7 +182,7 @@ def test_filters_and_stats(ledger):
     a, b = ledger.record([TaskCall("x", {"n": 1}), TaskCall("y", {"n": 2})], origin=origin)
     ledger.claim(a.id, max_attempts=3)
     ledger.succeed(a.id)
-    assert [r.id for r in ledger.list(CallFilter(states=[CallState.QUEUED]))] == [b.id]
+    assert [r.id for r in ledger.calls(CallFilter(states=[CallState.QUEUED]))] == [b.id]
     assert ledger.count(CallFilter(task="x")) == 1
     assert ledger.count(CallFilter(origin="m-9")) == 2 and ledger.count(CallFilter(origin="sqs")) == 2
     stats = ledger.stats()

@@ -55,7 +55,7 @@ def test_0003_moves_dead_letters_requeued_before_to_requeued_pointing_at_the_new
 
     ledger = Ledger.open(url)  # migrates to the newest revision
     try:
-        found = {r.id: (r.state, r.requeued_to) for r in ledger.list()}
+        found = {r.id: (r.state, r.requeued_to) for r in ledger.calls()}
         assert found == {
             1: (CallState.REQUEUED, 3),
             2: (CallState.DEAD, None),

@@ -165,10 +165,10 @@ def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real
             wait_for(lambda: len(org.activities()) >= 5, timeout=60, what="five activity records")
             wait_for(
                 lambda: (
-                    sum(len(items_of(c)) for c in runtime.ledger().list(limit=50)) >= 6
+                    sum(len(items_of(c)) for c in runtime.ledger().calls(limit=50)) >= 6
                     and all(
                         r.state in (CallState.SUCCEEDED, CallState.DEAD)
-                        for r in runtime.ledger().list(limit=50)
+                        for r in runtime.ledger().calls(limit=50)
                     )
                 ),
                 timeout=60,
@@ -192,7 +192,7 @@ def test_sqs_to_salesforce_through_the_engine(tmp_path, moto_endpoint, aws, real
     assert '"Module 1 Quiz" in course "Leading Teaching"' in quiz_record["Canvas_Activity_Detail__c"]
     [attendee] = [a for a in org.model.records("Attendees__c") if a["Id"] == org.ids["attendee:S-IN"]]
     assert attendee["Event_Attended__c"] is True
-    calls = runtime.ledger().list(limit=50)
+    calls = runtime.ledger().calls(limit=50)
     assert {c.state for c in calls} == {CallState.SUCCEEDED}
     # asset_accessed never queued; the repeat may fold into its twin
     assert sum(len(items_of(c)) for c in calls) in (6, 7)

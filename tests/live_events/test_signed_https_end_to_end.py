@@ -91,7 +91,7 @@ def test_signed_events_over_https_become_salesforce_records_and_forgeries_are_re
             assert requests.post(url, data=json.dumps(logout), timeout=10).status_code == 401  # unsigned
             wait_for(lambda: len(org.activities()) >= 1, timeout=60, what="the activity record")
             wait_for(
-                lambda: [c.state for c in runtime.ledger().list(limit=10)] == [CallState.SUCCEEDED],
+                lambda: [c.state for c in runtime.ledger().calls(limit=10)] == [CallState.SUCCEEDED],
                 timeout=60,
                 what="the task call to succeed",
             )
@@ -106,7 +106,7 @@ def test_signed_events_over_https_become_salesforce_records_and_forgeries_are_re
         record["Caliper_Event_Id__c"]
         == f"5e5e5e5e-0000-4000-8000-000000000001/{org.ids['participant:S-IN:0']}"
     )
-    [call] = runtime.ledger().list(limit=10)
+    [call] = runtime.ledger().calls(limit=10)
     assert call.params["event"]["id"] == login["data"][0]["id"]
     assert runtime.ledger().parked() == []
 

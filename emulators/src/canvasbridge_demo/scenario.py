@@ -186,7 +186,7 @@ class Scenario:
         self, since: dt.datetime, task: str | None = None, states: tuple[CallState, ...] = ()
     ) -> list[Any]:
         where = CallFilter(states=states, since=since, task=task)
-        return self.ledger.list(where, limit=max(1, self.ledger.count(where)))
+        return self.ledger.calls(where, limit=max(1, self.ledger.count(where)))
 
     def user_sis(self, username: str, person_id: int | None = None) -> str:
         from canvasbridge.provisioning.naming import Template

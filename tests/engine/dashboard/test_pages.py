@@ -110,7 +110,7 @@ def test_parked_messages_can_be_read_requeued_and_discarded(api: Api) -> None:
     token = csrf_of(shown)
     queued = api.client.post(f"/ui/parked/{fixed}/requeue", data={"csrf": token}, follow_redirects=False)
     assert queued.status_code == 303 and queued.headers["location"].startswith("/ui/calls/")
-    [call] = [c for c in ledger.list() if c.origin_message_id == "m-9"]
+    [call] = [c for c in ledger.calls() if c.origin_message_id == "m-9"]
     assert call.state is CallState.QUEUED and queued.headers["location"].startswith(f"/ui/calls/{call.id}?")
     gone = api.client.post(f"/ui/parked/{junk}/discard", data={"csrf": token}, follow_redirects=False)
     assert gone.status_code == 303 and ledger.parked() == []

@@ -101,7 +101,7 @@ def test_a_failed_batch_publish_leaves_its_messages_unacked_and_they_are_queued_
         def all_queued() -> bool:
             keys = [
                 item["params"]["key"]
-                for call in ledger.list(CallFilter(), limit=100)
+                for call in ledger.calls(CallFilter(), limit=100)
                 for item in call.params.get("items", [])
             ]
             return sorted(keys) == ["a", "b", "c"]
@@ -111,7 +111,7 @@ def test_a_failed_batch_publish_leaves_its_messages_unacked_and_they_are_queued_
     assert amqp.failed >= 1  # the failed publish nacked at least one message, which came back
     wait_until(lambda: publisher.queue_counts(names["queue"]) == (0, 0), timeout=5, message="drained")
     # the failed batch's call was forgotten: no call holds an item twice
-    calls = ledger.list(CallFilter(), limit=100)
+    calls = ledger.calls(CallFilter(), limit=100)
     keys = [item["params"]["key"] for call in calls for item in call.params["items"]]
     assert sorted(keys) == ["a", "b", "c"]
     origins = [item["origin"]["message_id"] for call in calls for item in call.params["items"]]

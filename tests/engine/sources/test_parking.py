@@ -42,7 +42,7 @@ def celery_queue(rabbitmq_url: str) -> Iterator[str]:
 
 
 def queued_origins(runtime: Runtime) -> set[str]:
-    return {call.origin_message_id or "" for call in runtime.ledger().list(limit=1000)}
+    return {call.origin_message_id or "" for call in runtime.ledger().calls(limit=1000)}
 
 
 def test_amqp_ids_routing_keys_and_headers_it_cannot_carry_are_parked_in_one_delivery(
@@ -207,5 +207,5 @@ def test_http_an_over_long_id_or_routing_key_is_parked_and_accepted_not_answered
     assert set(parked) == {"m" * 300, "key", "bytes"}
     assert parked["key"].raw_routing_key == "k" * 5000 and len(parked["key"].routing_key or "") == 500
     assert admission.as_bytes(parked["bytes"].attributes["event"]) == b"\xff"
-    (call,) = runtime.ledger().list()
+    (call,) = runtime.ledger().calls()
     assert call.origin_message is not None and call.origin_message["attributes"]["name"] == "Bjørn"

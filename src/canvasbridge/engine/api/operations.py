@@ -164,7 +164,7 @@ class Operations:
         if params:
             items, total = queries.list_calls(ledger, where, params, limit=limit, offset=offset)
             return CallPage(items, total, limit, offset)
-        return CallPage(ledger.list(where, limit=limit, offset=offset), ledger.count(where), limit, offset)
+        return CallPage(ledger.calls(where, limit=limit, offset=offset), ledger.count(where), limit, offset)
 
     def show(self, call_id: int) -> CallDetail:
         ledger = self.runtime.ledger()

@@ -23,8 +23,6 @@ from canvasbridge.engine.ledger.schema import (
     task_calls,
 )
 
-CallList = list  # ``Queries.list`` shadows the builtin inside the class body
-
 
 class Queries:
     """Read-only questions to the ledger (a part of :class:`Ledger`)."""
@@ -55,7 +53,8 @@ class Queries:
             for row in rows
         ]
 
-    def list(self, where: CallFilter | None = None, *, limit: int = 50, offset: int = 0) -> list[CallRecord]:
+    def calls(self, where: CallFilter | None = None, *, limit: int = 50, offset: int = 0) -> list[CallRecord]:
+        """Calls a filter selects, newest first."""
         query = (
             filtered(sa.select(task_calls), where)
             .order_by(task_calls.c.id.desc())
@@ -70,7 +69,7 @@ class Queries:
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
-    def ids(self, where: CallFilter | None = None) -> CallList[int]:
+    def ids(self, where: CallFilter | None = None) -> list[int]:
         query = filtered(sa.select(task_calls.c.id), where).order_by(task_calls.c.id)
         with self.engine.connect() as connection:
             return [int(value) for value in connection.execute(query).scalars()]
