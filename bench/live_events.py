@@ -11,6 +11,11 @@ emulator's generator (its default mix: 40 % asset_accessed, which is off by defa
 * ``lambda + SQS``     a producer sends to moto's SQS at full speed while a poller gathers
   up to ``--batch`` messages (≤ 1 s window, like the Lambda event source mapping) and calls
   ``handle_batch``, then deletes them; latency is SentTimestamp → record written;
+* ``engine (batch)``   the engine path (dispatcher → ledger → Celery → worker) with the
+  batch task ``record_live_events`` (``max_items`` 500, ``max_wait_s`` 1), messages handed to
+  the dispatcher as the AMQP source does (``--production``: RabbitMQ + PostgreSQL);
+  ``--engine-rate`` offers events at a steady rate to measure latency;
+* ``engine (per-event)`` the same with one task per event (``record_live_event``);
 * ``baseline``         the original Lambda's pattern on a sample: a participant query per
   event, one create per record, an attendee query per quiz/submission (escaped values).
 
@@ -300,11 +305,36 @@ def _scratch_database() -> tuple[str, Any]:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
+ENGINE_TASKS = {
+    # one Celery task per event: the path before batch tasks
+    "per-event": {"path": "canvasbridge.live_events.tasks:record_live_event"},
+    # batch tasks as examples/ambition.yaml configures them
+    "batch": {
+        "path": "canvasbridge.live_events.tasks:record_live_events",
+        "batch": {"max_items": 500, "max_wait_s": 1.0},
+    },
+}
+FEEDERS = 4  # dispatch threads, like the AMQP source's default `workers: 4`
+FEED_CHUNK = 200  # messages one feeder dispatches together at most, like the AMQP source
+
+
 def run_engine(
-    urls: dict[str, Any], warmup: list[Any], rest: list[Any], batch: int, concurrency: int, production: bool
+    urls: dict[str, Any],
+    warmup: list[Any],
+    rest: list[Any],
+    batch: int,
+    concurrency: int,
+    production: bool,
+    *,
+    task: str = "batch",
+    rate: float = 0.0,
 ) -> dict[str, Any]:
-    """The engine path without SQS: dispatcher (route → parser → ledger → Celery on the embedded
-    SQLite broker) fed from a thread, a Celery worker with ``concurrency`` threads."""
+    """The engine path without SQS: messages arrive at ``rate`` per second (0: all at once) and
+    ``FEEDERS`` threads hand what has arrived to the dispatcher (route → parser → ledger →
+    Celery), up to ``FEED_CHUNK`` at a time, as the AMQP source does; a Celery worker with
+    ``concurrency`` threads runs the ``task`` (one of ``ENGINE_TASKS``). Latency per event:
+    arrival → its call finished."""
+    import queue as queues
     import tempfile
 
     from canvasbridge.engine import Envelope
@@ -337,7 +367,7 @@ def run_engine(
                     "parser": "canvasbridge.live_events.parser:parse",
                 }
             ],
-            "tasks": {"record_live_event": {"path": "canvasbridge.live_events.tasks:record_live_event"}},
+            "tasks": {"record_live_event": ENGINE_TASKS[task]},
             # The task resolves its clients from these, as a deployed worker does.
             "systems": _systems(urls),
             "live_events": processor.settings.model_dump(),
@@ -348,30 +378,62 @@ def run_engine(
     runtime.resources[RESOURCE] = processor
     runtime.resources[SALESFORCE] = processor.writer._sf
     dispatch = runtime.dispatcher()
-    queued: dict[str, Any] = {"ids": set(), "errors": []}
+    arrived: queues.Queue[tuple[int, float] | None] = queues.Queue()
+    queued: dict[str, Any] = {"ids": set(), "errors": [], "arrivals": {}}  # call id → arrival times
+    lock = threading.Lock()
 
-    feeders = 4  # like the SQS source's default `workers: 4` dispatch threads
+    def arrive() -> None:
+        begin = time.time()
+        for i in range(len(rest)):
+            if rate > 0:
+                time.sleep(max(0.0, begin + i / rate - time.time()))
+            arrived.put((i, time.time()))
+        for _ in range(FEEDERS):
+            arrived.put(None)
 
-    def feed(part: int) -> None:
-        for i, item in list(enumerate(rest))[part::feeders]:
-            envelope = Envelope(
-                body=item.json().encode(),
-                source="live-events",
-                message_id=f"e{i}",
-                attributes=dict(item.attributes),
-            )
+    def feed() -> None:
+        done = False
+        while not done:
+            first = arrived.get()
+            if first is None:
+                return
+            chunk = [first]
+            while len(chunk) < FEED_CHUNK:
+                try:
+                    more = arrived.get_nowait()
+                except queues.Empty:
+                    break
+                if more is None:
+                    done = True
+                    break
+                chunk.append(more)
+            envelopes = [
+                Envelope(
+                    body=rest[i].json().encode(),
+                    source="live-events",
+                    message_id=f"e{i}",
+                    attributes=dict(rest[i].attributes),
+                )
+                for i, _ in chunk
+            ]
             try:
-                result = dispatch(envelope)
+                results = dispatch.dispatch_many(envelopes)
             except Exception as exc:  # counted as failed, and the run goes on
-                queued["errors"].append(f"e{i}: {exc!r}")
+                with lock:
+                    queued["errors"].append(f"e{chunk[0][0]}..: {exc!r}")
                 continue
-            queued["ids"].update(call.id for call in result.calls)
+            with lock:
+                for (_, at), result in zip(chunk, results, strict=True):
+                    for call in result.calls:
+                        queued["ids"].add(call.id)
+                        queued["arrivals"].setdefault(call.id, []).append(at)
 
     ledger = runtime.ledger()
     try:
         started = time.perf_counter()
         with runtime.in_process_worker(concurrency=concurrency):
-            threads = [threading.Thread(target=feed, args=(part,), daemon=True) for part in range(feeders)]
+            threads = [threading.Thread(target=arrive, daemon=True)]
+            threads += [threading.Thread(target=feed, daemon=True) for _ in range(FEEDERS)]
             for thread in threads:
                 thread.start()
             progress, last_change = -1, time.monotonic()
@@ -390,8 +452,14 @@ def run_engine(
             elapsed = time.perf_counter() - started
         processor.writer.close()
         records = ledger.calls(CallFilter(states=(CallState.SUCCEEDED,)), limit=100000)
-        latencies = [(r.finished_at - r.created_at).total_seconds() for r in records if r.finished_at]
+        latencies = [
+            r.finished_at.timestamp() - at
+            for r in records
+            if r.finished_at
+            for at in queued["arrivals"].get(r.id, [])
+        ]
         dead = ledger.calls(CallFilter(states=(CallState.DEAD,)), limit=100000)
+        calls = len(queued["ids"])
     finally:
         ledger.close()
         if drop is not None:
@@ -399,9 +467,10 @@ def run_engine(
     for line in queued["errors"][:5] + [f"{r.task} #{r.id}: {r.last_error}" for r in dead[:5]]:
         print("engine failure:", line)
     where = "RabbitMQ + PostgreSQL" if production else "embedded SQLite"
-    where += f", {feeders} dispatch threads"
+    offered = f"{rate:.0f}/s offered" if rate > 0 else "all at once"
     return {
-        "run": f"engine, no SQS, {where}, {concurrency} threads",
+        "run": f"engine ({task}), no SQS, {where}, {concurrency} threads, {offered}",
+        "calls": calls,
         "events": len(rest),
         "seconds": elapsed,
         "failed": len(dead) + len(queued["errors"]),
@@ -517,6 +586,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine-events", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=64, help="engine worker threads")
     parser.add_argument(
+        "--engine-tasks",
+        default="batch,per-event",
+        help=f"engine runs, comma-separated, of {sorted(ENGINE_TASKS)}",
+    )
+    parser.add_argument(
+        "--engine-rate", type=float, default=0.0, help="events/s offered to the engine (0: all at once)"
+    )
+    parser.add_argument(
         "--production", action="store_true", help="engine on RabbitMQ + PostgreSQL (127.0.0.1)"
     )
     parser.add_argument("--warmup", type=int, default=3000, help="events seen before measuring (warm caches)")
@@ -548,10 +625,19 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         if events:
             results.append(run_direct(urls, warmup, events, args.batch))
-        if args.engine_events > 0:
+        for task in [t for t in args.engine_tasks.split(",") if t] if args.engine_events > 0 else []:
+            if task not in ENGINE_TASKS:
+                parser.error(f"--engine-tasks: unknown {task!r} (known: {sorted(ENGINE_TASKS)})")
             results.append(
                 run_engine(
-                    urls, warmup, events[: args.engine_events], args.batch, args.concurrency, args.production
+                    urls,
+                    warmup,
+                    events[: args.engine_events],
+                    args.batch,
+                    args.concurrency,
+                    args.production,
+                    task=task,
+                    rate=args.engine_rate,
                 )
             )
         if args.sqs_events > 0:
@@ -589,9 +675,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{_pct(r['latencies'], 0.99):.0f}",
             str(r["failed"]),
         )
-    Console().print(table)
+    Console(width=180).print(table)
     print(
-        "latency: lambda (no SQS) = per batch, handed over → written; engine = per task, queued → done; "
+        "latency: lambda (no SQS) = per batch, handed over → written; engine = per event, arrived → its call done; "
         "lambda + SQS = per event, SentTimestamp → written (includes the ≤ 1 s batching window); "
         "baseline = per event"
     )

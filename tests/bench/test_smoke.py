@@ -71,11 +71,14 @@ def test_live_events(backends):
     results = {
         r["run"].split(",")[0]: r for r in json.loads(run("live_events", *options).stdout.splitlines()[-1])
     }
-    assert set(results) == {"lambda (no SQS)", "engine", "lambda + SQS (moto)", "baseline (per-event calls)"}
+    engines = {"engine (batch)", "engine (per-event)"}
+    assert set(results) == {"lambda (no SQS)", *engines, "lambda + SQS (moto)", "baseline (per-event calls)"}
     assert all(r["failed"] == 0 for r in results.values())
-    # the engine path writes what the Lambda path writes for the same events
-    assert results["engine"]["events"] == results["lambda (no SQS)"]["events"]
-    assert results["engine"]["written"] == results["lambda (no SQS)"]["written"] > 0
+    # the engine path writes what the Lambda path writes for the same events, with either task
+    for engine in engines:
+        assert results[engine]["events"] == results["lambda (no SQS)"]["events"]
+        assert results[engine]["written"] == results["lambda (no SQS)"]["written"] > 0
+    assert results["engine (batch)"]["calls"] < results["engine (per-event)"]["calls"]
 
 
 def test_live_events_leaves_out_a_run_of_zero_events():

@@ -4,9 +4,9 @@ The worker process builds one :class:`LiveEventProcessor` (``ctx.resource``) fro
 ``live_events``, ``systems.canvas`` and ``systems.salesforce`` sections. Its writer runs in
 background mode: each task hands its records over and waits until the batch holding them
 is written (group commit), so concurrent tasks share one sObject Collections call. Run the
-worker with the ``threads`` pool and a high concurrency (examples/ambition.yaml uses 64)
-to get full batches; with one task at a time each batch waits ``flush_window_s`` and holds
-one event.
+worker with the ``threads`` pool and a high concurrency to get full batches; with one task
+at a time each batch waits ``flush_window_s`` and holds one event. The batch form below
+(examples/ambition.yaml uses it) needs neither.
 
 The task is idempotent: records carry the event's key, and a retry or a redelivery asks
 Salesforce which keys exist before writing. ``dry_run`` plans without writing.
