@@ -204,11 +204,13 @@ def test_collector_flushes_at_the_deadline_by_the_waiting_caller(tmp_path):
         return RecordedCall(len(flushed), call.task, call.params, folded=False)
 
     collector = BatchCollector("t", BatchSpec(max_items=10, max_wait_s=5), flush, clock=lambda: now[0])
-    batches = collector.add([{"params": {"n": 1}, "origin": {}}])
+    batches = collector.add([(TaskCall("t", {"n": 1, "text": "ø"}), {"message_id": "m"})])
     assert flushed == []  # open until full or due
     now[0] = 5.0
     [call] = collector.wait(batches)
-    assert call.params["items"] == [{"params": {"n": 1}, "origin": {}}]
+    assert call.params["items"] == [{"params": {"n": 1, "text": "ø"}, "origin": {"message_id": "m"}}]
+    # the canonical JSON joined from the items' is exactly what dumping the whole gives
+    assert flushed[0].canonical_params() == TaskCall("t", flushed[0].params).canonical_params()
 
 
 def test_batch_settings_are_validated():

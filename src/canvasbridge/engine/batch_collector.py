@@ -39,7 +39,7 @@ class _OpenBatch:
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
-        self.items: list[dict[str, Any]] = []
+        self.items: list[tuple[TaskCall, dict[str, Any]]] = []
         self.keys: set[str] = set()
         self.folded = 0
         self.done = threading.Event()
@@ -58,9 +58,10 @@ class BatchCollector:
         self._lock = threading.Lock()
         self._open: _OpenBatch | None = None
 
-    def add(self, items: Sequence[dict[str, Any]]) -> list[_OpenBatch]:
-        """Put ``items`` (see :func:`~.batch_tasks.item_json`) in the open batch, flushing
-        each batch they fill; the batches holding them, to :meth:`wait` for."""
+    def add(self, items: Sequence[tuple[TaskCall, dict[str, Any]]]) -> list[_OpenBatch]:
+        """Put ``items`` (each a call of this task and its origin, see
+        :func:`~.batch_tasks.item_origin`) in the open batch, flushing each batch they fill;
+        the batches holding them, to :meth:`wait` for."""
         held: list[_OpenBatch] = []
         full: list[_OpenBatch] = []
         with self._lock:
@@ -70,7 +71,7 @@ class BatchCollector:
                     batch = self._open = _OpenBatch(self._clock() + self.spec.max_wait_s)
                 if not held or held[-1] is not batch:
                     held.append(batch)
-                key = json.dumps(item["params"], sort_keys=True, separators=(",", ":"), default=str)
+                key = item[0].canonical_params()  # computed once, by the dispatcher's check
                 if key in batch.keys:
                     batch.folded += 1
                     metrics.TASKS_FOLDED.labels(self.task).inc()
@@ -110,8 +111,20 @@ class BatchCollector:
 
     def _flush(self, batch: _OpenBatch) -> None:
         try:
-            batch.recorded = self._flush_call(TaskCall(self.task, {ITEMS: batch.items}))
+            batch.recorded = self._flush_call(self._batch_call(batch.items))
         except BaseException as exc:  # every dispatch waiting on this batch gets it
             batch.error = exc
         finally:
             batch.done.set()
+
+    def _batch_call(self, items: Sequence[tuple[TaskCall, dict[str, Any]]]) -> TaskCall:
+        """The batch call, its canonical JSON joined from its items' (no second dump of them)."""
+        params = {ITEMS: [{"origin": origin, "params": call.params} for call, origin in items]}
+        texts = [
+            f'{{"origin":{_canonical(origin)},"params":{call.canonical_params()}}}' for call, origin in items
+        ]
+        return TaskCall.with_canonical(self.task, params, f'{{"{ITEMS}":[{",".join(texts)}]}}')
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

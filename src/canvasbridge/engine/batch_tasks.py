@@ -65,10 +65,8 @@ class BatchFailures(Exception):
         return any(is_transient(error) for error in self.failures.values())
 
 
-def item_json(
-    params: Mapping[str, Any], origin: Envelope | None, correlation_id: str | None
-) -> dict[str, Any]:
-    """One item as a batch call's parameters keep it."""
+def item_origin(origin: Envelope | None, correlation_id: str | None) -> dict[str, Any]:
+    """Where an item came from, as a batch call's parameters keep it."""
     described: dict[str, Any] = {}
     if origin is not None:
         described = {
@@ -78,7 +76,7 @@ def item_json(
         }
     if correlation_id:
         described["correlation_id"] = correlation_id
-    return {"params": dict(params), "origin": described}
+    return described
 
 
 def items_of(params: Mapping[str, Any]) -> list[BatchItem]:

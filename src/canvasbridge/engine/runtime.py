@@ -24,7 +24,7 @@ from celery import Celery
 
 from canvasbridge.engine import metrics
 from canvasbridge.engine.batch_collector import BatchCollector
-from canvasbridge.engine.batch_tasks import item_json
+from canvasbridge.engine.batch_tasks import item_origin
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.dispatch import Dispatcher
@@ -146,12 +146,11 @@ class Runtime:
         held: dict[str, list[Any]] = {}
         holders: list[list[tuple[str, Any]]] = []
         for recording in recordings:
-            items: dict[str, list[dict[str, Any]]] = {}
+            items: dict[str, list[tuple[TaskCall, dict[str, Any]]]] = {}
             for call in recording.calls:
                 if call.task in self._collectors:
-                    items.setdefault(call.task, []).append(
-                        item_json(call.params, recording.origin, recording.correlation_id)
-                    )
+                    origin = item_origin(recording.origin, recording.correlation_id)
+                    items.setdefault(call.task, []).append((call, origin))
             mine = []
             for task, task_items in items.items():
                 batches = self._collectors[task].add(task_items)
