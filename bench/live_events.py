@@ -328,6 +328,7 @@ def run_engine(
     *,
     task: str = "batch",
     rate: float = 0.0,
+    max_wait_s: float | None = None,
 ) -> dict[str, Any]:
     """The engine path without SQS: messages arrive at ``rate`` per second (0: all at once) and
     ``FEEDERS`` threads hand what has arrived to the dispatcher (route → parser → ledger →
@@ -343,6 +344,9 @@ def run_engine(
     from canvasbridge.engine.runtime import Runtime
     from canvasbridge.live_events.tasks import RESOURCE, SALESFORCE
 
+    spec: dict[str, Any] = dict(ENGINE_TASKS[task])
+    if "batch" in spec and max_wait_s is not None:
+        spec["batch"] = {**spec["batch"], "max_wait_s": max_wait_s}
     processor, canvas_stats, sf_stats = _warm(urls, warmup, batch)
     processor.writer._settings = processor.writer._settings.model_copy(update={"flush_window_s": 0.5})
     processor.writer.start()
@@ -367,7 +371,7 @@ def run_engine(
                     "parser": "canvasbridge.live_events.parser:parse",
                 }
             ],
-            "tasks": {"record_live_event": ENGINE_TASKS[task]},
+            "tasks": {"record_live_event": spec},
             # The task resolves its clients from these, as a deployed worker does.
             "systems": _systems(urls),
             "live_events": processor.settings.model_dump(),
@@ -468,6 +472,8 @@ def run_engine(
         print("engine failure:", line)
     where = "RabbitMQ + PostgreSQL" if production else "embedded SQLite"
     offered = f"{rate:.0f}/s offered" if rate > 0 else "all at once"
+    if "batch" in spec:
+        offered += f", batches ≤ {spec['batch']['max_items']} / {spec['batch']['max_wait_s']:g} s"
     return {
         "run": f"engine ({task}), no SQS, {where}, {concurrency} threads, {offered}",
         "calls": calls,
@@ -594,6 +600,9 @@ def main(argv: list[str] | None = None) -> int:
         "--engine-rate", type=float, default=0.0, help="events/s offered to the engine (0: all at once)"
     )
     parser.add_argument(
+        "--engine-max-wait", type=float, default=None, help="the batch task's max_wait_s (default 1)"
+    )
+    parser.add_argument(
         "--production", action="store_true", help="engine on RabbitMQ + PostgreSQL (127.0.0.1)"
     )
     parser.add_argument("--warmup", type=int, default=3000, help="events seen before measuring (warm caches)")
@@ -638,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.production,
                     task=task,
                     rate=args.engine_rate,
+                    max_wait_s=args.engine_max_wait,
                 )
             )
         if args.sqs_events > 0:
