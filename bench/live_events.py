@@ -314,7 +314,10 @@ ENGINE_TASKS = {
         "batch": {"max_items": 500, "max_wait_s": 1.0},
     },
 }
-FEEDERS = 4  # dispatch threads, like the AMQP source's default `workers: 4`
+# Dispatch threads, like the AMQP source's `workers` (16 × 200 in flight: enough to fill
+# batches of 500 when about half the events make a call; 4 × 200 were not, and every batch
+# then waited its max_wait_s).
+FEEDERS = 16
 FEED_CHUNK = 200  # messages one feeder dispatches together at most, like the AMQP source
 
 

@@ -103,6 +103,7 @@ class BatchCollector:
                     self._flush(batch)
                 else:  # being flushed by another dispatch, which sets ``done`` when it ends
                     batch.done.wait()
+        for batch in batches:  # each waited for (and flushed when due) before any failure is raised
             if batch.error is not None:
                 raise batch.error
             assert batch.recorded is not None

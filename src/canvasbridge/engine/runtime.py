@@ -144,7 +144,7 @@ class Runtime:
         plain = [replace(r, calls=[c for c in r.calls if c.task not in self._collectors]) for r in recordings]
         recorded = self._record_and_publish(plain) if any(r.calls for r in plain) else [[] for _ in plain]
         held: dict[str, list[Any]] = {}
-        holders: list[list[tuple[str, Any]]] = []
+        holders: list[list[Any]] = []  # the batches holding each message's items
         for recording in recordings:
             items: dict[str, list[tuple[TaskCall, dict[str, Any]]]] = {}
             for call in recording.calls:
@@ -155,16 +155,22 @@ class Runtime:
             for task, task_items in items.items():
                 batches = self._collectors[task].add(task_items)
                 held.setdefault(task, []).extend(batches)
-                mine += [(task, batch) for batch in batches]
+                mine += batches
             holders.append(mine)
         calls: dict[int, RecordedCall] = {}
+        failure: Exception | None = None
         for task, batches in held.items():
             unique = list({id(batch): batch for batch in batches}.values())
-            for batch, queued_batch in zip(unique, self._collectors[task].wait(unique), strict=True):
-                calls[id(batch)] = queued_batch
+            try:  # wait for every batch even after one failed: none is left without a waiter
+                for batch, queued_batch in zip(unique, self._collectors[task].wait(unique), strict=True):
+                    calls[id(batch)] = queued_batch
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         for queued, mine in zip(recorded, holders, strict=True):
             seen: set[int] = set()
-            for _, batch in mine:
+            for batch in mine:
                 batch_call = calls[id(batch)]
                 if batch_call.id not in seen:
                     seen.add(batch_call.id)
