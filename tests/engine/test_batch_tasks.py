@@ -218,3 +218,20 @@ def test_batch_settings_are_validated():
         from canvasbridge.engine.config import parse_config
 
         parse_config({"tasks": {"t": {"path": "a.b:c", "batch": {"max_items": 0}}}})
+
+
+def test_a_failed_batch_does_not_leave_the_callers_other_batch_open(tmp_path):
+    flushed: list[TaskCall] = []
+
+    def flush(call: TaskCall) -> RecordedCall:
+        flushed.append(call)
+        if len(flushed) == 1:
+            raise ConnectionError("broker went away")
+        return RecordedCall(len(flushed), call.task, call.params, folded=False)
+
+    collector = BatchCollector("t", BatchSpec(max_items=2, max_wait_s=0.05), flush)
+    # three items: the first batch fills (and fails), the second stays open until its deadline
+    batches = collector.add([(TaskCall("t", {"n": n}), {}) for n in range(3)])
+    with pytest.raises(ConnectionError):
+        collector.wait(batches)
+    assert [len(call.params["items"]) for call in flushed] == [2, 1]  # the open one was flushed too
