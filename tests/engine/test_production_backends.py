@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pika
@@ -84,8 +83,8 @@ def test_a_message_published_to_rabbitmq_reaches_a_task_whose_effect_is_visible_
     consumer = threading.Thread(target=runtime.consume, args=(stop,), daemon=True)
     with runtime.in_process_worker():
         consumer.start()
-        time.sleep(1.0)  # the source declares its exchange and queue
         connection = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
+        wait_for(lambda: _consumed(connection, names["queue"]), timeout=60, what="the source to consume")
         channel = connection.channel()
         channel.exchange_declare(names["exchange"], "topic", durable=False)
         for i in range(30):
@@ -187,3 +186,15 @@ def test_on_rabbitmq_a_second_message_for_a_call_running_elsewhere_is_skipped(
     running = ledger.get(call.id)
     assert running.state is CallState.RUNNING and running.attempts == 1
     assert effect_lines(tmp_path) == ["after"]
+
+
+def _consumed(connection: pika.BlockingConnection, queue: str) -> bool:
+    """Whether the source has declared, bound and started consuming its queue (it binds first)."""
+    channel = connection.channel()
+    try:
+        return channel.queue_declare(queue, passive=True).method.consumer_count > 0
+    except pika.exceptions.ChannelClosedByBroker:  # not declared yet
+        return False
+    finally:
+        if channel.is_open:
+            channel.close()
