@@ -19,6 +19,9 @@ def test_the_example_config_validates():
     config = load_config(EXAMPLE)
     settings = ProvisioningSettings.model_validate(config.section("provisioning"))
     assert settings.roles.enrollments["GRUPPELÆRER"] == "ta"
+    # the example an operator copies is safe: every SIS-id template has fixed text, so a
+    # resync never takes other feeds' users, sub-accounts or courses for its own
+    assert settings.warnings() == []
     assert {"ensure_user", "ensure_course", "ensure_enrollments", "ensure_account"} <= set(config.tasks)
 
 
