@@ -17,6 +17,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 
+class MissingSecretError(LookupError):
+    """A secret the configuration names is not there; the message names the variable or
+    file, never a value. The CLI answers it as a configuration error (exit 2)."""
+
+
 class SecretRef(BaseModel):
     """Where to read a secret: exactly one of ``env`` (variable name) or ``file`` (path)."""
 
@@ -42,17 +47,17 @@ class SecretRef(BaseModel):
         return self
 
     def resolve(self) -> SecretStr:
-        """The secret's value; raises ``LookupError`` naming the variable or file if missing."""
+        """The secret's value; raises :class:`MissingSecretError` naming the variable or file if missing."""
         if self.env is not None:
             value = os.environ.get(self.env)
             if value is None:
-                raise LookupError(f"environment variable {self.env} is not set")
+                raise MissingSecretError(f"environment variable {self.env} is not set")
         else:
             assert self.file is not None
             try:
                 value = self.file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise LookupError(f"secret file {self.file} cannot be read: {exc.strerror}") from exc
+                raise MissingSecretError(f"secret file {self.file} cannot be read: {exc.strerror}") from exc
         remember_for_redaction(value)
         return SecretStr(value)
 

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from canvasbridge.cli.options import guard_commands
 from canvasbridge.engine.flows import installed_flows
 from canvasbridge.engine.loading import load_callable
 from canvasbridge.errors import ConfigError
@@ -60,6 +61,7 @@ for _flow in _flows:
         load_callable(_path, what=f"flow {_flow.name!r} commands")(app)
 for _entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda entry: entry.name):
     _entry.load()(app)
+guard_commands(app)  # every command: a configuration error or missing secret is one line, exit 2
 
 
 def main() -> None:

@@ -17,12 +17,16 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from canvasbridge.cli.options import CONFIG_ENV, ConfigOption, ExitCode, config_errors, fail, load
 from canvasbridge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from canvasbridge.engine.config import AppConfig
+    from canvasbridge.engine.preflight import Process
 
 log = logging.getLogger("canvasbridge.cli")
 INTERRUPTED = 130  # exit code after a second signal
@@ -44,10 +48,11 @@ def consume(
     settings = load(config)
     configured = [s.name for s in settings.sources]
     if not configured:
-        fail("configuration error: sources: nothing to consume from; configure at least one source")
+        raise ConfigError("sources: nothing to consume from; configure at least one source")
     unknown = sorted(set(source or ()) - set(configured))
     if unknown:
         fail(f"--source: unknown source(s) {unknown} (configured: {configured})")
+    _refuse_missing_secrets(settings, "consume", sources=source or None)
     from canvasbridge.engine.runtime import Runtime
 
     stop = threading.Event()
@@ -111,6 +116,7 @@ def worker(
     if pool is not None and pool not in ("prefork", "threads", "solo"):
         fail(f"--pool: must be prefork, threads or solo, not {pool!r}")
     settings = load(config)
+    _refuse_missing_secrets(settings, "worker")
     from canvasbridge.engine.runtime import Runtime
 
     with config_errors():
@@ -152,6 +158,18 @@ def api(
         access_log=False,
     )
     raise typer.Exit(int(ExitCode.OK))
+
+
+def _refuse_missing_secrets(settings: AppConfig, process: Process, sources: list[str] | None = None) -> None:
+    """Exit 2 naming every secret ``process`` needs that is not there, before it starts."""
+    from canvasbridge.engine.flows import installed_flows
+    from canvasbridge.engine.preflight import missing_secrets
+
+    problems = missing_secrets(settings, process, installed_flows(), sources=sources)
+    if problems:
+        fail(
+            f"configuration error: canvasbridge {process} cannot start, secrets missing: {'; '.join(problems)}"
+        )
 
 
 def _ignore(number: int, _frame: FrameType | None) -> None:

@@ -112,6 +112,9 @@ def validated_section(sections: Mapping[str, Any], name: str, model: type[M], ca
     try:
         value = model.model_validate(raw or {})
     except ValidationError as exc:
-        raise ConfigError(f"configuration section '{name}' is invalid: {exc}") from exc
+        problems = "; ".join(
+            f"{'.'.join((name, *map(str, error['loc'])))}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"configuration section '{name}' is invalid: {problems}") from exc
     cache[key] = value
     return value

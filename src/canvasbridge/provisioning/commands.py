@@ -102,8 +102,8 @@ def sync(
         ctx = _context(config, dry_run=dry_run, task=f"sync {kind}")
         task = load_callable(path, what="task")
         result = task(ctx, **{param: key})
-    except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
+    except ConfigError:
+        raise  # one line, exit 2, from the CLI's guard (canvasbridge.cli.options.guarded)
     except CanvasbridgeError as exc:
         raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
     if as_json:
@@ -154,7 +154,9 @@ def resync_command(
         )
         # opened before writing, so an unreachable ledger stops the run before Canvas changes
         dead_letters = None if dry_run else _dead_letters(app_config)
-    except (ConfigError, LookupError) as exc:
+    except ConfigError:
+        raise
+    except LookupError as exc:
         raise _fail(str(exc), 2) from None
     for warning in settings.warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
@@ -187,8 +189,8 @@ def resync_command(
                 return
         except SafetyStop as exc:
             raise _fail(str(exc), 1) from None
-        except ConfigError as exc:
-            raise _fail(str(exc), 2) from None
+        except ConfigError:
+            raise
         except CanvasbridgeError as exc:
             raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
     _print_report(result)
