@@ -91,6 +91,18 @@ def test_safety_stops_only_when_count_and_share_are_both_exceeded(destructive, m
         plan.check_safety({"enrollment": managed}, SETTINGS, force=False)
 
 
+def test_safety_stop_names_the_objects_it_would_end():
+    plan = Plan()
+    plan.extend(plan_enrollments({}, [enrollment(f"u{i}") for i in range(101)], OWN))
+    with pytest.raises(SafetyStop) as stop:
+        plan.check_safety({"enrollment": 500}, SETTINGS, force=False)
+    ending = [op for op in plan.ordered() if op.destructive]
+    message = str(stop.value)
+    assert all(f"{op.action} {op.key}" in message for op in ending[:10])
+    assert f"{ending[10].action} {ending[10].key}," not in message
+    assert "and 91 more" in message
+
+
 def test_bulk_import_carries_explicit_statuses_and_reports_row_errors_per_object():
     ops = plan_enrollments({enrollment("new").key: enrollment("new")}, [enrollment("gone", canvas_id=1)], OWN)
     ops += plan_user(None, UserState("old", "old", "Old", canvas_id=9), OWN)

@@ -114,6 +114,9 @@ class Operation:
         )
 
 
+NAMED_IN_SAFETY_STOP = 10  # objects a safety stop names per kind; the rest are counted
+
+
 class SafetyStop(PermanentError):
     """A plan wants to end more objects than the safety settings allow."""
 
@@ -157,7 +160,7 @@ class Plan:
             total = max(managed.get(kind, 0), 1)
             share = count / total
             if count > limits.max_destructive and share > limits.max_destructive_share:
-                problems.append(f"{count} {kind} ({share:.0%} of {total} managed)")
+                problems.append(f"{count} {kind} ({share:.0%} of {total} managed: {self._ending(kind)})")
         if problems:
             raise SafetyStop(
                 "planned suspensions/conclusions exceed the safety limits "
@@ -165,6 +168,13 @@ class Plan:
                 + "; ".join(problems)
                 + ". Check the sources, then re-run with --force if this is intended."
             )
+
+    def _ending(self, kind: str) -> str:
+        """The first :data:`NAMED_IN_SAFETY_STOP` destructive operations on ``kind``, named."""
+        ending = [f"{op.action} {op.key}" for op in self.ordered() if op.kind == kind and op.destructive]
+        named = ", ".join(ending[:NAMED_IN_SAFETY_STOP])
+        more = len(ending) - NAMED_IN_SAFETY_STOP
+        return f"{named} and {more} more" if more > 0 else named
 
 
 class Ownership:
