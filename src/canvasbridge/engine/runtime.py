@@ -273,9 +273,12 @@ class Runtime:
         self, *, concurrency: int | None = None, pool: str | None = None, hostname: str | None = None
     ) -> list[str]:
         """Celery's worker arguments; the node name is unique per process unless one is given
-        (Celery expands ``%h``, ``%n`` and ``%d``), so any number of workers share a broker."""
+        (Celery expands ``%h``, ``%n`` and ``%d``), so any number of workers share a broker.
+        Celery's banner is left out (``--quiet``): it advises ``-E``, which is
+        ``worker.send_task_events`` here; :meth:`run_worker` logs what the banner said."""
         worker = self.config.worker
         return [
+            "--quiet",
             "worker",
             f"--hostname={hostname or default_node_name()}",
             f"--concurrency={concurrency or worker.concurrency}",
@@ -293,7 +296,16 @@ class Runtime:
     ) -> None:
         """Run a Celery worker in this process until it is told to stop (SIGTERM)."""
         self.registry.load_all()
-        self.celery.worker_main(self.worker_argv(concurrency=concurrency, pool=pool, hostname=hostname))
+        argv = self.worker_argv(concurrency=concurrency, pool=pool, hostname=hostname)
+        log.info(
+            "worker starting: %s; tasks %s; task events %s (worker.send_task_events)",
+            " ".join(
+                arg for arg in argv if arg.startswith(("--hostname", "--concurrency", "--pool", "--queues"))
+            ),
+            ", ".join(sorted(self.config.tasks)),
+            "on" if self.config.worker.send_task_events else "off",
+        )
+        self.celery.worker_main(argv)
 
     @contextlib.contextmanager
     def in_process_worker(self, *, concurrency: int = 2, pool: str = "threads") -> Iterator[None]:
