@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from canvasbridge.cli.each_id import act_on_each
 from canvasbridge.cli.options import ConfigOption, ExitCode, fail
 from canvasbridge.cli.tasks import JsonOption, _ledger_errors, _operations, _short, _when
 
@@ -145,17 +146,10 @@ def discard(
     config: ConfigOption = None,
 ) -> None:
     """Remove parked messages that need no work (the log records what was removed)."""
-    from canvasbridge.engine.api import operations as ops
-
     operations = _operations(config)
-    failures = 0
-    for parked_id in parked_ids:
-        try:
-            operations.discard_parked(parked_id, actor="cli")
-        except ops.OperationError as exc:
-            failures += 1
-            typer.echo(f"{parked_id}: {exc}", err=True)
-            continue
-        typer.echo(f"{parked_id}: discarded")
-    if failures:
-        raise typer.Exit(int(ExitCode.FAILED))
+
+    def discard_one(parked_id: int) -> str:
+        operations.discard_parked(parked_id, actor="cli")
+        return "discarded"
+
+    act_on_each(parked_ids, discard_one)

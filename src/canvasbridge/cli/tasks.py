@@ -28,6 +28,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from canvasbridge.cli.each_id import act_on_each
 from canvasbridge.cli.options import ConfigOption, ExitCode, config_errors, fail, load
 
 if TYPE_CHECKING:
@@ -331,20 +332,13 @@ def discard(
     config: ConfigOption = None,
 ) -> None:
     """Mark calls as needing no further work (dead letters dealt with, or queued calls that must not run)."""
-    from canvasbridge.engine.api import operations as ops
-
     operations = _operations(config)
-    failures = 0
-    for call_id in call_ids:
-        try:
-            operations.discard(call_id, actor="cli")
-        except ops.OperationError as exc:
-            failures += 1
-            typer.echo(f"{call_id}: {exc}", err=True)
-            continue
-        typer.echo(f"{call_id}: discarded")
-    if failures:
-        raise typer.Exit(int(ExitCode.FAILED))
+
+    def discard_one(call_id: int) -> str:
+        operations.discard(call_id, actor="cli")
+        return "discarded"
+
+    act_on_each(call_ids, discard_one)
 
 
 def routes(config: ConfigOption = None, as_json: JsonOption = False) -> None:
