@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -145,17 +146,41 @@ def test_with_several_nodes_a_node_that_refuses_is_failed_over_to_the_next(rabbi
     assert [body[0][0] for _, body in drain(queue)] == [1, 2]
 
 
+class _Records(logging.Handler):
+    """Records of one logger, whatever other tests did to propagation and handlers."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def test_a_refused_message_fails_its_publish_and_the_next_publish_goes_on_a_new_connection(
-    rabbitmq_url, queue, publishers, caplog
+    rabbitmq_url, queue, publishers
 ):
     # a queue that refuses what does not fit: the broker nacks the second message
     publisher = publishers(
         rabbitmq_url, queue, queue_arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
     )
-    publisher.publish([publisher.message([1, "noop", {}], {})])
-    with pytest.raises(ConnectionError, match="RabbitMQ refused a message"):
-        publisher.publish([publisher.message([2, "noop", {}], {})])
-    assert "RabbitMQ refused a message; reconnecting" in caplog.text
+    logger = logging.getLogger("canvasbridge.engine.amqp_publisher")
+    records, level = _Records(), logger.level
+    logger.addHandler(records)
+    logger.setLevel(logging.WARNING)
+    try:
+        publisher.publish([publisher.message([1, "noop", {}], {})])
+        with pytest.raises(ConnectionError, match="RabbitMQ refused a message"):
+            publisher.publish([publisher.message([2, "noop", {}], {})])
+        # the publisher's I/O thread reconnects just after it failed the publish
+        wait_for(
+            lambda: "amqp publisher: RabbitMQ refused a message; reconnecting" in records.messages,
+            timeout=10,
+            what="the publisher to reconnect after the refusal",
+        )
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
     assert [body[0][0] for _, body in drain(queue)] == [1]
     publisher.publish([publisher.message([3, "noop", {}], {})])
     assert [body[0][0] for _, body in drain(queue)] == [3]
