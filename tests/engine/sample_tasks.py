@@ -78,6 +78,20 @@ def flaky(ctx: TaskContext, key: str, effects_dir: str, failures: int) -> dict[s
     return {"attempts": attempt}
 
 
+def fail_once_at_gate(ctx: TaskContext, key: str, effects_dir: str) -> dict[str, int]:
+    """Write ``<key>.started``, wait for ``<key>.gate``; the first run then fails transiently."""
+    import time
+
+    directory = _effects(effects_dir)
+    attempt = _count(effects_dir, key)
+    (directory / f"{key}.started").touch()
+    while not (directory / f"{key}.gate").exists():
+        time.sleep(0.02)
+    if attempt == 1:
+        raise TransientError("simulated outage on the first run")
+    return {"run": attempt}
+
+
 def spin(ctx: TaskContext, key: str, effects_dir: str, seconds: float) -> dict[str, int]:
     """Work in Python for ``seconds`` (short sleeps, so an interruption lands at once)."""
     import time

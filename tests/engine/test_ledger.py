@@ -279,3 +279,15 @@ def test_one_batch_of_a_worker_writes_successes_and_claims_together(ledger):
         assert statements.succeed_and_claim(connection, [(lost.id, None)], [], [], now, now) == []
         assert statements.succeed_and_claim(connection, [], [done.id], [], now, now) == []  # final
     assert ledger.get(lost.id).state is CallState.SUCCEEDED and ledger.get(lost.id).result is None
+
+
+def test_a_retry_while_an_identical_call_waits_hands_over_to_that_call(ledger):
+    call = ledger.record([TaskCall("t", {"k": "x"})])[0]
+    ledger.claim(call.id, max_attempts=3)
+    twin = ledger.record([TaskCall("t", {"k": "x"})])[0]  # recorded while the first runs
+    state = ledger.fail_attempt(call.id, attempt=1, error="503", traceback=None, retry_in=5)
+    assert state is CallState.REQUEUED
+    handed, waiting = ledger.get(call.id), ledger.get(twin.id)
+    assert handed.state is CallState.REQUEUED and handed.requeued_to == twin.id
+    assert waiting.state is CallState.QUEUED and waiting.folded == 1
+    assert [(a.number, a.outcome, a.error) for a in ledger.attempts(call.id)] == [(1, "retry", "503")]

@@ -26,7 +26,7 @@ from canvasbridge.engine.middleware import (
 from canvasbridge.engine.middleware.time_limit import TimeLimit
 from canvasbridge.engine.runtime import Runtime
 from canvasbridge.engine.sources import BatchDispatch
-from tests.engine.helpers import embedded_config, sample_tasks, wait_state
+from tests.engine.helpers import embedded_config, sample_tasks, wait_for, wait_state
 
 
 class Recording(Middleware):
@@ -203,3 +203,23 @@ def test_retries_is_in_the_default_chain_before_time_limit(tmp_path: Path) -> No
     tasks["spin"]["time_limit_s"] = 1
     chain = [type(m) for m in default_middleware(embedded_config(tmp_path, tasks=tasks))]
     assert chain == [LoggingContext, Metrics, DeadLetters, Retries, TimeLimit]
+
+
+def test_a_failed_call_with_an_identical_call_waiting_hands_over_to_it_instead_of_retrying(
+    tmp_path: Path,
+) -> None:
+    runtime = Runtime(embedded_config(tmp_path))
+    params = {"key": "twin", "effects_dir": str(tmp_path)}
+    (first,) = runtime.enqueue([TaskCall("fail_once_at_gate", params)])
+    with runtime.in_process_worker(concurrency=2):
+        wait_for(lambda: (tmp_path / "twin.started").exists(), timeout=30)
+        (second,) = runtime.enqueue([TaskCall("fail_once_at_gate", params)])  # a running call absorbs nothing
+        assert second.id != first.id
+        (tmp_path / "twin.gate").touch()
+        wait_state(runtime.ledger(), second.id, CallState.SUCCEEDED)
+        wait_state(runtime.ledger(), first.id, CallState.REQUEUED)
+    ledger = runtime.ledger()
+    handed, twin = ledger.get(first.id), ledger.get(second.id)
+    assert handed.requeued_to == second.id and twin.folded == 1
+    assert [(a.number, a.outcome) for a in ledger.attempts(first.id)] == [(1, "retry")]
+    assert (tmp_path / "twin.count").read_text() == "2"  # the failed run, then the twin's: no third

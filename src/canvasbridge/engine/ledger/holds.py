@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from canvasbridge.engine.ledger.schema import PENDING_STATES, CallState, object_holds, task_calls
+from canvasbridge.engine.ledger.handover import back_to_waiting
+from canvasbridge.engine.ledger.schema import CallState, object_holds, task_calls
 
 MAX_KEY_CHARS = 500  # the column's length; a longer key is refused, not cut (two could collide)
 
@@ -74,55 +75,21 @@ class Holds:
         """The running call ``call_id`` found its object held: it goes back to ``queued`` with
         the attempt it was charged for taken back (waiting is not an attempt); ``None``. If an
         identical call was recorded meanwhile and is pending, that one will do the same work:
-        this one is handed over to it (state ``requeued``, ``requeued_to`` naming it, counted
-        in its ``folded``) and its id is returned."""
+        this one is handed over to it (see :mod:`.handover`) and its id is returned."""
         now = datetime.now(UTC)
+        attempts_back = (
+            sa.func.max(task_calls.c.attempts - 1, 0)
+            if self._engine.dialect.name == "sqlite"
+            else sa.func.greatest(task_calls.c.attempts - 1, 0)
+        )
         with self._engine.begin() as connection:
-            key = connection.execute(
-                sa.select(task_calls.c.coalesce_key).where(task_calls.c.id == call_id)
-            ).scalar_one()
-            twin = connection.execute(
-                sa.select(task_calls.c.id)
-                .where(
-                    task_calls.c.coalesce_key == key,
-                    task_calls.c.state.in_([state.value for state in PENDING_STATES]),
-                    task_calls.c.id != call_id,
-                )
-                .with_for_update()
-            ).scalar()
-            if twin is None:
-                try:
-                    with connection.begin_nested():
-                        connection.execute(
-                            sa.update(task_calls)
-                            .where(task_calls.c.id == call_id, task_calls.c.state == CallState.RUNNING.value)
-                            .values(
-                                state=CallState.QUEUED.value,
-                                attempts=sa.func.max(task_calls.c.attempts - 1, 0)
-                                if self._engine.dialect.name == "sqlite"
-                                else sa.func.greatest(task_calls.c.attempts - 1, 0),
-                                updated_at=now,
-                            )
-                        )
-                    return None
-                except sa.exc.IntegrityError:  # an identical call was recorded just now
-                    twin = connection.execute(
-                        sa.select(task_calls.c.id).where(
-                            task_calls.c.coalesce_key == key,
-                            task_calls.c.state.in_([state.value for state in PENDING_STATES]),
-                        )
-                    ).scalar_one()
-            connection.execute(
-                sa.update(task_calls)
-                .where(task_calls.c.id == twin)
-                .values(folded=task_calls.c.folded + 1, updated_at=now)
+            return back_to_waiting(
+                connection,
+                call_id,
+                {"state": CallState.QUEUED.value, "attempts": attempts_back, "updated_at": now},
+                now,
+                task_calls.c.state == CallState.RUNNING.value,
             )
-            connection.execute(
-                sa.update(task_calls)
-                .where(task_calls.c.id == call_id)
-                .values(state=CallState.REQUEUED.value, requeued_to=twin, updated_at=now, finished_at=now)
-            )
-            return int(twin)
 
     def holder(self, key: str) -> int | None:
         """The call that last held ``key`` (running or not), for operators and tests."""

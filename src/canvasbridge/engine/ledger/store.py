@@ -25,6 +25,7 @@ from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
+from canvasbridge.engine.ledger.handover import back_to_waiting
 from canvasbridge.engine.ledger.holds import Holds
 from canvasbridge.engine.ledger.hot import HotStatements, Row
 from canvasbridge.engine.ledger.parking import Parking
@@ -390,28 +391,35 @@ class Ledger(Parking, Queries):
         retry_in: float | None,
         started_at: datetime | None = None,
     ) -> CallState:
-        """Record a failed attempt; retrying when ``retry_in`` seconds are given, else dead."""
+        """Record a failed attempt; retrying when ``retry_in`` seconds are given, else dead.
+
+        A call to retry while an identical one waits is handed over to that one instead
+        (state ``requeued``, see :mod:`.handover`): then the state returned is ``REQUEUED``
+        and the caller must not schedule a retry of its own.
+        """
         now = utc_now()
+        outcome = "retry" if retry_in is not None else "dead"
         with self._relaxed_transaction() as connection:
-            outcome = "retry" if retry_in is not None else "dead"
             self._log_attempt(connection, call_id, attempt, outcome, error, traceback, started_at, now)
             if retry_in is None:
                 self._finish(
                     connection, call_id, CallState.DEAD, now, last_error=error, last_traceback=traceback
                 )
                 return CallState.DEAD
-            connection.execute(
-                sa.update(task_calls)
-                .where(task_calls.c.id == call_id)
-                .values(
-                    state=CallState.RETRYING.value,
-                    last_error=error,
-                    last_traceback=traceback,
-                    updated_at=now,
-                    next_attempt_at=now + timedelta(seconds=retry_in),
-                )
+        with self.engine.begin() as connection:
+            twin = back_to_waiting(
+                connection,
+                call_id,
+                {
+                    "state": CallState.RETRYING.value,
+                    "last_error": error,
+                    "last_traceback": traceback,
+                    "updated_at": now,
+                    "next_attempt_at": now + timedelta(seconds=retry_in),
+                },
+                now,
             )
-            return CallState.RETRYING
+        return CallState.RETRYING if twin is None else CallState.REQUEUED
 
     def requeue(self, call_id: int) -> RecordedCall:
         """Start a new attempt chain for a dead or discarded call.

@@ -46,6 +46,7 @@ class RunOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     RETRYING = "retrying"  # failed; runs again after ``Run.retry_in`` seconds
     DEAD = "dead"  # failed for good: a dead letter
+    HANDED_OVER = "handed over"  # failed; an identical waiting call will do its work
 
 
 @dataclass

@@ -33,7 +33,7 @@ class Metrics(Middleware):
 
     def after_failure(self, run: Run, error: Exception) -> None:
         metrics.TASK_DURATION.labels(run.task_name).observe(time.perf_counter() - run.clock)
-        if run.outcome is RunOutcome.RETRYING:
+        if run.outcome in (RunOutcome.RETRYING, RunOutcome.HANDED_OVER):  # it runs again
             metrics.TASKS_RETRIED.labels(run.task_name).inc()
         elif run.outcome is RunOutcome.DEAD:
             metrics.TASKS_DEAD.labels(run.task_name).inc()

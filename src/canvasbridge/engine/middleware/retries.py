@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 
 from canvasbridge.engine.batch_tasks import BatchFailures
+from canvasbridge.engine.ledger import CallState
 from canvasbridge.engine.middleware.base import Middleware, Run, RunOutcome, describe
 from canvasbridge.engine.retries import is_transient, retry_after_hint
 
@@ -37,7 +38,7 @@ class Retries(Middleware):
         assert run.ledger is not None
         delay = run.policy.delay(run.attempt, retry_after=retry_after_hint(error))
         text, trace = describe(error)
-        run.ledger.fail_attempt(
+        state = run.ledger.fail_attempt(
             run.call_id,
             attempt=run.attempt,
             error=text,
@@ -45,6 +46,16 @@ class Retries(Middleware):
             retry_in=delay,
             started_at=run.started,
         )
+        if state is CallState.REQUEUED:
+            run.outcome = RunOutcome.HANDED_OVER
+            log.warning(
+                "task %s#%d attempt %d failed; an identical waiting call will do its work: %s",
+                run.task_name,
+                run.call_id,
+                run.attempt,
+                text,
+            )
+            return
         run.outcome, run.retry_in = RunOutcome.RETRYING, delay
         log.warning(
             "task %s#%d attempt %d failed, retrying in %.1fs: %s",
