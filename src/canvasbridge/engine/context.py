@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from canvasbridge.errors import ConfigError, ObjectBusy
+
+if TYPE_CHECKING:
+    from canvasbridge.engine.ledger.gathering import PendingCall
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -28,6 +31,15 @@ class ObjectHolds(Protocol):
     def acquire(self, key: str, call_id: int) -> int | None: ...
 
 
+class Waiting(Protocol):
+    """Pending calls a running call may take over (the ledger; see ``ledger/gathering.py``)."""
+
+    def pending(self, task: str, *, exclude: int, limit: int) -> list[PendingCall]: ...
+    def gather(self, into: int, call_ids: Sequence[int]) -> list[PendingCall]: ...
+    def gathered(self, into: int) -> list[PendingCall]: ...
+    def settle(self, into: int, *, succeeded: Mapping[int, Any], failed: Mapping[int, str]) -> None: ...
+
+
 @dataclass
 class TaskContext:
     """Per-call context handed to every task.
@@ -36,7 +48,8 @@ class TaskContext:
     ``provisioning``, ``live_events``…); :meth:`section` validates one against a model.
     ``resources`` is shared by every task in the worker process: use :meth:`resource` to
     build a client once and reuse it. ``dry_run`` asks the task to plan without writing.
-    ``holds`` (set by the worker) lets the task :meth:`hold` the object it changes.
+    ``holds`` (set by the worker) lets the task :meth:`hold` the object it changes;
+    ``waiting`` (likewise) lets it take over pending calls of its own task (:meth:`gather`).
     """
 
     task_name: str
@@ -48,6 +61,7 @@ class TaskContext:
     dry_run: bool = False
     log: logging.Logger = field(default=logging.getLogger("canvasbridge.task"))
     holds: ObjectHolds | None = None
+    waiting: Waiting | None = None
 
     @property
     def holds_objects(self) -> bool:
@@ -65,6 +79,42 @@ class TaskContext:
         holder = self.holds.acquire(key, self.ledger_id)
         if holder is not None:
             raise ObjectBusy(key, holder)
+
+    def try_hold(self, key: str) -> bool:
+        """Like :meth:`hold`, but ``False`` instead of :class:`ObjectBusy` (for an object of a
+        call this one may gather, see :meth:`gather`); ``True`` outside a worker."""
+        try:
+            self.hold(key)
+        except ObjectBusy:
+            return False
+        return True
+
+    # -- gathering (see the engine's ledger/gathering.py) --
+
+    def pending_calls(self, limit: int) -> list[PendingCall]:
+        """Other calls of this task waiting to run, oldest first, at most ``limit``
+        (:class:`~canvasbridge.engine.ledger.PendingCall`: ``id`` and ``params``). Empty
+        outside a worker."""
+        if not self.holds_objects or self.waiting is None:
+            return []
+        assert self.ledger_id is not None
+        return self.waiting.pending(self.task_name, exclude=self.ledger_id, limit=limit)
+
+    def gather(self, call_ids: Sequence[int]) -> list[PendingCall]:
+        """Take over those of ``call_ids`` (from :meth:`pending_calls`) still pending: this
+        call does their work and settles each with :meth:`settle`. Hold their objects
+        first (:meth:`try_hold`). Returns the calls now gathered: these and any an earlier,
+        lost run of this call gathered (call with no ids to find only those)."""
+        if not self.holds_objects or self.waiting is None:
+            return []
+        assert self.ledger_id is not None
+        return self.waiting.gather(self.ledger_id, call_ids)
+
+    def settle(self, *, succeeded: Mapping[int, Any], failed: Mapping[int, str]) -> None:
+        """The outcome of each gathered call: its summary, or its error (its own dead letter)."""
+        if self.waiting is None or self.ledger_id is None:
+            return
+        self.waiting.settle(self.ledger_id, succeeded=succeeded, failed=failed)
 
     def section(self, name: str, model: type[M]) -> M:
         """Validate and return config section ``name`` (dotted for nesting) as ``model``.

@@ -148,6 +148,7 @@ class Executor:
             correlation_id=run.correlation_id,
             attempt=run.attempt,
             holds=ledger.holds,
+            waiting=ledger,
         )
         try:
             function = self.registry.get(run.task_name)

@@ -6,6 +6,7 @@ claims a call in the ledger before running it. SQLite (embedded) or PostgreSQL; 
 schema is managed with Alembic migrations, applied on open.
 """
 
+from canvasbridge.engine.ledger.gathering import PendingCall
 from canvasbridge.engine.ledger.records import (
     AttemptRecord,
     CallFilter,
@@ -26,6 +27,7 @@ __all__ = [
     "Claim",
     "Ledger",
     "ParkedRecord",
+    "PendingCall",
     "RecordedCall",
     "Recording",
 ]

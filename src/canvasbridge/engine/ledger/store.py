@@ -1,8 +1,9 @@
 """The ledger's write path: record calls, claim them, record outcomes, requeue and discard.
 
 One :class:`Ledger` per process (it owns the connection pools and the group commits). Its
-queries (:mod:`.queries`), parking (:mod:`.parking`) and object holds (:mod:`.holds`) live
-in modules of their own; the records it hands back are in :mod:`.records`.
+queries (:mod:`.queries`), parking (:mod:`.parking`), object holds (:mod:`.holds`) and
+gathering (:mod:`.gathering`) live in modules of their own; the records it hands back are
+in :mod:`.records`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger.batching import GroupCommit
+from canvasbridge.engine.ledger.gathering import Gathering
 from canvasbridge.engine.ledger.handover import back_to_waiting
 from canvasbridge.engine.ledger.holds import Holds
 from canvasbridge.engine.ledger.hot import HotStatements, Row
@@ -67,7 +69,7 @@ class _Success:
     result: str | None  # JSON
 
 
-class Ledger(Parking, Queries):
+class Ledger(Parking, Queries, Gathering):
     """The task ledger on SQLite or PostgreSQL. Create with :meth:`open`, which migrates."""
 
     def __init__(self, url: str, *, presume_lost_after_s: float = DEFAULT_PRESUME_LOST_AFTER_S) -> None:
