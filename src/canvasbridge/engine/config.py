@@ -180,10 +180,18 @@ class AdminToken(_Strict):
     token: SecretRef
 
 
+class SignInLimitConfig(_Strict):
+    """Wrong tokens allowed from one client address within ``window_s`` before it must wait."""
+
+    failures: int = Field(default=10, ge=1)
+    window_s: float = Field(default=300.0, gt=0)
+
+
 class AdminConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8470, ge=0, le=65535)
     tokens: list[AdminToken] = Field(default_factory=list)
+    sign_in_limit: SignInLimitConfig = Field(default_factory=SignInLimitConfig)
 
 
 class MatchSpec(_Strict):

@@ -13,6 +13,7 @@ from canvasbridge.engine.runtime import Runtime
 from . import errors, health, metrics, openapi, parked, routing, stats, sync, tasks
 from .auth import TokenBook
 from .operations import Operations
+from .sign_in_limit import SignInLimit
 
 log = logging.getLogger(__name__)
 API_VERSION = "1"
@@ -45,6 +46,8 @@ def create_api(runtime: Runtime, *, readiness: Readiness | None = None) -> FastA
     app.state.runtime = runtime
     app.state.operations = operations
     app.state.tokens = tokens
+    limit = runtime.config.admin.sign_in_limit
+    app.state.sign_in_limit = SignInLimit(failures=limit.failures, window_s=limit.window_s)
     app.state.readiness = readiness or Readiness(
         ledger=runtime.ledger,
         celery=runtime.celery,

@@ -9,6 +9,7 @@ guess was right, nor which token it was close to.
 
 No token, or a wrong one: 401 with ``WWW-Authenticate: Bearer``. A read token on an
 operator endpoint: 403. With no tokens configured every protected endpoint answers 401.
+Too many wrong tokens from one address: 429 for a while (:mod:`.sign_in_limit`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from canvasbridge.engine.api.sign_in_limit import SignInLimit, client_address
 from canvasbridge.engine.config import AdminToken, Role
 from canvasbridge.errors import ConfigError
 
@@ -90,8 +92,20 @@ def optional_principal(
     """The caller if a valid token came with the request, else None (never an error)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         return None
+    limit: SignInLimit = request.app.state.sign_in_limit
+    client = client_address(request.client.host if request.client else None)
+    wait = limit.retry_after(client)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many wrong tokens from this address; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     book: TokenBook = request.app.state.tokens
-    return book.identify(credentials.credentials)
+    principal = book.identify(credentials.credentials)
+    if principal is None:
+        limit.failed(client)
+    return principal
 
 
 def require(role: Role) -> Callable[..., Principal]:

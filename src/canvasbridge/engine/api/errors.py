@@ -31,6 +31,7 @@ CODES = {
     405: "method_not_allowed",
     409: "conflict",
     422: "invalid",
+    429: "too_many_requests",
     503: "unavailable",
 }
 
@@ -116,6 +117,9 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "no such object",
         409: "the object's state does not allow this",
         422: "a parameter is malformed; `fields` names it",
+        429: "too many wrong tokens from this address; wait `Retry-After` seconds",
         503: "the task queue or a backend is unavailable",
     }
+    if 401 in statuses:  # whatever takes a token may refuse a client that guessed too often
+        statuses = (*statuses, 429)
     return {code: {"model": ErrorBody, "description": descriptions[code]} for code in statuses}

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from canvasbridge.engine.api.auth import TokenBook
+from canvasbridge.engine.api.sign_in_limit import SignInLimit, client_address
 
 from .actions import Csrf, changes_allowed
 from .render import page, safe_next
@@ -68,11 +69,23 @@ def login(
     target = safe_next(next)
     if request.headers.get("sec-fetch-site") == "cross-site" or not login_csrf_ok(request, csrf):
         return _login_page(request, target, error="The form expired; please sign in again.", status_code=403)
+    limit: SignInLimit = request.app.state.sign_in_limit
+    client = client_address(request.client.host if request.client else None)
+    wait = limit.retry_after(client)
+    if wait is not None:
+        log.warning("dashboard: a sign-in from %s was refused: too many wrong tokens", client)
+        response = _login_page(
+            request, target, error=f"Too many wrong tokens; try again in {wait} s.", status_code=429
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     tokens: TokenBook = request.app.state.tokens
     signed = sign_in(tokens, token.strip())
     if signed is None:
+        limit.failed(client)
         log.info("dashboard: a sign-in with an unknown token was refused")
         return _login_page(request, target, error="That token is not one of admin.tokens.", status_code=401)
+    limit.succeeded(client)
     session, cookie = signed
     log.info("dashboard: %s signed in (%s)", session.principal.name, session.principal.role.value)
     response = RedirectResponse(target, status_code=303)
