@@ -19,8 +19,11 @@ RUN python3 -m venv /opt/canvasbridge \
     && /opt/canvasbridge/bin/canvasbridge --help > /dev/null
 
 FROM ${BASE}
-# a fixed uid, so volumes and Kubernetes' runAsNonRoot can name it
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/canvasbridge canvasbridge
+# a fixed uid, so volumes and Kubernetes' runAsNonRoot can name it; metrics/ is where the
+# compose file mounts the volume the containers share their counters in (a new volume takes
+# its owner from here)
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/canvasbridge canvasbridge \
+    && install -d -o canvasbridge -g canvasbridge -m 700 /var/lib/canvasbridge/metrics
 COPY --from=build /opt/canvasbridge /opt/canvasbridge
 ENV PATH=/opt/canvasbridge/bin:$PATH \
     PYTHONUNBUFFERED=1 \

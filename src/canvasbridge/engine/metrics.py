@@ -1,7 +1,8 @@
 """Prometheus metrics of the engine. Served at ``/metrics`` by the admin API.
 
-Counters are per process; run the Prometheus multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``)
-when workers use the prefork pool.
+The ``canvasbridge`` command counts in files (:mod:`canvasbridge.engine.metrics_files`), so
+the API adds up every process of its host; each gauge says how its processes' values
+combine (``multiprocess_mode``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ TASK_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 TASK_LAST_SUCCESS = Gauge(
-    "canvasbridge_task_last_success_timestamp_seconds", "Unix time of the last success per task", ["task"]
+    "canvasbridge_task_last_success_timestamp_seconds",
+    "Unix time of the last success per task",
+    ["task"],
+    multiprocess_mode="max",
 )
 
 # -- external systems --------------------------------------------------------------------
@@ -59,12 +63,14 @@ RATE_LIMIT_REMAINING = Gauge(
     "What the system last reported as left of its rate limit (Canvas: X-Rate-Limit-Remaining; "
     "Salesforce: daily API requests left)",
     ["system"],
+    multiprocess_mode="mostrecent",
 )
 
 RATE_LIMIT = Gauge(
     "canvasbridge_rate_limit",
     "The whole allowance, when the system says it (Salesforce: daily API requests)",
     ["system"],
+    multiprocess_mode="mostrecent",
 )
 
 

@@ -21,8 +21,9 @@ from dataclasses import replace
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_shutdown
 
-from canvasbridge.engine import metrics
+from canvasbridge.engine import metrics, metrics_files
 from canvasbridge.engine.batch_collector import BatchCollector
 from canvasbridge.engine.batch_tasks import item_origin
 from canvasbridge.engine.calls import TaskCall
@@ -297,6 +298,7 @@ class Runtime:
         """Run a Celery worker in this process until it is told to stop (SIGTERM)."""
         self.registry.load_all()
         argv = self.worker_argv(concurrency=concurrency, pool=pool, hostname=hostname)
+        worker_process_shutdown.connect(_pool_child_stopped, weak=False)
         log.info(
             "worker starting: %s; tasks %s; task events %s (worker.send_task_events)",
             " ".join(
@@ -325,6 +327,11 @@ class Runtime:
                 yield
             finally:
                 wake_for_shutdown(worker)
+
+
+def _pool_child_stopped(pid: int | None = None, **_: Any) -> None:
+    """A prefork pool child stops: its counters join the archive (it runs no ``atexit``)."""
+    metrics_files.process_ended(pid=pid)
 
 
 def wake_for_shutdown(worker: Any) -> None:

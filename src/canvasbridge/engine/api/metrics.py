@@ -1,9 +1,9 @@
 """``GET /metrics``: Prometheus text format. Needs a token (any role).
 
-Served from two registries: the engine's counters of this process (or, when
-``PROMETHEUS_MULTIPROC_DIR`` is set, of every process writing there: workers and
-consumers), and gauges read from the ledger at scrape time, which are true for the whole
-deployment whatever process answers:
+Served from two registries: the engine's counters of every process sharing this one's
+metrics directory (:mod:`canvasbridge.engine.metrics_files`: consumers, workers and their
+pool children on this host), and gauges read from the ledger at scrape time, which are true
+for the whole deployment whatever process answers:
 
 * ``canvasbridge_task_calls{task,state}`` - calls in the ledger per task and state;
 * ``canvasbridge_task_seconds_since_last_success{task}`` - freshness;
@@ -17,8 +17,8 @@ Prometheus sends one with ``authorization: {type: Bearer, credentials_file: …}
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -26,12 +26,24 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from canvasbridge.engine import metrics_files
+
 from . import operations as ops
 from .auth import Principal, require_read
 from .errors import responses
 
 router = APIRouter(tags=["metrics"])
 log = logging.getLogger(__name__)
+
+
+class FilesCollector(Collector):
+    """The metrics every process wrote to the directory, added up (folding dead ones first)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def collect(self) -> Iterable[Metric]:
+        return metrics_files.collect(self.directory)
 
 
 class LedgerCollector(Collector):
@@ -75,13 +87,12 @@ def ledger_registry(operations: ops.Operations) -> CollectorRegistry:
 
 def process_registry() -> CollectorRegistry:
     """The engine's counters: all processes' in multiprocess mode, else this process's."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return registry
-    return REGISTRY
+    directory = metrics_files.active_dir()
+    if directory is None:
+        return REGISTRY
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FilesCollector(directory))
+    return registry
 
 
 @router.get(

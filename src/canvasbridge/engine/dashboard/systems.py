@@ -2,8 +2,8 @@
 
 The flows report through :mod:`canvasbridge.engine.metrics` (``set_rate_limit_remaining``,
 ``observe_external_call``); the engine names no system itself. The figures are those of
-the processes whose metrics this API process can read: all of them when workers and the
-API share ``PROMETHEUS_MULTIPROC_DIR``, else its own (see operations.md).
+the processes whose metrics this API process can read: those sharing its metrics directory
+(:mod:`canvasbridge.engine.metrics_files`; see operations.md).
 """
 
 from __future__ import annotations

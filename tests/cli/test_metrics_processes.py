@@ -1,0 +1,137 @@
+"""``/metrics`` of ``canvasbridge api`` adds up what ``consume`` and the worker's prefork pool
+children counted, with no metrics variable set: the executable puts its counters in files of
+a per-user directory by itself (here under a private ``XDG_RUNTIME_DIR``, its default's root)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pika
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from canvasbridge.engine.ledger import Ledger
+from tests.cli.test_processes import free_port, start, stop
+from tests.engine.helpers import wait_for
+from tests.services import unique_name
+
+MESSAGES = 40
+TOKEN = "metrics-test-read-token-1234"
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+@pytest.mark.slow
+def test_api_metrics_add_up_the_consumer_and_the_pool_children(
+    tmp_path: Path, rabbitmq_url: str, postgres_url: str
+) -> None:
+    source_queue = unique_name("cb-metrics-in")
+    document = {
+        "backends": {
+            "broker_url": rabbitmq_url,
+            "ledger_url": postgres_url,
+            "queue": unique_name("cb-metrics"),
+        },
+        "worker": {"pool": "prefork", "concurrency": 2},
+        "log": {"level": "WARNING"},
+        "admin": {"tokens": [{"name": "scraper", "role": "read", "token": {"env": "CB_METRICS_TOKEN"}}]},
+        "sources": [
+            {
+                "type": "amqp",
+                "name": "feed",
+                "url": "amqp://guest@127.0.0.1:5672/%2F",
+                "password": {"env": "CB_TEST_AMQP_PASSWORD"},
+                "queues": [{"name": source_queue}],
+            }
+        ],
+        "routes": [{"name": "all", "source": "feed", "parser": "tests.engine.sample_tasks:parse_json"}],
+        "tasks": {"record_pid": {"path": "tests.engine.sample_tasks:record_pid"}},
+    }
+    config_file = tmp_path / "canvasbridge.yaml"
+    config_file.write_text(yaml.safe_dump(document))
+    runtime_dir = tmp_path / "run"
+    runtime_dir.mkdir(mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime_dir), "CB_METRICS_TOKEN": TOKEN, "CB_TEST_AMQP_PASSWORD": "guest"}
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ and "CANVASBRIDGE_METRICS_DIR" not in os.environ
+    ledger = Ledger.open(postgres_url)  # the schema, before three processes start on it
+    effects = tmp_path / "effects"
+
+    port = free_port()
+    api = start("api", "--config", str(config_file), "--port", str(port), env=env)
+    consumer = start("consume", "--config", str(config_file), env=env)
+    worker = start("worker", "--config", str(config_file), "--pool", "prefork", "-c", "2", env=env)
+    processes = [api, consumer, worker]
+
+    def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        return _samples(response.text)
+
+    def answering() -> bool:
+        assert all(p.poll() is None for p in processes), [p.poll() for p in processes]
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(answering, timeout=90, what="the API to answer")
+        connection = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.queue_declare(source_queue, durable=True)
+        for i in range(MESSAGES):
+            body = {"task": "record_pid", "params": {"key": f"k{i}", "effects_dir": str(effects)}}
+            channel.basic_publish("", source_queue, json.dumps(body).encode())
+        connection.close()
+        wait_for(
+            lambda: ledger.stats()["by_state"].get("succeeded", 0) == MESSAGES,
+            timeout=120,
+            interval=0.5,
+            what=f"{MESSAGES} calls to succeed",
+        )
+        running = scrape()
+        for process in (worker, consumer):
+            code, output = stop(process, timeout=60)
+            assert code == 0, output
+        stopped = scrape()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                stop(process, timeout=60)
+
+    # the tasks ran in the pool's children, not in the worker's main process
+    ran_in = {int(log.stem) for log in effects.glob("*.log")}
+    assert ran_in and worker.pid not in ran_in
+    assert sum(len(log.read_text().splitlines()) for log in effects.glob("*.log")) == MESSAGES
+
+    feed = (("source", "feed"),)
+    task = (("task", "record_pid"),)
+    expected = {
+        ("canvasbridge_messages_received_total", feed): MESSAGES,  # counted in the consumer
+        ("canvasbridge_messages_routed_total", (("route", "all"), ("source", "feed"))): MESSAGES,
+        ("canvasbridge_tasks_queued_total", task): MESSAGES,
+        ("canvasbridge_tasks_succeeded_total", task): MESSAGES,  # counted in the pool children
+        ("canvasbridge_task_duration_seconds_count", task): MESSAGES,
+        ("canvasbridge_task_calls", (("state", "succeeded"), ("task", "record_pid"))): MESSAGES,  # ledger
+    }
+    for samples in (running, stopped):  # stopped processes' counts are kept, once
+        assert {key: samples.get(key) for key in expected} == expected
+    assert stopped[("canvasbridge_task_last_success_timestamp_seconds", task)] > 0
+
+    # the stopped processes folded their files into the archive; only the API's are left
+    directory = runtime_dir / "canvasbridge-metrics"
+    own = {path.stem.rpartition("_")[2] for path in directory.glob("*.db")}
+    assert own <= {"archive"} | {ident for ident in own if f"-{api.pid}-" in ident}, own
