@@ -75,3 +75,20 @@ def test_account_roles_show_as_account_membership(http: httpx.Client) -> None:
     assert roles["AccountAdmin"]["base_role_type"] == "AccountMembership"
     assert roles["AccountAdmin"]["is_account_role"] is True
     assert roles["TeacherEnrollment"]["base_role_type"] == "TeacherEnrollment"
+
+
+def test_only_admins_of_an_account_or_one_above_it_may_use_it(url: str, emu: CanvasEmulator) -> None:
+    user = emu.model.find_user_by_sis("P02")
+    emu.add_token("p02-token", user.id)
+    headers = {"Authorization": "Bearer p02-token"}
+    with httpx.Client(base_url=f"{url}/api/v1", headers=headers) as p02:
+        refused = p02.get("/accounts/1")
+        assert refused.status_code == 401
+        assert "www-authenticate" not in refused.headers  # the token is fine; the rights are not
+        assert refused.json()["errors"][0]["message"] == "user not authorized to perform that action"
+        assert p02.get("/accounts").json() == []
+        role = emu.model.add_role("Fakultetsadmin", "AccountMembership")
+        emu.model.add_admin(emu.model.resolve_account("sis_account_id:ORG-10").id, user.id, role.id)
+        assert p02.get("/accounts/sis_account_id:ORG-10").status_code == 200
+        assert p02.get("/accounts/sis_account_id:ORG-11").status_code == 200  # a sub-account of it
+        assert p02.get("/accounts/1").status_code == 401

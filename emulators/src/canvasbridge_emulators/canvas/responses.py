@@ -22,6 +22,7 @@ from canvasbridge_emulators.canvas.exceptions import (
     BadRequest,
     CanvasError,
     ResourceNotFound,
+    Unauthorized,
     ValidationFailed,
 )
 from canvasbridge_emulators.canvas.ids import local_ref
@@ -126,7 +127,20 @@ class CanvasResponses:
         return ok(body, headers={"Link": link})
 
     def account(self, request: Request, name: str = "id") -> Account:
-        return self.model.resolve_account(ref(request, name))
+        """The account in the path; only its admins (or an admin of a parent) may use it."""
+        account = self.model.resolve_account(ref(request, name))
+        if not self.administers(request, account.id):
+            raise Unauthorized()
+        return account
+
+    def administers(self, request: Request, account_id: int) -> bool:
+        """Whether the token's user is an admin of the account or of one above it (a token
+        with no user, the default, acts as an admin of everything)."""
+        user_id = request.scope.get("state", {}).get("canvas_user_id")
+        if user_id is None:
+            return True
+        chain = self.model.account_chain(account_id)
+        return any(self.model.admins(account, user_ids={user_id}) for account in chain)
 
     def root_only(self, request: Request, name: str = "id") -> Account:
         account = self.account(request, name)
@@ -145,7 +159,8 @@ class CanvasResponses:
 
     # ------------------------------------------------------------------ accounts
     async def list_accounts(self, request: Request) -> Response:
-        return self.listing(request, [self.model.root_account], shapes.account)
+        root = self.model.root_account
+        return self.listing(request, [root] if self.administers(request, root.id) else [], shapes.account)
 
     async def get_account(self, request: Request) -> Response:
         return ok(shapes.account(self.account(request)))
