@@ -57,5 +57,13 @@ class ConfigError(CanvasbridgeError):
     """The configuration is invalid; the message names the offending key."""
 
 
+class CheckFailed(CanvasbridgeError):
+    """A check of ``canvasbridge doctor`` found a problem; ``remedy`` says what to do about it."""
+
+    def __init__(self, problem: str, remedy: str) -> None:
+        super().__init__(problem)
+        self.remedy = remedy
+
+
 class MessageError(PermanentError):
     """A source message cannot be routed or parsed; it is parked with this reason."""

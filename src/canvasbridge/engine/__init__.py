@@ -21,11 +21,13 @@ from canvasbridge.engine.batch_tasks import BatchFailures, BatchItem
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.context import ParseContext, TaskContext
 from canvasbridge.engine.envelope import Envelope
-from canvasbridge.engine.flows import Flow, SystemNeed
+from canvasbridge.engine.flows import DoctorCheck, DoctorInput, Flow, SystemNeed
 
 __all__ = [
     "BatchFailures",
     "BatchItem",
+    "DoctorCheck",
+    "DoctorInput",
     "Envelope",
     "Flow",
     "ParseContext",

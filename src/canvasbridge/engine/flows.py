@@ -10,7 +10,7 @@ The engine, the CLI and ``config check`` learn everything about a flow from that
 name none: the top-level configuration sections it owns (a section no installed flow and
 not the engine owns is an error naming the key), the ``systems.<name>`` entries it reads,
 its parsers, the default specs of its tasks (a ``tasks.<name>`` entry without ``path`` takes
-the flow's), its CLI command groups, its readiness checks and its metrics.
+the flow's), its CLI command groups, its readiness and doctor checks and its metrics.
 
 The module the entry point names is imported by every process that loads a configuration,
 so keep it light: settings models and strings; the commands module is imported only by
@@ -54,6 +54,24 @@ def _no_systems(settings: Mapping[str, BaseModel]) -> Mapping[str, SystemNeed]:
 #: ``check(settings) -> detail``; raise to report "not ready" (the message says why).
 HealthCheck = Callable[[Mapping[str, BaseModel]], str]
 
+#: ``check() -> detail`` when all is well; raise :class:`~canvasbridge.errors.CheckFailed`
+#: (what is wrong, what to do) or any error otherwise.
+DoctorCheck = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class DoctorInput:
+    """What a flow's doctor checks get: its validated sections, the validated settings of the
+    ``systems.<entry>`` it declared that are configured, and how long one check may take."""
+
+    settings: Mapping[str, BaseModel]
+    systems: Mapping[str, BaseModel]
+    timeout_s: float
+
+
+def _no_doctor_checks(given: DoctorInput) -> Mapping[str, DoctorCheck]:
+    return {}
+
 
 @dataclass(frozen=True)
 class Flow:
@@ -76,6 +94,9 @@ class Flow:
     ``health_checks``
         name → :data:`HealthCheck`, run by ``/health/ready`` as ``flow:<flow>:<name>`` while
         the flow is in use.
+    ``doctor_checks``
+        ``DoctorInput → {name: check}``: what ``canvasbridge doctor`` checks for the flow
+        (a token's rights, the fields a record needs), one line each.
     ``metrics``
         the Prometheus collectors the flow defines (served with the engine's at ``/metrics``).
     """
@@ -88,6 +109,7 @@ class Flow:
     tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     commands: Sequence[str] = ()
     health_checks: Mapping[str, HealthCheck] = field(default_factory=dict)
+    doctor_checks: Callable[[DoctorInput], Mapping[str, DoctorCheck]] = _no_doctor_checks
     metrics: Sequence[Any] = ()
 
     def in_use(self, document: Mapping[str, Any]) -> bool:
