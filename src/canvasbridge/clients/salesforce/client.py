@@ -547,6 +547,12 @@ class SalesforceClient:
             raise PermanentError("salesforce composite: the answer has no compositeResponse")
         return responses
 
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The object's describe: its ``fields`` (``name``, ``externalId``, ``referenceTo``…)."""
+        path = f"sobjects/{_name(sobject)}/describe"
+        result: dict[str, Any] = self._call(f"describe {sobject}", lambda sf: sf.restful(path))
+        return result
+
     def limits(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("limits", lambda sf: sf.restful("limits"))
         return result
