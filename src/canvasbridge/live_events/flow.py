@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
-from canvasbridge.engine import Flow, SystemNeed
+from canvasbridge.engine import DoctorCheck, DoctorInput, Flow, SystemNeed
 from canvasbridge.live_events.metrics import PARSED
 from canvasbridge.live_events.settings import LiveEventsSettings
 
@@ -25,6 +25,12 @@ def systems(settings: Mapping[str, BaseModel]) -> dict[str, SystemNeed]:
         "salesforce": SystemNeed(SalesforceSettings),
         "canvas": SystemNeed(CanvasSettings, required=False),
     }
+
+
+def doctor_checks(given: DoctorInput) -> Mapping[str, DoctorCheck]:
+    from canvasbridge.live_events.doctor import doctor_checks as checks
+
+    return checks(given)
 
 
 FLOW = Flow(
@@ -40,5 +46,6 @@ FLOW = Flow(
         }
     },
     commands=("canvasbridge.live_events.commands:register",),
+    doctor_checks=doctor_checks,
     metrics=(PARSED,),
 )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
-from canvasbridge.engine import Flow, SystemNeed
+from canvasbridge.engine import DoctorCheck, DoctorInput, Flow, SystemNeed
 from canvasbridge.provisioning.settings import ProvisioningSettings
 
 _TASKS = "canvasbridge.provisioning.tasks"
@@ -32,6 +32,12 @@ def systems(settings: Mapping[str, BaseModel]) -> dict[str, SystemNeed]:
         names.cerebrum: SystemNeed(CerebrumSettings),
         names.sap: SystemNeed(SapSettings),
     }
+
+
+def doctor_checks(given: DoctorInput) -> Mapping[str, DoctorCheck]:
+    from canvasbridge.provisioning.doctor import doctor_checks as checks
+
+    return checks(given)
 
 
 FLOW = Flow(
@@ -86,4 +92,5 @@ FLOW = Flow(
         },
     },
     commands=("canvasbridge.provisioning.commands:register",),
+    doctor_checks=doctor_checks,
 )
