@@ -211,3 +211,44 @@ def test_submission_created_is_the_actors_own_submission_in_the_event_and_in_can
         assert obj["assignee"]["id"] == f"urn:instructure:canvas:user:{actor_id}"
         submission = canvas.find_submission(created.facts["assignment_id"], int(actor_id))
         assert submission is not None and submission.id == created.facts["submission_id"]
+
+
+def test_with_a_canvas_model_the_activity_is_recorded_there_at_the_events_time() -> None:
+    from canvasbridge_emulators.canvas import CanvasModel
+
+    dataset = ActivityDataset.generate("tiny", seed=1, today=TODAY)
+    canvas = CanvasModel()
+    dataset.load_canvas(canvas)
+    gen = LiveEventGenerator(dataset, seed=12, canvas=canvas)
+
+    def second(event: dict) -> str:
+        return event["eventTime"][:19] + "Z"
+
+    login = gen.one("logged_in")
+    [recorded] = canvas.authentication_events()
+    assert (recorded.user_id, recorded.event_type, recorded.created_at) == (
+        login.facts["user_id"],
+        "login",
+        second(login.event),
+    )
+    first = gen.one("submission_created", local_ids=True)
+    submission = canvas.find_submission(first.facts["assignment_id"], first.facts["user_id"])
+    assert submission is not None and submission.history[-1].submitted_at == second(first.event)
+    assert first.event["object"]["count"] == submission.attempt
+    graded = gen.one("grade_change", local_ids=True)
+    [change] = canvas.grade_changes(graded.facts["course_id"])
+    assert (
+        change.created_at == second(graded.event)
+        and change.grade_after == graded.event["object"]["extensions"]["com.instructure.canvas"]["grade"]
+    )
+    entry = gen.one("discussion_entry_created", local_ids=True)
+    [posted] = canvas.discussion_entries(entry.facts["topic_id"])
+    assert entry.event["object"]["id"] == f"urn:instructure:canvas:discussionEntry:{posted.id}"
+    assert posted.created_at == second(entry.event)
+    updated = gen.one("enrollment_updated", local_ids=True)
+    enrollment = canvas.get_enrollment(updated.facts["enrollment_id"])
+    assert enrollment.updated_at == second(updated.event)
+    assert (
+        updated.event["object"]["extensions"]["com.instructure.canvas"]["workflow_state"]
+        == enrollment.workflow_state
+    )

@@ -127,6 +127,7 @@ class Context:
     item_name: str | None = None
     points: float | None = None
     score: float | None = None  # grade_change: the score given (drawn when None)
+    enrollment_state: str | None = None  # enrollment_*: the enrollment's state (drawn when None)
     extra_ids: dict[str, int] = field(default_factory=dict)  # submission, entry, group, ...
     asset_type: str | None = None
     asset_subtype: str | None = None
@@ -446,7 +447,7 @@ def enrollment_event(ctx: Context) -> dict[str, Any]:
                 "type": "StudentEnrollment",
                 "user_id": ctx.urn("user", subject.id),
                 "user_name": subject.name,
-                "workflow_state": "active" if not created else "invited",
+                "workflow_state": ctx.enrollment_state or ("active" if not created else "invited"),
                 "entity_id": ctx.gid(enrollment),
             }
         },
@@ -505,21 +506,22 @@ def grade_change(ctx: Context) -> dict[str, Any]:
     assert student is not None and assignment is not None
     points = ctx.points or 100
     score = ctx.score if ctx.score is not None else round(ctx.rng.uniform(0.4, 1.0) * points)
+    grade = f"{score:g}"  # as Canvas writes a points grade
     assignee: dict[str, Any] = {"id": ctx.urn("user", student.id), "type": "Person"}
     if student.sis_id:
         assignee["extensions"] = {EXT: {"sis_id": student.sis_id}}
     attempt = {
         "id": ctx.urn("submission", submission),
         "type": "Attempt",
-        "extensions": {EXT: {"grade": str(score), "entity_id": ctx.gid(submission)}},
+        "extensions": {EXT: {"grade": grade, "entity_id": ctx.gid(submission)}},
         "assignee": assignee,
         "assignable": {"id": ctx.urn("assignment", assignment), "type": "AssignableDigitalResource"},
     }
     generated: dict[str, Any] = {
         "id": ctx.urn("submission", submission),
         "type": "Score",
-        "extensions": {EXT: {"grade": str(score), "entity_id": ctx.gid(submission)}},
-        "attempt": {**attempt, "extensions": {EXT: {"grade": str(score)}}},
+        "extensions": {EXT: {"grade": grade, "entity_id": ctx.gid(submission)}},
+        "attempt": {**attempt, "extensions": {EXT: {"grade": grade}}},
         "maxScore": points,
         "scoreGiven": score,
     }
@@ -693,7 +695,7 @@ def submission_event(ctx: Context) -> dict[str, Any]:
         "extensions": {EXT: ext},
         "assignee": {"id": ctx.urn("user", student.id), "type": "Person"},
         "assignable": {"id": ctx.urn("assignment", assignment), "type": "AssignableDigitalResource"},
-        "count": 1,
+        "count": ctx.extra_ids.get("attempt", 1),
     }
     if created:
         obj["body"] = "My reflection on this unit."

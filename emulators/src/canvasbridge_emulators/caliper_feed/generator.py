@@ -78,6 +78,7 @@ ITEM_KIND = {
     "wiki_page_deleted": "wiki_page",
 }
 FIRST_GENERATED_ID = 5000  # submissions, entries, groups... get ids from here up
+ENTRY_MESSAGE = "<p>Thank you, this was useful for my setting.</p>"
 
 
 @dataclass
@@ -108,8 +109,11 @@ class LiveEventGenerator:
     background job (SoftwareApplication actor, ``job_id``) where Canvas does that
     (grade_change, enrollment_state_*, asset_accessed calendar feeds); ``interval_ms``: the
     average time between events' ``eventTime``; ``canvas``: the Canvas emulator's model the dataset
-    was loaded into: quiz submissions and submissions are then created there as they are emitted
-    (with their scores), so the ids in the events can be looked up; ``mix``: relative weights by event name (only
+    was loaded into: what an event is about is then recorded there as it is emitted, at the
+    event's time (to the second, as Canvas's REST API shows it), so the ids in the events can be
+    looked up and a backfill over REST finds the same activity: quiz submissions and submissions
+    (with their attempts and scores), gradings (and the grade change log), discussion entries,
+    logins and logouts (the authentication log), enrollment updates; ``mix``: relative weights by event name (only
     the names given are drawn; default :data:`DEFAULT_MIX` plus a little of every other event).
     """
 
@@ -206,6 +210,7 @@ class LiveEventGenerator:
         asset_subtype: str | None = None,
         user: CanvasUser | None = None,
         course: CanvasCourse | None = None,
+        subject: CanvasUser | None = None,
     ) -> GeneratedEvent:
         """One event named ``name``; the keyword arguments pin what is otherwise drawn at random."""
 
@@ -221,7 +226,7 @@ class LiveEventGenerator:
             pool = self._students.get(course.key, []) if learner else self._teachers.get(course.key, [])
             pool = pool or self._students[course.key]
             user = rng.choice(pool)
-        student = rng.choice(self._students[course.key])
+        student = subject or rng.choice(self._students[course.key])
         can_be_system = name in ("grade_change", "enrollment_state_updated", "enrollment_state_created") or (
             name == "asset_accessed" and asset_subtype == "calendar_feed"
         )
@@ -265,6 +270,8 @@ class LiveEventGenerator:
             )
         if self.canvas is not None and item is not None:
             self._record_in_canvas(ctx, name, item, user, student, facts)
+        if self.canvas is not None and item is None:
+            self._record_activity(ctx, name, user, student, course, facts)
         if name == "asset_accessed":
             self._asset(ctx, course, asset_type, asset_subtype, facts)
         if name.startswith("attachment_"):
@@ -288,26 +295,60 @@ class LiveEventGenerator:
         student: CanvasUser,
         facts: dict[str, Any],
     ) -> None:
-        """Create the submission the event is about in the Canvas emulator, so look-ups find it."""
+        """Record the course item activity the event is about in the Canvas emulator, at its time."""
 
         canvas = self.canvas
+        at = _canvas_time(ctx.when)
         points = item.points_possible or 10
         if name == "quiz_submitted" and hasattr(canvas, "add_quiz_submission"):
             quiz_score = float(round(self.rng.uniform(0.3, 1.0) * points))
-            quiz_submission = canvas.add_quiz_submission(item.id, user.id, score=quiz_score)
+            quiz_submission = canvas.add_quiz_submission(item.id, user.id, score=quiz_score, at=at)
             ctx.extra_ids["quiz_submission"] = int(quiz_submission.id)
             facts.update(submission_id=int(quiz_submission.id), score=quiz_score)
-        elif name in ("submission_created", "submission_updated", "grade_change") and hasattr(
-            canvas, "add_submission"
-        ):
-            submitter = user if name == "submission_created" else student
-            score = (
-                None if name == "submission_created" else float(round(self.rng.uniform(0.4, 1.0) * points))
-            )
-            submission = canvas.add_submission(item.id, submitter.id, score=score)
+        elif name == "submission_created" and hasattr(canvas, "add_submission"):
+            submission = canvas.add_submission(item.id, user.id, at=at)
+            ctx.extra_ids.update(submission=int(submission.id), attempt=int(submission.attempt or 1))
+            facts.update(submission_id=int(submission.id), score=None)
+        elif name == "submission_updated" and hasattr(canvas, "ensure_submission"):
+            # an update (a comment, a rubric...) makes no new attempt and no grading
+            submission = canvas.ensure_submission(item.id, student.id)
+            ctx.extra_ids.update(submission=int(submission.id), attempt=int(submission.attempt or 1))
+            facts.update(submission_id=int(submission.id), score=submission.score)
+        elif name == "grade_change" and hasattr(canvas, "grade_submission"):
+            score = float(round(self.rng.uniform(0.4, 1.0) * points))
+            grader = None if ctx.system else user.id
+            submission = canvas.grade_submission(item.id, student.id, score=score, grader_id=grader, at=at)
             ctx.extra_ids["submission"] = int(submission.id)
             ctx.score = score
             facts.update(submission_id=int(submission.id), score=score)
+        elif name == "discussion_entry_created" and hasattr(canvas, "add_discussion_entry"):
+            entry = canvas.add_discussion_entry(item.id, user.id, ENTRY_MESSAGE, at=at)
+            ctx.extra_ids["entry"] = int(entry.id)
+            facts["entry_id"] = int(entry.id)
+
+    def _record_activity(
+        self,
+        ctx: Context,
+        name: str,
+        user: CanvasUser,
+        student: CanvasUser,
+        course: CanvasCourse,
+        facts: dict[str, Any],
+    ) -> None:
+        """Record a login, logout or enrollment update in the Canvas emulator, at the event's time."""
+
+        canvas = self.canvas
+        at = _canvas_time(ctx.when)
+        if name in ("logged_in", "logged_out") and hasattr(canvas, "record_authentication"):
+            canvas.record_authentication(user.id, "login" if name == "logged_in" else "logout", at=at)
+        elif name == "enrollment_updated" and hasattr(canvas, "set_enrollment_state"):
+            found = canvas.enrollments(course_id=course.id, user_id=student.id, types=["StudentEnrollment"])
+            if found:
+                enrollment = found[0]
+                canvas.set_enrollment_state(enrollment.id, enrollment.workflow_state, at=at)
+                ctx.extra_ids["enrollment"] = int(enrollment.id)
+                ctx.enrollment_state = enrollment.workflow_state
+                facts["enrollment_id"] = int(enrollment.id)
 
     def _next_id(self) -> int:
         self._counter += 1
@@ -398,6 +439,11 @@ class LiveEventGenerator:
             asset_id=ctx.extra_ids["asset"],
             item_name=ctx.item_name,
         )
+
+
+def _canvas_time(moment: dt.datetime) -> str:
+    """``moment`` as Canvas's REST API writes times: UTC, to the second."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _person(user: CanvasUser) -> Person:

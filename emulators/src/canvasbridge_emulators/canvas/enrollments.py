@@ -190,14 +190,15 @@ class RolesAndEnrollments(ModelCore):
                 out.append(e)
             return out
 
-    def set_enrollment_state(self, enrollment_id: int, state: str) -> Enrollment:
-        """Put an enrollment in any state (``active``, ``inactive``, ``completed``, ``deleted``...)."""
+    def set_enrollment_state(self, enrollment_id: int, state: str, *, at: str | None = None) -> Enrollment:
+        """Put an enrollment in any state (``active``, ``inactive``, ``completed``, ``deleted``...),
+        updated at ``at`` (default now)."""
         with self._lock:
             enrollment = self._get(self._s.enrollments, enrollment_id)
             if state not in ENROLLMENT_STATES:
                 raise BadRequest(f"Invalid enrollment_state {state!r}")
             enrollment.workflow_state = state
-            enrollment.updated_at = now_iso()
+            enrollment.updated_at = at or now_iso()
             return enrollment
 
     def end_enrollment(self, enrollment_id: int, task: str = "conclude") -> Enrollment:

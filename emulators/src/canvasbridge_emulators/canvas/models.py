@@ -11,7 +11,7 @@ from a SIS import or from a test.
 
 The model is put together from one mixin per resource (``accounts.py``, ``users.py``,
 ``courses.py``, ``enrollments.py``, ``ids.py``, ``records.py``, ``content.py``,
-``admins.py``) on :class:`~canvasbridge_emulators.canvas.core.ModelCore`.
+``admins.py``, ``audit.py``) on :class:`~canvasbridge_emulators.canvas.core.ModelCore`.
 
 Objects are dataclasses (``objects.py``) returned by reference; treat them as read-only and change
 state through the model's methods (they keep the SIS-id indexes right).
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from canvasbridge_emulators.canvas.accounts import AccountsAndTerms
 from canvasbridge_emulators.canvas.admins import AccountAdmins
+from canvasbridge_emulators.canvas.audit import AuditLogs
 from canvasbridge_emulators.canvas.content import CourseContent
 from canvasbridge_emulators.canvas.courses import CoursesAndSections
 from canvasbridge_emulators.canvas.enrollments import RolesAndEnrollments
@@ -59,6 +60,7 @@ class CanvasModel(
     RolesAndEnrollments,
     IdResolution,
     StoredRecords,
+    AuditLogs,
     CourseContent,
     AccountAdmins,
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from canvasbridge_emulators.canvas.activity_responses import ActivityResponses
 from canvasbridge_emulators.canvas.responses import CanvasResponses
 
 API = "/api/v1"
@@ -13,6 +14,8 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 def routes(r: CanvasResponses) -> list[Route]:
     def api(path: str, endpoint: object, *methods: str) -> Route:
         return Route(API + path, endpoint, methods=list(methods))  # type: ignore[arg-type]
+
+    activity = ActivityResponses(r)
 
     return [
         # users first: GET /users/:id is the hottest path
@@ -88,6 +91,15 @@ def routes(r: CanvasResponses) -> list[Route]:
         api("/courses/{course_id}/discussion_topics", r.list_discussion_topics, "GET"),
         api("/courses/{course_id}/discussion_topics/{id}", r.get_discussion_topic, "GET"),
         api("/courses/{course_id}/pages/{url}", r.get_page, "GET"),
+        # what happened in a time window (a Live Events backfill reads these)
+        api("/courses/{course_id}/students/submissions", activity.list_student_submissions, "GET"),
+        api(
+            "/courses/{course_id}/discussion_topics/{topic_id}/entries",
+            activity.list_discussion_entries,
+            "GET",
+        ),
+        api("/audit/authentication/accounts/{account_id}", activity.list_authentication_events, "GET"),
+        api("/audit/grade_change/courses/{course_id}", activity.list_grade_change_events, "GET"),
         # sections
         api("/sections/{id}", r.get_section, "GET"),
         api("/sections/{id}", r.update_section, "PUT"),
