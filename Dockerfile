@@ -31,6 +31,7 @@ ENV PATH=/opt/canvasbridge/bin:$PATH \
 USER 10001:10001
 WORKDIR /var/lib/canvasbridge
 # the admin API (`canvasbridge api --host 0.0.0.0`); consume and worker listen on nothing
+# unless metrics.port is set
 EXPOSE 8470
 ENTRYPOINT ["canvasbridge"]
 CMD ["--help"]

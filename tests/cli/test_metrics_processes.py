@@ -15,6 +15,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from canvasbridge.engine.ledger import Ledger
+from tests.cli.conftest import EXECUTABLE, run
 from tests.cli.test_processes import free_port, start, stop
 from tests.engine.helpers import wait_for
 from tests.services import unique_name
@@ -35,6 +36,9 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_api_metrics_add_up_the_consumer_and_the_pool_children(
     tmp_path: Path, rabbitmq_url: str, postgres_url: str
 ) -> None:
+    assert "canvasbridge.cli.entry" in EXECUTABLE.read_text(), (
+        f"{EXECUTABLE} predates canvasbridge.cli.entry: reinstall (pip install -e .)"
+    )
     source_queue = unique_name("cb-metrics-in")
     document = {
         "backends": {
@@ -135,3 +139,74 @@ def test_api_metrics_add_up_the_consumer_and_the_pool_children(
     directory = runtime_dir / "canvasbridge-metrics"
     own = {path.stem.rpartition("_")[2] for path in directory.glob("*.db")}
     assert own <= {"archive"} | {ident for ident in own if f"-{api.pid}-" in ident}, own
+
+
+@pytest.mark.slow
+def test_a_worker_serves_its_own_metrics_on_metrics_port(
+    tmp_path: Path, rabbitmq_url: str, postgres_url: str
+) -> None:
+    from canvasbridge.engine import TaskCall
+    from canvasbridge.engine.config import load_config
+    from canvasbridge.engine.runtime import Runtime
+
+    port = free_port()
+    document = {
+        "backends": {
+            "broker_url": rabbitmq_url,
+            "ledger_url": postgres_url,
+            "queue": unique_name("cb-mport"),
+        },
+        "log": {"level": "WARNING"},
+        "admin": {"tokens": [{"name": "scraper", "role": "read", "token": {"env": "CB_METRICS_TOKEN"}}]},
+        "metrics": {"port": port},
+        "tasks": {"record_pid": {"path": "tests.engine.sample_tasks:record_pid"}},
+    }
+    config_file = tmp_path / "canvasbridge.yaml"
+    config_file.write_text(yaml.safe_dump(document))
+    runtime_dir = tmp_path / "run"
+    runtime_dir.mkdir(mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime_dir), "CB_METRICS_TOKEN": TOKEN}
+    ledger = Ledger.open(postgres_url)
+    runtime = Runtime(load_config(config_file))
+    calls = 12
+    runtime.enqueue(
+        [TaskCall("record_pid", {"key": f"k{i}", "effects_dir": str(tmp_path / "fx")}) for i in range(calls)]
+    )
+    worker = start("worker", "--config", str(config_file), "--pool", "prefork", "-c", "2", env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: ledger.stats()["by_state"].get("succeeded", 0) == calls,
+            timeout=120,
+            interval=0.5,
+            what=f"{calls} calls to succeed",
+        )
+        assert worker.poll() is None
+        refused = httpx.get(f"{url}/metrics", timeout=10)
+        wrong = httpx.get(
+            f"{url}/metrics", headers={"Authorization": "Bearer not-the-token-at-all"}, timeout=10
+        )
+        elsewhere = httpx.get(f"{url}/tasks", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        served = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    finally:
+        code, output = stop(worker, timeout=60)
+    assert code == 0, output
+    assert (refused.status_code, refused.headers["www-authenticate"]) == (401, "Bearer")
+    assert (wrong.status_code, elsewhere.status_code, served.status_code) == (401, 404, 200)
+    samples = _samples(served.text)
+    # counted in the pool children, summed by the worker's main process
+    assert samples[("canvasbridge_tasks_succeeded_total", (("task", "record_pid"),))] == calls
+    assert worker.pid not in {int(log.stem) for log in (tmp_path / "fx").glob("*.log")}
+    assert TOKEN not in output
+
+
+def test_metrics_port_without_a_token_is_refused(config_file: Path, tmp_path: Path) -> None:
+    document = yaml.safe_load(config_file.read_text())
+    document["admin"] = {"tokens": []}
+    document["metrics"] = {"port": free_port()}
+    config_file.write_text(yaml.safe_dump(document))
+    result = run("worker", "--config", str(config_file), env={"XDG_RUNTIME_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        "metrics.port: /metrics needs a token; add one to admin.tokens (any role)"
+    ), result.stderr

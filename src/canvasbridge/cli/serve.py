@@ -8,6 +8,9 @@
   warm stop). The options read as Celery's own: ``-c`` is the concurrency and ``-n`` the
   node name, so on this command the configuration file is given with ``--config`` only.
 * ``canvasbridge api [--host H] [--port P]`` serves the admin API with uvicorn.
+
+With ``metrics.port`` set, ``consume`` and ``worker`` also serve ``/metrics`` themselves
+(:mod:`canvasbridge.engine.metrics_server`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def consume(
     if unknown:
         fail(f"--source: unknown source(s) {unknown} (configured: {configured})")
     _refuse_missing_secrets(settings, "consume", sources=source or None)
+    from canvasbridge.engine.metrics_server import serve_metrics
     from canvasbridge.engine.runtime import Runtime
 
     stop = threading.Event()
@@ -67,6 +71,7 @@ def consume(
     signal.signal(signal.SIGINT, on_signal)
     with config_errors():
         runtime = Runtime(settings)
+        serve_metrics(settings)
         try:
             runtime.consume(stop, only=source or None)
         except ConfigError:
@@ -117,10 +122,12 @@ def worker(
         fail(f"--pool: must be prefork, threads or solo, not {pool!r}")
     settings = load(config)
     _refuse_missing_secrets(settings, "worker")
+    from canvasbridge.engine.metrics_server import serve_metrics
     from canvasbridge.engine.runtime import Runtime
 
     with config_errors():
         runtime = Runtime(settings)
+        serve_metrics(settings)
         try:
             runtime.run_worker(concurrency=concurrency, pool=pool, hostname=hostname)
         except ConfigError:

@@ -194,6 +194,18 @@ class AdminConfig(_Strict):
     sign_in_limit: SignInLimitConfig = Field(default_factory=SignInLimitConfig)
 
 
+class MetricsConfig(_Strict):
+    """``consume`` and ``worker`` serving their own ``/metrics`` (the API always serves one)."""
+
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="consume and worker serve /metrics on this port (token from admin.tokens); none if unset",
+    )
+    host: str = "127.0.0.1"
+
+
 class MatchSpec(_Strict):
     """Regular expressions searched in the routing key and in named attributes; all must match."""
 
@@ -291,6 +303,7 @@ class AppConfig(_Strict):
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
     routes: list[RouteSpec] = Field(default_factory=list)
     unmatched: UnmatchedConfig = Field(default_factory=UnmatchedConfig)
