@@ -79,7 +79,7 @@ def test_settle_records_each_gathered_calls_own_outcome_and_a_dead_one_requeues_
     assert dead.state is CallState.DEAD and dead.last_error == "row refused" and dead.attempts == 1
     assert [(a.outcome, a.error) for a in ledger.attempts(c)] == [("dead", "row refused")]
     assert ledger.get(not_mine).state is CallState.QUEUED  # never gathered: untouched
-    assert ctx.gather([]) == []  # nothing left unsettled
+    assert ctx.gathered() == []  # nothing left unsettled
 
     again = ledger.requeue(c)
     assert again.params == {"key": "c"} and ledger.get(again.id).state is CallState.QUEUED
@@ -92,7 +92,7 @@ def test_a_rerun_after_a_lost_run_finds_the_calls_it_gathered(ledger):
     # the worker died; the same call runs again (a lost run is claimed again)
     assert ledger.claim(ctx.ledger_id, max_attempts=3).proceed
     rerun = TaskContext("sync", {}, ledger_id=ctx.ledger_id, holds=ledger.holds, waiting=ledger)
-    assert [g.id for g in rerun.gather([])] == [b]
+    assert [g.id for g in rerun.gathered()] == [b]
 
 
 def test_a_requeued_dead_letter_pointing_at_a_call_is_not_taken_for_one_it_gathered(ledger):
@@ -102,7 +102,7 @@ def test_a_requeued_dead_letter_pointing_at_a_call_is_not_taken_for_one_it_gathe
     new = ledger.requeue(dead)
     assert ledger.claim(new.id, max_attempts=3).proceed
     ctx = TaskContext("sync", {}, ledger_id=new.id, holds=ledger.holds, waiting=ledger)
-    assert ctx.gather([]) == []
+    assert ctx.gathered() == []
     ctx.settle(succeeded={dead: {}}, failed={})
     assert ledger.get(dead).state is CallState.REQUEUED
 
@@ -110,7 +110,7 @@ def test_a_requeued_dead_letter_pointing_at_a_call_is_not_taken_for_one_it_gathe
 def test_outside_a_worker_nothing_is_pending_and_every_hold_is_granted(ledger):
     queued(ledger, "sync", key="b")
     ctx = TaskContext("sync", {})
-    assert ctx.pending_calls(limit=10) == [] and ctx.gather([1]) == []
+    assert ctx.pending_calls(limit=10) == [] and ctx.gather([1]) == [] and ctx.gathered() == []
     assert ctx.try_hold("section:S")
 
 

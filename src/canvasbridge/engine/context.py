@@ -36,7 +36,7 @@ class Waiting(Protocol):
 
     def pending(self, task: str, *, exclude: int, limit: int) -> list[PendingCall]: ...
     def gather(self, into: int, call_ids: Sequence[int]) -> list[PendingCall]: ...
-    def gathered(self, into: int) -> list[PendingCall]: ...
+    def gathered(self, task: str, into: int) -> list[PendingCall]: ...
     def settle(self, into: int, *, succeeded: Mapping[int, Any], failed: Mapping[int, str]) -> None: ...
 
 
@@ -102,13 +102,20 @@ class TaskContext:
 
     def gather(self, call_ids: Sequence[int]) -> list[PendingCall]:
         """Take over those of ``call_ids`` (from :meth:`pending_calls`) still pending: this
-        call does their work and settles each with :meth:`settle`. Hold their objects
-        first (:meth:`try_hold`). Returns the calls now gathered: these and any an earlier,
-        lost run of this call gathered (call with no ids to find only those)."""
+        call does their work and settles each with :meth:`settle`. Hold their objects first
+        (:meth:`try_hold`). Returns the calls taken."""
         if not self.holds_objects or self.waiting is None:
             return []
         assert self.ledger_id is not None
         return self.waiting.gather(self.ledger_id, call_ids)
+
+    def gathered(self) -> list[PendingCall]:
+        """The calls an earlier run of this call gathered and did not settle (its worker was
+        lost): ask when :attr:`attempt` is above 1, and settle them too."""
+        if not self.holds_objects or self.waiting is None:
+            return []
+        assert self.ledger_id is not None
+        return self.waiting.gathered(self.task_name, self.ledger_id)
 
     def settle(self, *, succeeded: Mapping[int, Any], failed: Mapping[int, str]) -> None:
         """The outcome of each gathered call: its summary, or its error (its own dead letter)."""

@@ -13,7 +13,7 @@ at term start) can do them all in one go, through :class:`~canvasbridge.engine.T
 
 A gathered call carries a marker naming the gathering call as its result until it is settled, so
 a gathering call whose run was lost finds its calls again (:meth:`Gathering.gathered`) when
-it runs again. Calls requeued as dead letters never carry it.
+it runs again (found by state and task: the index on both keeps this cheap). Calls requeued as dead letters never carry it.
 """
 
 from __future__ import annotations
@@ -64,34 +64,36 @@ class Gathering:
         return [PendingCall(int(row.id), json.loads(row.params)) for row in rows]
 
     def gather(self, into: int, call_ids: Sequence[int]) -> list[PendingCall]:
-        """Take over those of ``call_ids`` still pending; the calls ``into`` now has gathered
-        (these and any gathered by an earlier, lost run of it)."""
+        """Take over those of ``call_ids`` still pending; the calls taken."""
+        if not call_ids:
+            return []
         now = utc_now()
         with self.engine.begin() as connection:
-            if call_ids:
-                connection.execute(
-                    sa.update(task_calls)
-                    .where(
-                        task_calls.c.id.in_(list(call_ids)),
-                        task_calls.c.state.in_([s.value for s in PENDING_STATES]),
-                    )
-                    .values(
-                        state=CallState.REQUEUED.value,
-                        requeued_to=into,
-                        result=_marker(into),
-                        updated_at=now,
-                    )
+            rows = connection.execute(
+                sa.update(task_calls)
+                .where(
+                    task_calls.c.id.in_(list(call_ids)),
+                    task_calls.c.state.in_([s.value for s in PENDING_STATES]),
                 )
-        return self.gathered(into)
+                .values(
+                    state=CallState.REQUEUED.value,
+                    requeued_to=into,
+                    result=_marker(into),
+                    updated_at=now,
+                )
+                .returning(task_calls.c.id, task_calls.c.params)
+            ).all()
+        return sorted((PendingCall(int(row.id), json.loads(row.params)) for row in rows), key=lambda c: c.id)
 
-    def gathered(self, into: int) -> list[PendingCall]:
-        """The calls ``into`` has gathered and not settled yet."""
+    def gathered(self, task: str, into: int) -> list[PendingCall]:
+        """The calls of ``task`` that ``into`` gathered and has not settled yet."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(task_calls.c.id, task_calls.c.params)
                 .where(
-                    task_calls.c.requeued_to == into,
                     task_calls.c.state == CallState.REQUEUED.value,
+                    task_calls.c.task == task,
+                    task_calls.c.requeued_to == into,
                     task_calls.c.result == _marker(into),
                 )
                 .order_by(task_calls.c.id)
