@@ -20,7 +20,7 @@ templates, the fields that are allowed. Example (all keys optional)::
         enrollments: {LÆRER: teacher, GRUPPELÆRER: ta}
         account: {}                  # SAP role name → Canvas account role
       safety: {max_destructive: 100, max_destructive_share: 0.1}
-      bulk: {threshold: 500}
+      bulk: {threshold: 500, burst_threshold: 100, burst_max_calls: 2000}
       resync: {concurrency: {fs: 4, cerebrum: 8}}
 """
 
@@ -152,10 +152,20 @@ class SafetySettings(_Section):
 
 
 class BulkSettings(_Section):
-    """When and how a resync writes through one SIS import instead of REST calls."""
+    """When and how a resync, or a burst of enrolment changes, writes through one SIS import
+    instead of REST calls."""
 
     threshold: int = Field(
         default=500, ge=0, description="planned writes at or above which a resync goes bulk"
+    )
+    burst_threshold: int = Field(
+        default=100,
+        ge=0,
+        description="ensure_enrollments calls waiting (the running one included) at or above which "
+        "a worker gathers them into one SIS import; 0 turns bursts off",
+    )
+    burst_max_calls: int = Field(
+        default=2000, ge=2, description="calls one burst gathers at most (the rest go in the next)"
     )
     poll_interval_s: float = Field(
         default=1.0, gt=0, description="first wait before asking for a SIS import's or report's state"
