@@ -39,7 +39,7 @@ ENV = {
 
 @pytest.fixture(scope="module")
 def suite() -> Iterator[Suite]:
-    with start_suite("tiny", seed=3, sqs=False) as running:
+    with start_suite("tiny", seed=3) as running:
         canvas = running["canvas"]
         user = canvas.model.add_user("Plain User", unique_id="plain-user")
         canvas.extra["emulator"].add_token(PLAIN_USER_TOKEN, user.id)
@@ -337,3 +337,39 @@ def test_source_system_refusing_its_credentials(
     assert "credentials refused" in text and "HTTP 401" in text
     assert "→ check username and password in systems.fs" in text
     assert "wrong-password" not in result.stdout
+
+
+def test_sqs_source(suite: Suite, tmp_path: Path, document: dict[str, Any], env: dict[str, str]) -> None:
+    sqs = suite["sqs"].credentials
+    aws = {"AWS_ACCESS_KEY_ID": sqs["access_key"], "AWS_SECRET_ACCESS_KEY": sqs["secret_key"]}
+    source = {
+        "type": "sqs",
+        "queue_url": sqs["queue"],
+        "endpoint_url": suite["sqs"].url,
+        "region": sqs["region"],
+    }
+    document["sources"] += [
+        {**source, "name": "live-events"},
+        {**source, "name": "gone", "queue_url": sqs["queue"] + "-gone"},
+    ]
+    result = doctor(tmp_path, document, {**env, **aws})
+    assert result.exit_code == 1
+    good = line(result, "source live-events")
+    assert good.startswith("✓ ")
+    assert good.endswith(f"  {sqs['queue']}: readable, about 0 message(s) waiting")
+    text = line(result, "source gone")
+    assert (
+        f"no queue at {sqs['queue']}-gone → create it, or fix sources.gone.queue_url and sources.gone.region"
+        in text
+    )
+
+
+def test_redis_as_broker(
+    tmp_path: Path, document: dict[str, Any], env: dict[str, str], redis_url: str
+) -> None:
+    document["backends"].pop("broker_password")
+    document["backends"]["broker_url"] = redis_url
+    result = doctor(tmp_path, document, env)
+    assert result.exit_code == 0, result.stdout
+    assert line(result, "broker").endswith(f"  {redis_url}: logged in")
+    assert "broker queue" not in result.stdout  # a passive declare is RabbitMQ's

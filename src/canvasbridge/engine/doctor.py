@@ -32,7 +32,7 @@ from canvasbridge.engine.config import AppConfig, split_urls
 from canvasbridge.engine.flows import DoctorCheck, DoctorInput, Flow
 from canvasbridge.engine.logging import scrub
 from canvasbridge.engine.preflight import missing_secrets
-from canvasbridge.engine.sources.config import AmqpExchange, AmqpQueue, AmqpSourceConfig
+from canvasbridge.engine.sources.config import AmqpExchange, AmqpQueue, AmqpSourceConfig, SqsSourceConfig
 from canvasbridge.errors import CheckFailed
 from canvasbridge.secrets import MissingSecretError
 
@@ -81,6 +81,8 @@ def checks_for(config: AppConfig, flows: Sequence[Flow], *, timeout_s: float) ->
                 checks[f"source {source.name} {kind} {entity.name}"] = (
                     lambda s=source, e=entity: check_amqp_entity(s, e, timeout_s)  # type: ignore[misc]
                 )
+        elif isinstance(source, SqsSourceConfig):
+            checks[f"source {source.name}"] = lambda s=source: check_sqs_queue(s, timeout_s)  # type: ignore[misc]
     for flow in flows_in_use(config, flows):
         checks.update(flow_checks(config, flow, timeout_s))
     return checks
@@ -236,7 +238,7 @@ def _amqp_failure(exc: Exception, url: str, url_key: str, password_key: str) -> 
             f"create it (rabbitmqctl add_vhost {vhost}; rabbitmqctl set_permissions -p {vhost} {user} "
             f"'.*' '.*' '.*'), or fix the vhost in {url_key}",
         )
-    if "ACCESS_REFUSED" in text or "authentication" in text.lower():
+    if "ACCESS_REFUSED" in text or any(word in text.lower() for word in ("authentication", "password")):
         return CheckFailed(
             f"{where}: login refused for {user!r}", f"check the user in {url_key} and {password_key}"
         )
@@ -251,7 +253,8 @@ def _safe_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    user = f"{parts.username}@" if parts.username else ""
+    netloc = f"{user}{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -312,6 +315,48 @@ def check_amqp_entity(
             connection.close()
 
 
+# ----------------------------------------------------------------------------- SQS sources
+
+
+def check_sqs_queue(source: SqsSourceConfig, timeout_s: float) -> str:
+    """The queue exists and the AWS credentials may read its attributes."""
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+
+    key = f"sources.{source.name}"
+    settings = botocore.config.Config(
+        connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 1}
+    )
+    client = boto3.client("sqs", region_name=source.region, endpoint_url=source.endpoint_url, config=settings)
+    try:
+        answer = client.get_queue_attributes(
+            QueueUrl=source.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+    except botocore.exceptions.NoCredentialsError:
+        raise CheckFailed(
+            "no AWS credentials found",
+            "give them as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or an instance role",
+        ) from None
+    except botocore.exceptions.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
+            raise CheckFailed(
+                f"no queue at {source.queue_url}", f"create it, or fix {key}.queue_url and {key}.region"
+            ) from None
+        if "AccessDenied" in code or "InvalidClientTokenId" in code or "SignatureDoesNotMatch" in code:
+            raise CheckFailed(
+                f"AWS refused the credentials or their rights ({code})",
+                "let them sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility and "
+                "sqs:GetQueueAttributes on the queue",
+            ) from None
+        raise
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise CheckFailed(f"cannot reach SQS: {exc}", f"check {key}.region and {key}.endpoint_url") from None
+    waiting = answer.get("Attributes", {}).get("ApproximateNumberOfMessages", "?")
+    return f"{source.queue_url}: readable, about {waiting} message(s) waiting"
+
+
 # ----------------------------------------------------------------------------- running
 
 
@@ -334,7 +379,7 @@ def run_checks(checks: Mapping[str, DoctorCheck], *, timeout_s: float) -> list[F
     late = Finding(
         "",
         False,
-        f"no answer within {timeout_s:.0f}s",
+        f"no answer within {timeout_s:g}s",
         "check that the system is up and reachable from this host (firewall, DNS), or give a longer --timeout",
         timeout_s,
     )
