@@ -39,7 +39,7 @@ def needs_rabbitmq_and_postgres() -> None:
 
 
 def test_every_benchmark_has_a_smoke_run_in_ci():
-    here = {"emulators", "engine", "live_events", "provisioning"}
+    here = {"burst", "emulators", "engine", "live_events", "provisioning"}
     ci_steps = {name for name in BENCHMARKS if f"bench.{name} --smoke" in (ROOT / ".ci" / "run").read_text()}
     assert ci_steps == {"soak"}  # 45 s: a step of its own after the tests
     assert set(BENCHMARKS) == here | ci_steps
@@ -60,6 +60,16 @@ def test_provisioning():
     out = run("provisioning").stdout
     assert "failed: 0" in out
     assert out.count("full resync after") == 2
+
+
+def test_burst():
+    needs_rabbitmq_and_postgres()
+    out = run("burst").stdout
+    assert "same state: yes" in out and "failed: 0" in out
+    rows = {line.split("|")[1].strip(): line.split("|") for line in out.splitlines() if line.startswith("| ")}
+    sis_imports = 7  # the column of the table
+    assert int(rows["per object"][sis_imports]) == 0
+    assert int(rows["bulk (threshold 10)"][sis_imports]) >= 1
 
 
 @pytest.mark.parametrize("backends", ["embedded", "production"])
