@@ -373,3 +373,18 @@ def test_redis_as_broker(
     assert result.exit_code == 0, result.stdout
     assert line(result, "broker").endswith(f"  {redis_url}: logged in")
     assert "broker queue" not in result.stdout  # a passive declare is RabbitMQ's
+
+
+def test_ledger_down(tmp_path: Path, document: dict[str, Any], env: dict[str, str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    document["backends"]["ledger_url"] = f"postgresql+psycopg://postgres@127.0.0.1:{port}/ledger"
+    result = doctor(tmp_path, document, env)
+    assert result.exit_code == 1
+    text = line(result, "ledger")
+    assert f"postgres@127.0.0.1:{port}/ledger: cannot connect (" in text
+    assert "→ check backends.ledger_url and backends.ledger_password" in text
+    assert line(result, "ledger migrations").endswith(
+        "not checked: the ledger does not answer → see the ledger line"
+    )

@@ -57,6 +57,10 @@ def failure(exc: Exception, *, system: str, entry: str, credentials: str) -> Che
             f"cannot reach {system}: {exc}",
             f"check systems.{entry}.base_url, and that {system} is up and reachable from this host",
         )
+    if isinstance(exc, HttpNotFoundError):
+        return CheckFailed(
+            f"{system} has no such resource: {exc}", f"check systems.{entry}.base_url (the API's root)"
+        )
     if status is not None and status >= 500:
         return CheckFailed(f"{system} is failing: {exc}", f"try again later, or ask {system}'s operators")
     return CheckFailed(f"{type(exc).__name__}: {exc}", f"check systems.{entry}")

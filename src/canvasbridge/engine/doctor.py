@@ -141,9 +141,18 @@ def check_secrets(config: AppConfig, flows: Sequence[Flow]) -> str:
 
 def check_ledger(config: AppConfig, timeout_s: float) -> str:
     url = _ledger_url(config)
-    with _ledger_engine(url, timeout_s).connect() as connection:
-        connection.execute(sa.text("SELECT 1"))
-    return f"{url.render_as_string(hide_password=True)}: answers"
+    where = url.render_as_string(hide_password=True)
+    try:
+        with _ledger_engine(url, timeout_s).connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        raise CheckFailed(
+            f"{where}: cannot connect ({first})",
+            "check backends.ledger_url and backends.ledger_password, and that the database is up "
+            "and reachable from this host",
+        ) from None
+    return f"{where}: answers"
 
 
 def check_migrations(config: AppConfig, timeout_s: float) -> str:
@@ -154,8 +163,11 @@ def check_migrations(config: AppConfig, timeout_s: float) -> str:
 
     script = ScriptDirectory(str(MIGRATIONS))
     head = script.get_current_head()
-    with _ledger_engine(_ledger_url(config), timeout_s).connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+    try:
+        with _ledger_engine(_ledger_url(config), timeout_s).connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except (CheckFailed, sa.exc.OperationalError):
+        raise CheckFailed("not checked: the ledger does not answer", "see the ledger line") from None
     if current == head:
         return f"at {head}, the newest migration"
     if current is None:
