@@ -46,6 +46,7 @@ from canvasbridge.engine.ledger.schema import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x63625F6D69677261  # PostgreSQL advisory lock key held while migrating ("cb_migra")
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers wait this long for each other instead of failing
 MAX_ORIGIN_CHARS = 65_536  # the originating message is kept up to this size per call
 DEFAULT_PRESUME_LOST_AFTER_S = 900.0  # a run this old no longer holds back an identical call
@@ -105,10 +106,16 @@ class Ledger(Parking, Queries, Gathering):
         return ledger
 
     def migrate(self) -> None:
-        """Bring the schema up to the newest migration."""
+        """Bring the schema up to the newest migration.
+
+        On PostgreSQL one process at a time: processes started together on a fresh database
+        would otherwise each create the tables, and all but one fail. The lock is held until
+        the migration's transaction ends; the next process then finds the schema current."""
         alembic_config = AlembicConfig()
         alembic_config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             alembic_config.attributes["connection"] = connection
             command.upgrade(alembic_config, "head")
 
