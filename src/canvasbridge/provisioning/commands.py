@@ -23,15 +23,14 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from canvasbridge.errors import CanvasbridgeError, ConfigError
+from canvasbridge.provisioning import plan_view
+from canvasbridge.provisioning.phases import PhaseDisplay
 from canvasbridge.provisioning.plan import SafetyStop
 
-console = Console()
-if not console.is_terminal:  # piped or captured: wide enough for the summary table
-    console = Console(width=140)
+console = Console()  # the plan and the report: stdout
+err = Console(stderr=True)  # progress, warnings and errors: stderr
 
 #: ``sync`` kinds → (task import path, parameter)
 SYNC_KINDS: dict[str, tuple[str, str]] = {
@@ -45,9 +44,10 @@ SYNC_KINDS: dict[str, tuple[str, str]] = {
     "user-roles": ("canvasbridge.provisioning.tasks.roles:ensure_user_roles", "employee_id"),
 }
 RESYNC_KINDS = ("users", "accounts", "courses", "enrollments", "all")
-ACTIONS = ("create", "update", "move", "unsuspend", "reactivate", "suspend", "conclude")
+OUTPUTS = ("text", "json")
 
 ConfigOption = typer.Option(None, "--config", "-c", help="configuration file (default: $CANVASBRIDGE_CONFIG)")
+OutputOption = typer.Option("text", "--output", "-o", help="text (for a person) or json (for scripts)")
 
 
 def register(app: typer.Typer) -> None:
@@ -81,20 +81,31 @@ def _dead_letters(config: Any) -> Any:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def _check_output(output: str) -> None:
+    if output not in OUTPUTS:
+        raise _fail(f"--output {output!r}: choose {' or '.join(OUTPUTS)}", 2)
 
 
 def sync(
     kind: str = typer.Argument(..., help=f"one of: {', '.join(SYNC_KINDS)}"),
     key: str = typer.Argument(..., help="the object's natural key (username, FS id, SAP location id…)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="plan and print, write nothing"),
-    as_json: bool = typer.Option(False, "--json", help="print the task's summary as JSON"),
+    output: str = OutputOption,
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="the same as --output json"),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Sync one object now: read its sources and Canvas, print and apply the difference."""
+    """Sync one object now: read its sources and Canvas, print and apply the difference.
+
+    Prints each planned change (create, update with old → new, suspend, conclude…), or with
+    --output json the task's summary, whose "changes" have the form of a resync's plan.
+    """
     if kind not in SYNC_KINDS:
         raise _fail(f"unknown kind {kind!r}; choose one of {', '.join(SYNC_KINDS)}", 2)
+    _check_output(output)
     from canvasbridge.engine.loading import load_callable
 
     path, param = SYNC_KINDS[kind]
@@ -106,8 +117,8 @@ def sync(
         raise  # one line, exit 2, from the CLI's guard (canvasbridge.cli.options.guarded)
     except CanvasbridgeError as exc:
         raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
-    if as_json:
-        console.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    if as_json or output == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
     console.print(f"[bold]{kind} {key}[/bold]" + (" (dry run)" if dry_run else ""), highlight=False)
     _print_operations(result)
@@ -115,7 +126,16 @@ def sync(
 
 def _print_operations(result: dict[str, Any], indent: str = "  ") -> None:
     for name, value in result.items():
-        if name == "operations":
+        if name == "operations" and "changes" in result:
+            continue  # the same changes, shown field by field below
+        if name == "changes":
+            for record in value:
+                console.print(plan_view.change_line(record, indent=indent, with_kind=True), soft_wrap=True)
+            if not value:
+                console.print(f"{indent}(nothing to do)", highlight=False)
+            if result.get("planned", 0) > len(value):
+                console.print(f"{indent}… and {result['planned'] - len(value)} more", highlight=False)
+        elif name == "operations":
             for op in value or ["(nothing to do)"]:
                 console.print(f"{indent}- {op}", highlight=False)
         elif isinstance(value, dict):
@@ -127,31 +147,35 @@ def _print_operations(result: dict[str, Any], indent: str = "  ") -> None:
 
 def resync_command(
     kinds: list[str] = typer.Argument(..., help="users, accounts, courses, enrollments or all"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="plan and print the summary, write nothing"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="plan and print the changes, write nothing"),
     force: bool = typer.Option(False, "--force", help="go on even if the safety limits are exceeded"),
     path: str = typer.Option("auto", "--path", help="auto (by diff size), rest or bulk"),
+    output: str = OutputOption,
+    limit: int = typer.Option(
+        plan_view.DEFAULT_LIMIT, "--limit", min=0, help="changes listed per kind and action (text output)"
+    ),
+    show_all: bool = typer.Option(False, "--all", help="list every planned change (text output)"),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Bring a whole kind of object in Canvas in line with the sources."""
+    """Bring a whole kind of object in Canvas in line with the sources.
+
+    Prints the plan (a summary, then each change: create, update with old → new, suspend,
+    conclude…) on stdout, or with --output json one document (docs/provisioning.md); progress,
+    warnings and errors go to stderr.
+    """
     bad = [k for k in kinds if k not in RESYNC_KINDS]
     if bad or path not in ("auto", "rest", "bulk"):
         raise _fail(f"unknown kind(s) {bad} or path {path!r}; kinds: {', '.join(RESYNC_KINDS)}", 2)
+    _check_output(output)
     from canvasbridge.engine.config import load_config
     from canvasbridge.provisioning import runtime
-    from canvasbridge.provisioning.resync import Sources, resync
+    from canvasbridge.provisioning.resync import resync, sources_for
 
     try:
         app_config = load_config(config)
         ctx = _task_context(app_config, dry_run=dry_run, task="resync")
         settings = runtime.settings(ctx)
-        sections = ctx.sections.get("systems") or {}
-        names = settings.systems
-        sources = Sources(
-            canvas=runtime.canvas(ctx),
-            fs=runtime.fs(ctx) if names.fs in sections else None,
-            cerebrum=runtime.cerebrum(ctx) if names.cerebrum in sections else None,
-            sap=runtime.sap(ctx) if names.sap in sections else None,
-        )
+        sources = sources_for(ctx)
         # opened before writing, so an unreachable ledger stops the run before Canvas changes
         dead_letters = None if dry_run else _dead_letters(app_config)
     except ConfigError:
@@ -159,20 +183,23 @@ def resync_command(
     except LookupError as exc:
         raise _fail(str(exc), 2) from None
     for warning in settings.warnings():
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    with Progress(
-        TextColumn("writing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        job = bar.add_task("writes", total=None)
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    planned: list[Any] = []
+    phases = PhaseDisplay(err)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(job, completed=done, total=total)
+    def on_plan(result: Any) -> None:
+        planned.append(result)
+        with phases.paused():
+            if output == "text":
+                plan_view.print_plan(console, result, limit=None if show_all else limit)
+            for error in result.errors[:20]:
+                err.print(f"[yellow]could not decide[/yellow] {error}", highlight=False)
+            if len(result.errors) > 20:
+                err.print(f"… and {len(result.errors) - 20} more that could not be decided", highlight=False)
 
+    stop: str | None = None
+    result = None
+    with phases:
         try:
             result = resync(
                 sources,
@@ -181,52 +208,42 @@ def resync_command(
                 dry_run=dry_run,
                 force=force,
                 path=path,
-                progress=progress,
-                on_plan=lambda planned: _print_summary(planned, "planned"),
+                progress=phases.writes,
+                on_plan=on_plan,
                 dead_letters=dead_letters,
+                on_phase=phases.phase,
             )
-            if dry_run:
-                return
         except SafetyStop as exc:
-            raise _fail(str(exc), 1) from None
+            stop = str(exc)
         except ConfigError:
             raise
         except CanvasbridgeError as exc:
             raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
-    _print_report(result)
+    if output == "json" and planned:
+        document = plan_view.plan_document(planned[0], safety_stop=stop)
+        if result is not None and not dry_run:
+            document["result"] = _report_document(result)
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    if stop is not None:
+        raise _fail(stop, 1)
+    assert result is not None
+    if dry_run:
+        return
+    if output == "text":
+        _print_report(result)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _print_summary(result: Any, title: str) -> None:
-    summary = result.plan.summary()
-    table = Table(title=f"resync {' '.join(result.kinds)}: {title} changes", show_lines=False)
-    table.add_column("kind")
-    for action in ACTIONS:
-        table.add_column(action, justify="right")
-    table.add_column("desired", justify="right")
-    table.add_column("in Canvas", justify="right")
-    for kind, plural in (
-        ("account", "accounts"),
-        ("user", "users"),
-        ("course", "courses"),
-        ("section", "sections"),
-        ("enrollment", "enrollments"),
-    ):
-        if plural not in result.kinds:
-            continue
-        counts = summary.get(kind, {})
-        table.add_row(
-            plural,
-            *[str(counts.get(a, 0) or "") for a in ACTIONS],
-            str(result.desired.get(plural, 0)),
-            str(result.current.get(plural, 0)),
-        )
-    console.print(table)
-    for note in result.plan.notes:
-        console.print(f"note: {note}", highlight=False)
-    for error in result.errors[:20]:
-        console.print(f"[yellow]could not decide[/yellow] {error}", highlight=False)
+def _report_document(result: Any) -> dict[str, Any]:
+    report = result.report
+    return {
+        "path": result.path,
+        "done": report.done if report is not None else 0,
+        "failed": [failure.describe() for failure in result.failures],
+        "origin": result.origin,
+        "dead_letters": list(result.dead_letters),
+    }
 
 
 def _print_report(result: Any) -> None:

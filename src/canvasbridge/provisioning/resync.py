@@ -25,7 +25,7 @@ from Cerebrum's account list.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,9 +36,10 @@ from canvasbridge.clients.cerebrum import CerebrumClient
 from canvasbridge.clients.fs.client import FsClient
 from canvasbridge.clients.fs.identifiers import AktivitetId
 from canvasbridge.clients.sap import SapClient, location_id_of
-from canvasbridge.engine import TaskCall
+from canvasbridge.engine import TaskCall, TaskContext
 from canvasbridge.engine.ledger import Ledger
 from canvasbridge.errors import CanvasbridgeError
+from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import Directory, read_snapshot
 from canvasbridge.provisioning.desired import (
     CerebrumReads,
@@ -66,6 +67,8 @@ KIND_SETS: dict[str, tuple[str, ...]] = {
     "all": ("accounts", "users", "courses", "sections", "enrollments"),
 }
 PARENT_FIELDS = ("parentLocationId", "parentId", "parent_id")
+#: ``on_phase(phase, counts)``: counts is None as a phase starts, what it read/planned/wrote as it ends
+PhaseCallback = Callable[[str, Mapping[str, int] | None], None]
 
 
 @dataclass
@@ -74,6 +77,24 @@ class Sources:
     fs: FsClient | None = None
     cerebrum: CerebrumClient | None = None
     sap: SapClient | None = None
+
+    def close(self) -> None:
+        for client in (self.canvas, self.fs, self.cerebrum, self.sap):
+            if client is not None:
+                client.close()
+
+
+def sources_for(ctx: TaskContext) -> Sources:
+    """The clients a resync uses, from ``ctx``'s configuration: Canvas, and FS, Cerebrum and
+    SAP where their ``systems`` entries are configured. Raises LookupError for a missing secret."""
+    sections = ctx.sections.get("systems") or {}
+    names = runtime.settings(ctx).systems
+    return Sources(
+        canvas=runtime.canvas(ctx),
+        fs=runtime.fs(ctx) if names.fs in sections else None,
+        cerebrum=runtime.cerebrum(ctx) if names.cerebrum in sections else None,
+        sap=runtime.sap(ctx) if names.sap in sections else None,
+    )
 
 
 @dataclass
@@ -289,27 +310,38 @@ def resync(
     progress: Callable[[int, int], None] | None = None,
     on_plan: Callable[[ResyncResult], None] | None = None,
     dead_letters: DeadLetters | None = None,
+    on_phase: PhaseCallback | None = None,
 ) -> ResyncResult:
     """Plan and (unless ``dry_run``) apply the whole diff for ``kinds``; see the module docstring.
 
+    ``on_phase(phase, None)`` is called as each phase starts ("reading Canvas", "reading the
+    sources", "planning", then "writing (rest)" or "writing (bulk)" unless ``dry_run``) and
+    ``on_phase(phase, counts)`` as it ends, with what it read, planned or wrote.
     Raises :class:`.plan.SafetyStop` when the plan breaks the safety limits and not ``force``.
     """
+    phase = on_phase or (lambda _name, _counts: None)
     expanded = expand(kinds)
     timings: dict[str, float] = {}
     ownership = Ownership(settings)
     started = time.monotonic()
+    phase("reading Canvas", None)
     current, _facts = read_snapshot(
         sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s
     )
     timings["read_canvas_s"] = time.monotonic() - started
+    phase("reading Canvas", current.sizes())
     errors: list[str] = []
     started = time.monotonic()
+    phase("reading the sources", None)
     desired = build_desired(sources, settings, expanded, current, ownership, errors)
     timings["read_sources_s"] = time.monotonic() - started
+    phase("reading the sources", {k: n for k, n in desired.sizes().items() if k in expanded})
     started = time.monotonic()
+    phase("planning", None)
     plan = plan_snapshot(desired, current, ownership, expanded)
     managed = managed_counts(current, ownership)
     timings["plan_s"] = time.monotonic() - started
+    phase("planning", {"changes": plan.writes()})
     result = ResyncResult(
         expanded, plan, desired.sizes(), current.sizes(), managed, timings=timings, errors=errors
     )
@@ -323,6 +355,7 @@ def resync(
         return result
     chosen = path if path != "auto" else ("bulk" if plan.writes() >= settings.bulk.threshold else "rest")
     started = time.monotonic()
+    phase(f"writing ({chosen})", None)
     if chosen == "bulk":
         from canvasbridge.provisioning.bulk import apply_bulk
 
@@ -340,6 +373,7 @@ def resync(
 
         report = executor.apply(plan, stop_on_transient=False, progress=tick)
     timings["write_s"] = time.monotonic() - started
+    phase(f"writing ({chosen})", {"done": report.done, "failed": len(report.failures)})
     result.path = chosen
     result.report = report
     result.failures = report.failures

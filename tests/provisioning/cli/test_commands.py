@@ -23,7 +23,8 @@ def test_sync_dry_run_prints_the_planned_calls_and_writes_nothing(stack, tmp_pat
         app, ["sync", "user", "geirm", "--dry-run", "--config", config_file(stack, tmp_path)]
     )
     assert result.exit_code == 0, result.output
-    assert "create user geirm" in result.output
+    created = [" ".join(line.split()) for line in result.stdout.splitlines() if "create" in line]
+    assert created == ['create user geirm name "Geir Myhre", email "geirm@uni.example.org", login_id "geirm"']
     assert stack.writes() == 0
 
 

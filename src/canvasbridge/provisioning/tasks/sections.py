@@ -15,6 +15,7 @@ from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import read_section_enrollments
 from canvasbridge.provisioning.desired import CourseDecision, decide_section_enrollments
 from canvasbridge.provisioning.plan import plan_enrollments
+from canvasbridge.provisioning.plan_view import change_record
 from canvasbridge.provisioning.runtime import Kit
 from canvasbridge.provisioning.tasks.steps import SUMMARY_OPS
 from canvasbridge.provisioning.tasks.users import ensure_user
@@ -35,6 +36,7 @@ def sync_section(ctx: TaskContext, k: Kit, decision: CourseDecision) -> dict[str
         "wanted": len(wanted.desired),
         "planned": len(ops),
         "operations": [op.describe() for op in ops[:SUMMARY_OPS]],
+        "changes": [change_record(op) for op in ops[:SUMMARY_OPS]],
     }
     if wanted.unresolved:
         summary["persons_without_username"] = wanted.unresolved[:SUMMARY_OPS]

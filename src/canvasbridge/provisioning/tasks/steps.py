@@ -7,6 +7,7 @@ from typing import Any
 from canvasbridge.engine import TaskContext
 from canvasbridge.errors import PermanentError
 from canvasbridge.provisioning.plan import Operation
+from canvasbridge.provisioning.plan_view import change_record
 from canvasbridge.provisioning.rest import ApplyReport, RestExecutor
 
 #: at most this many operation descriptions go into a ledger summary
@@ -18,6 +19,7 @@ def carry_out(ctx: TaskContext, executor: RestExecutor, ops: list[Operation]) ->
     summary: dict[str, Any] = {
         "planned": len(ops),
         "operations": [op.describe() for op in ops[:SUMMARY_OPS]],
+        "changes": [change_record(op) for op in ops[:SUMMARY_OPS]],  # as in a resync's plan document
         "dry_run": ctx.dry_run,
     }
     if ctx.dry_run or not ops:
