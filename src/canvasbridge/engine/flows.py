@@ -10,11 +10,12 @@ The engine, the CLI and ``config check`` learn everything about a flow from that
 name none: the top-level configuration sections it owns (a section no installed flow and
 not the engine owns is an error naming the key), the ``systems.<name>`` entries it reads,
 its parsers, the default specs of its tasks (a ``tasks.<name>`` entry without ``path`` takes
-the flow's), its CLI command groups, its readiness and doctor checks and its metrics.
+the flow's), its CLI command groups, its admin API endpoints, its readiness and doctor checks
+and its metrics.
 
 The module the entry point names is imported by every process that loads a configuration,
 so keep it light: settings models and strings; the commands module is imported only by
-the CLI.
+the CLI, the API module only by ``canvasbridge api``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ class Flow:
     ``commands``
         import paths ``module:register`` of CLI command groups; ``register(app)`` receives
         the ``typer.Typer`` of the ``canvasbridge`` command.
+    ``api``
+        import paths ``module:install`` of admin API additions; ``install(app)`` receives the
+        FastAPI application while the flow is in use (``app.state.runtime`` holds the
+        configuration). Endpoints guard themselves with
+        :data:`canvasbridge.engine.api.auth.require_read` or ``require_operate``.
     ``health_checks``
         name → :data:`HealthCheck`, run by ``/health/ready`` as ``flow:<flow>:<name>`` while
         the flow is in use.
@@ -108,6 +114,7 @@ class Flow:
     parsers: Mapping[str, str] = field(default_factory=dict)
     tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     commands: Sequence[str] = ()
+    api: Sequence[str] = ()
     health_checks: Mapping[str, HealthCheck] = field(default_factory=dict)
     doctor_checks: Callable[[DoctorInput], Mapping[str, DoctorCheck]] = _no_doctor_checks
     metrics: Sequence[Any] = ()

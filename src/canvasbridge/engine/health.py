@@ -85,17 +85,26 @@ def target_urls(systems: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def flow_checks(config: AppConfig, flows: Sequence[Flow]) -> dict[str, Callable[[], str]]:
-    """Readiness checks of the installed flows ``config`` uses (see the module's docstring)."""
-    document = {
+def _usage(config: AppConfig) -> dict[str, Any]:
+    """What :meth:`Flow.in_use` looks at, from a loaded configuration."""
+    return {
         "routes": [{"parser": route.parser} for route in config.routes],
         "tasks": {name: {"path": spec.path} for name, spec in config.tasks.items()},
         **config.flow_sections(),
     }
+
+
+def flows_in_use(config: AppConfig, flows: Sequence[Flow]) -> list[Flow]:
+    """The installed flows ``config`` uses: a section, a route to a parser or a task of theirs."""
+    document = _usage(config)
+    return [flow for flow in flows if flow.in_use(document)]
+
+
+def flow_checks(config: AppConfig, flows: Sequence[Flow]) -> dict[str, Callable[[], str]]:
+    """Readiness checks of the installed flows ``config`` uses (see the module's docstring)."""
+    document = _usage(config)
     checks: dict[str, Callable[[], str]] = {}
-    for flow in flows:
-        if not flow.in_use(document):
-            continue
+    for flow in flows_in_use(config, flows):
         settings = flow.settings(document)
         checks[f"flow:{flow.name}"] = lambda flow=flow, settings=settings: _systems_present(  # type: ignore[misc]
             flow, settings, config.systems

@@ -2,7 +2,8 @@
 
 Owns the ``provisioning`` section, reads ``systems.canvas``, ``systems.fs``,
 ``systems.cerebrum`` and ``systems.sap`` (or the entries ``provisioning.systems`` names),
-and brings the three parsers, the ``ensure_*`` tasks and ``sync``/``resync``; its
+and brings the three parsers, the ``ensure_*`` tasks, ``sync``/``resync`` and the admin
+API's ``GET /provisioning/plan``; its
 metrics are the engine's external-call ones. The task specs here are the defaults of a ``tasks.<name>`` entry that
 gives no ``path``.
 """
@@ -93,4 +94,5 @@ FLOW = Flow(
     },
     commands=("canvasbridge.provisioning.commands:register",),
     doctor_checks=doctor_checks,
+    api=("canvasbridge.provisioning.api:install",),
 )

@@ -7,7 +7,8 @@ import logging
 from fastapi import FastAPI
 
 from canvasbridge.engine.flows import installed_flows
-from canvasbridge.engine.health import Readiness, flow_checks
+from canvasbridge.engine.health import Readiness, flow_checks, flows_in_use
+from canvasbridge.engine.loading import load_callable
 from canvasbridge.engine.runtime import Runtime
 
 from . import errors, health, metrics, openapi, parked, routing, stats, sync, tasks
@@ -59,6 +60,9 @@ def create_api(runtime: Runtime, *, readiness: Readiness | None = None) -> FastA
     errors.install(app)
     for module in (tasks, sync, routing, stats, parked, health, metrics, openapi):
         app.include_router(module.router)
+    for flow in flows_in_use(runtime.config, installed_flows()):
+        for path in flow.api:
+            load_callable(path, what=f"flow {flow.name!r} api")(app)
     from canvasbridge.engine import dashboard  # it builds on this package's operations and auth
 
     dashboard.install(app)
