@@ -96,3 +96,12 @@ def test_inline_secrets_are_refused(tmp_path: Path) -> None:
 
 def test_check_needs_a_file_argument() -> None:
     assert invoke("config", "check").exit_code == 2
+
+
+def test_the_file_may_be_given_with_config_as_to_every_other_command(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    by_option = invoke("config", "check", "--config", str(path))
+    assert by_option.exit_code == 0, by_option.output
+    assert f"{path}: valid" in by_option.stdout
+    neither = invoke("config", "check")
+    assert neither.exit_code == 2 and "no configuration file given" in neither.stderr

@@ -1,4 +1,4 @@
-"""``canvasbridge config check FILE``: validate a configuration and show what it would start.
+"""``canvasbridge config check FILE`` (or ``--config FILE``): validate a configuration and show what it would start.
 
 Checks, and reports every problem at once, each with the key that causes it:
 
@@ -47,13 +47,25 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
-    file: Annotated[Path, typer.Argument(help="the YAML configuration file", show_default=False)],
+    file: Annotated[
+        Path | None, typer.Argument(help="the YAML configuration file", show_default=False)
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="the file, as every other command takes it", show_default=False),
+    ] = None,
     require_secrets: Annotated[
         bool, typer.Option("--require-secrets", help="fail when a secret's variable or file is missing")
     ] = False,
 ) -> None:
     """Validate FILE and print what it would start (secrets shown only as where they come from)."""
     from canvasbridge.engine.config import check_document, format_problems, read_document
+
+    if file is not None and config_file is not None and file != config_file:
+        fail(f"two files given ({file} and --config {config_file}); check one at a time")
+    file = file or config_file
+    if file is None:
+        fail("no configuration file given: canvasbridge config check FILE (or --config FILE)")
     from canvasbridge.engine.config_env import apply_env_overrides, blame
 
     try:
