@@ -27,6 +27,7 @@ import argparse
 import os
 import platform
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -152,13 +153,21 @@ def run(
             started = time.monotonic()
             feeder = threading.Thread(target=feed, daemon=True)
             feeder.start()
-            progress, last_change = -1, time.monotonic()
+            progress, last_change, shown = -1, time.monotonic(), time.monotonic()
             while True:
                 time.sleep(0.5)
                 left = ledger.count(CallFilter(states=waiting))
                 if not feeder.is_alive() and left == 0:
                     break
                 done = ledger.count(CallFilter(states=(CallState.SUCCEEDED, CallState.DEAD)))
+                if time.monotonic() - shown > 30:
+                    shown = time.monotonic()
+                    print(
+                        f"  {shown - started:.0f}s: {len(recorded)} calls recorded, {done} finished, "
+                        f"{left} waiting or running; {control.count()} Canvas calls",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 if done != progress:
                     progress, last_change = done, time.monotonic()
                 elif time.monotonic() - last_change > STALL_S:

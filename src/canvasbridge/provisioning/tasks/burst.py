@@ -146,9 +146,9 @@ def run_burst(ctx: TaskContext, fs_id: str) -> Burst:
         succeeded={c: outcomes[c] for c in gathered if c not in failed and c in outcomes},
         failed={c: failed[c] for c in gathered if c in failed},
     )
-    summary["calls"] = len(gathered) + 1
-    summary["dead_letters"] = sorted(c for c in gathered if c in failed)
     own = outcomes.get(OWN) if own_section is not None or OWN in skipped else None
+    summary["calls"] = len(gathered) + (own is not None)  # the calls this burst settled
+    summary["dead_letters"] = sorted(c for c in gathered if c in failed)
     return Burst(own, summary, failed.get(OWN))
 
 
