@@ -17,6 +17,7 @@ from canvasbridge.cli.main import app as cli
 from canvasbridge.engine.api import create_api
 from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.runtime import Runtime
+from tests.engine.api.conftest import OPERATE_TOKEN
 from tests.provisioning.changed_sources import LEAVING, QUARANTINED, RENAMED, provision_then_change
 
 READ_TOKEN = "read-token-0123456789abcdef"
@@ -25,10 +26,15 @@ READ_TOKEN = "read-token-0123456789abcdef"
 @pytest.fixture
 def document(stack, tmp_path, monkeypatch):
     monkeypatch.setenv("CB_TEST_READ_TOKEN", READ_TOKEN)
+    monkeypatch.setenv("CB_TEST_OPERATE_TOKEN", OPERATE_TOKEN)  # the one the shared fuzz helper sends
+    tokens = [
+        {"name": "dashboard", "role": "read", "token": {"env": "CB_TEST_READ_TOKEN"}},
+        {"name": "oncall", "role": "operate", "token": {"env": "CB_TEST_OPERATE_TOKEN"}},
+    ]
     return {
         "backends": {"data_dir": str(tmp_path / "data")},
         "log": {"level": "WARNING"},
-        "admin": {"tokens": [{"name": "dashboard", "role": "read", "token": {"env": "CB_TEST_READ_TOKEN"}}]},
+        "admin": {"tokens": tokens},
         **stack.sections(),
     }
 
@@ -69,6 +75,18 @@ def test_the_plan_needs_a_token_and_a_known_kind(stack, client):
     assert stack.calls() == 0  # refused before reading anything
 
 
+def test_a_plan_canvas_refuses_to_make_is_a_503_naming_why(stack, document, monkeypatch):
+    monkeypatch.setenv("CB_TEST_CANVAS_TOKEN", "not-the-canvas-token")
+    runtime = Runtime(parse_config(document))
+    with TestClient(create_api(runtime)) as client:
+        answer = client.get("/provisioning/plan", headers={"Authorization": f"Bearer {READ_TOKEN}"})
+    runtime.ledger().close()
+    assert answer.status_code == 503, answer.text
+    body = answer.json()
+    assert body["error"] == "unavailable" and "401" in body["message"], body
+    assert "not-the-canvas-token" not in answer.text
+
+
 def test_one_plan_at_a_time(stack, client):
     lock = client.app.state.provisioning_plan_lock
     with lock:
@@ -80,3 +98,21 @@ def test_one_plan_at_a_time(stack, client):
 def test_the_endpoint_is_in_the_openapi_document(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/provisioning/plan" in paths and "get" in paths["/provisioning/plan"]
+
+
+@pytest.mark.slow
+def test_no_generated_request_to_the_plan_causes_a_server_error(stack, client):
+    """schemathesis over /provisioning/plan: valid kinds get a plan in the documented shape,
+    anything else a documented 4xx, never a 5xx."""
+    import schemathesis
+    from schemathesis import GenerationMode
+    from schemathesis.specs.openapi.checks import negative_data_rejection
+
+    from tests.engine.api.test_openapi_fuzz import fuzz
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app, headers=dict(client.headers))
+    operation = schema.include(path="/provisioning/plan").get_all_operations()
+    (plan,) = [result.ok() for result in operation]
+    fuzz(plan, GenerationMode.POSITIVE, excluded=[])
+    assert stack.canvas.control.count("POST", "reports") > 1  # plans were made, not refused
+    fuzz(plan, GenerationMode.NEGATIVE, excluded=[negative_data_rejection])

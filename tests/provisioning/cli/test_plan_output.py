@@ -113,6 +113,18 @@ def test_a_large_plan_lists_the_first_changes_per_group_unless_all(stack, tmp_pa
     assert len(everything) == 69 and not any(line.startswith("… and") for line in lines(full.stdout))
 
 
+def test_json_output_of_a_real_run_adds_what_was_done(stack, tmp_path):
+    result = runner.invoke(
+        app, ["resync", "accounts", "-o", "json", "--config", config_file(stack, tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["summary"] == {"accounts": {"create": 4}}
+    done = document["result"]
+    assert (done["path"], done["done"], done["failed"], done["dead_letters"]) == ("rest", 4, [], [])
+    assert stack.canvas.model.find_account_by_sis("OU_111000") is not None
+
+
 def test_a_safety_stop_still_prints_the_plan_document_and_exits_1(stack, tmp_path, changed):
     path = config_file(stack, tmp_path, safety={"max_destructive": 1, "max_destructive_share": 0.01})
     result = runner.invoke(app, ["resync", "enrollments", "--output", "json", "--config", path])
