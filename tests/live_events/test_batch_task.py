@@ -6,13 +6,19 @@ import pytest
 
 from canvasbridge.engine import BatchFailures, BatchItem, TaskContext
 from canvasbridge.errors import TransientError
+from canvasbridge.live_events.caliper import CaliperEvent
+from canvasbridge.live_events.occurrences import occurrence_key
 from canvasbridge.live_events.tasks import RESOURCE, SALESFORCE, record_live_events
 from tests.live_events.factories import envelope
 from tests.live_events.fakes import FakeSalesforce
 from tests.live_events.test_lambda_handler import offline_processor
 
 BAD_ID = "urn:uuid:00000000-0000-4000-8000-0000000000bb"
-BAD_KEY = "00000000-0000-4000-8000-0000000000bb/a0S3"
+# a login's record key is what happened (user and second), then the participant
+BAD_KEY = (
+    occurrence_key(CaliperEvent.model_validate(envelope("logged_in", sis="S3")["data"][0]), "logged_in")
+    + "/a0S3"
+)
 
 
 def context(sf: FakeSalesforce) -> TaskContext:

@@ -1,7 +1,9 @@
 """Exactly one record per event id, whatever the id holds, across processes.
 
 Each event is written once, then redelivered to a fresh writer (new client, empty seen-set)
-and to a fresh Python process, against the Salesforce emulator over HTTP.
+and to a fresh Python process, against the Salesforce emulator over HTTP. The events are
+``discussion_topic_created``, whose record key is still the event id (occurrences.py: no
+REST source, so no content key); content keys are made of ids and times only.
 """
 
 import json
@@ -18,6 +20,7 @@ from tests.live_events.fakes import FakeLookups
 from tests.live_events.org import TODAY
 
 ROOT = Path(__file__).resolve().parents[2]
+NAME = "discussion_topic_created"  # keyed by its event id
 
 AWKWARD_IDS = [
     "urn:uuid:0f0f0f0f-0000-4000-8000-000000000001",
@@ -50,8 +53,8 @@ def build(org_settings):
 def deliver(processor, event_ids, *, redelivered):
     tickets = []
     for event_id in event_ids:
-        body = json.dumps(envelope("logged_in", sis="S-IN", event_id=event_id))
-        for outcome in processor.submit_body(body, {"event_name": "logged_in"}, maybe_written=redelivered):
+        body = json.dumps(envelope(NAME, sis="S-IN", event_id=event_id))
+        for outcome in processor.submit_body(body, {"event_name": NAME}, maybe_written=redelivered):
             assert outcome.status == "queued", outcome.reason
             tickets.append(outcome.ticket)
     processor.writer.flush()

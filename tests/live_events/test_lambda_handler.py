@@ -43,7 +43,9 @@ def offline_processor(sf):
 
 
 def test_a_mixed_batch_reports_exactly_the_failed_records():
-    bad_write = envelope("logged_in", sis="S3", event_id="urn:uuid:00000000-0000-4000-8000-0000000000bb")
+    bad_write = envelope(  # keyed by its event id (occurrences.py)
+        "discussion_topic_created", sis="S3", event_id="urn:uuid:00000000-0000-4000-8000-0000000000bb"
+    )
     sf = FakeSalesforce(refuse={"00000000-0000-4000-8000-0000000000bb/a0S3"})
     processor = offline_processor(sf)
     unmapped = envelope("enrollment_created")
@@ -54,7 +56,7 @@ def test_a_mixed_batch_reports_exactly_the_failed_records():
             sqs_record("malformed", "{not json"),
             sqs_record("ok-2", envelope("discussion_topic_created", sis="S2")),  # no attribute: inferred
             sqs_record("unmapped", unmapped),
-            sqs_record("write-refused", bad_write, "logged_in"),
+            sqs_record("write-refused", bad_write, "discussion_topic_created"),
             sqs_record(
                 "no-participant", envelope("logged_in", sis="NOBODY"), "logged_in"
             ),  # skipped, not failed

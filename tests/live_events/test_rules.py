@@ -52,11 +52,18 @@ def test_active_participant_on_the_course_gets_one_record_with_the_original_fiel
     assert record.fields == {
         "Canvas_Activity__c": "Quiz Submitted",
         "Canvas_Activity_Detail__c": 'Ada submitted the quiz "Module 1" on 2026-03-04',
-        "Date__c": "2026-03-04T10:11:12.345Z",
-        "Time__c": "10:11:12.345Z",
+        "Date__c": "2026-03-04T10:11:12.000Z",  # to the second, as Canvas's REST API has it
+        "Time__c": "10:11:12.000Z",
         "Programme_Participant__c": "a01",
         "Caliper_Event_Id__c": "11111111-2222-3333-4444-555555555555/a01",
     }
+
+
+def test_the_record_key_is_what_happened_when_the_handler_says_so():
+    [record] = run(
+        ParticipantDirectory.build([participant()], []), activity(key="quiz_submitted:7:9:20260304T101112Z")
+    ).records
+    assert record.key == record.fields["Caliper_Event_Id__c"] == "quiz_submitted:7:9:20260304T101112Z/a01"
 
 
 @pytest.mark.parametrize(

@@ -104,7 +104,7 @@ def test_signed_events_over_https_become_salesforce_records_and_forgeries_are_re
     assert record["Canvas_Activity__c"] == "Logged In"
     assert (
         record["Caliper_Event_Id__c"]
-        == f"5e5e5e5e-0000-4000-8000-000000000001/{org.ids['participant:S-IN:0']}"
+        == f"logged_in:101:20260304T101112Z/{org.ids['participant:S-IN:0']}"  # user and second
     )
     [call] = runtime.ledger().calls(limit=10)
     assert call.params["event"]["id"] == login["data"][0]["id"]

@@ -79,7 +79,7 @@ class ParticipantDirectory:
 
 @dataclass(frozen=True)
 class PlannedRecord:
-    key: str | None  # the idempotency key (event uuid/participant id)
+    key: str | None  # the idempotency key (<what happened or event uuid>/<participant id>)
     fields: dict[str, Any]
     participant_id: str
 
@@ -286,7 +286,9 @@ def plan(
             active = matching
     if reason is not None:
         return RecordPlan(attendee_ids=attendees, reason=reason)
-    iso = activity.event_time.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # to the second: Canvas's REST API (which a backfill reads) has no fractions
+    iso = activity.event_time.astimezone(UTC).replace(microsecond=0).isoformat(timespec="milliseconds")
+    iso = iso.replace("+00:00", "Z")
     records = []
     for participant in active:
         fields: dict[str, Any] = {
@@ -296,7 +298,7 @@ def plan(
             schema.time_field: iso[11:],
             schema.participant_field: participant.id,
         }
-        key = record_key(activity.event_id, participant.id, schema.event_id_length)
+        key = record_key(activity.key or activity.event_id, participant.id, schema.event_id_length)
         if schema.event_id_field:
             fields[schema.event_id_field] = key
         records.append(PlannedRecord(key=key, fields=fields, participant_id=participant.id))

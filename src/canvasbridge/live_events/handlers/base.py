@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 
 from canvasbridge.live_events.caliper import CaliperEvent, Entity
 from canvasbridge.live_events.lookups import CanvasLookups, OfflineLookups
+from canvasbridge.live_events.occurrences import occurrence_key
 from canvasbridge.live_events.urns import local_id, try_parse_urn
 
 _OFFLINE = OfflineLookups()
@@ -37,6 +38,9 @@ class Activity:
     course_id: str | None  # local Canvas course id
     course_scoped: bool  # the programme's LMS course must match course_id
     match_name: str | None = None  # quiz/assignment name matched against FLIP events
+    key: str | None = (
+        None  # what happened (occurrences.py); the record key is built from it, else from event_id
+    )
 
     def detail(self, participant_name: str | None, tz: tzinfo | None = None) -> str:
         """The detail text for one participant (a new string each call)."""
@@ -151,4 +155,5 @@ def make(
         course_id=course_id,
         course_scoped=course_scoped,
         match_name=match_name.strip() if match_name else None,
+        key=occurrence_key(event, name),
     )
