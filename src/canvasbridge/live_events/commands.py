@@ -1,5 +1,8 @@
 """``canvasbridge events …``: look at Canvas Live Events the way the service does.
 
+``canvasbridge events backfill --since … [--until …] [--course …] [--dry-run]`` recovers
+events that never arrived (``backfill_command.py``).
+
 ``canvasbridge events explain FILE [--attribute event_name=NAME] [--live] [--json]`` answers
 "why did this event not show up in Salesforce?": it prints the Canvas event name (and
 whether it came from the attribute or the table), the handler's result, and the records
@@ -24,6 +27,7 @@ from typing import Any
 import typer
 
 from canvasbridge.errors import CanvasbridgeError
+from canvasbridge.live_events.backfill_command import backfill
 from canvasbridge.live_events.handlers import HANDLERS
 from canvasbridge.live_events.lookups import OfflineLookups
 from canvasbridge.live_events.naming import ATTRIBUTE, event_name_from_body
@@ -35,6 +39,7 @@ from canvasbridge.live_events.settings import LiveEventsSettings
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Canvas Live Events (Caliper on SQS) → Salesforce.", no_args_is_help=True)
     group.command("explain")(explain)
+    group.command("backfill")(backfill)
     app.add_typer(group, name="events")
 
 

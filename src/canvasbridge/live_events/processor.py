@@ -161,9 +161,17 @@ class LiveEventProcessor:
             raise
 
     def prepare(
-        self, event: CaliperEvent, name: str, directory: ParticipantDirectory | None = None
+        self,
+        event: CaliperEvent,
+        name: str,
+        directory: ParticipantDirectory | None = None,
+        *,
+        today: date | None = None,
     ) -> EventOutcome:
-        """Run the handler and the rules for one named event; writes nothing."""
+        """Run the handler and the rules for one named event; writes nothing.
+
+        ``today`` is the day programmes must be active on (default: today; a backfill
+        passes the event's own date)."""
         status = disposition(self.settings, name)
         if status == "unhandled":
             return EventOutcome("unhandled", event.id, name, reason=f"no handler for {name}")
@@ -180,7 +188,7 @@ class LiveEventProcessor:
         result = plan(
             activity,
             directory,
-            self.today(),
+            today or self.today(),
             self.settings.salesforce,
             self.settings.zone,
             marks_attendance=spec.marks_attendance,

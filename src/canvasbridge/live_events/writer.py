@@ -285,6 +285,10 @@ class ActivityWriter:
         while len(self._seen) > self._settings.seen_ids_max:
             self._seen.popitem(last=False)
 
+    def existing_keys(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` Salesforce already holds (one query per URL-sized run); writes nothing."""
+        return set(keys) & self._existing(keys)  # exact: SOQL's = ignores case
+
     def _existing(self, keys: list[str]) -> set[str]:
         field_name = self._schema.event_id_field
         if not field_name or not keys:
