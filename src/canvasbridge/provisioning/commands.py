@@ -7,9 +7,11 @@ prints the operations it planned (and did, without ``--dry-run``)::
     canvasbridge sync course "185,INF1000,1,2026,HØST,1"
 
 ``canvasbridge resync users|accounts|courses|enrollments|all [--dry-run] [--force] [--path]``
-plans the whole diff, prints a summary table, and unless ``--dry-run`` writes it by REST or,
-for a large diff, as one SIS import. A plan that would suspend or conclude more than the
-``provisioning.safety`` limits stops unless ``--force``.
+plans the whole diff, prints it (:mod:`.plan_view`: a summary, then each change; ``--limit``,
+``--all``, ``--output json``), and unless ``--dry-run`` writes it by REST or, for a large
+diff, as one SIS import. A plan that would suspend or conclude more than the
+``provisioning.safety`` limits stops unless ``--force``. The plan and the report go to
+stdout; progress (:mod:`.phases`), warnings and errors to stderr.
 
 Configuration: ``--config`` or ``CANVASBRIDGE_CONFIG``. Exit codes: 0 all done, 1 some work
 failed or the safety limit stopped the run, 2 usage or configuration error.
