@@ -154,8 +154,24 @@ class RetryPolicy(BaseModel):
         )
 
     def run(self, call: Callable[[], T], *, retry_if: Callable[[BaseException], bool] = is_transient) -> T:
-        """Run ``call``, retrying errors that ``retry_if`` accepts; re-raise the last one."""
-        result: T = self.retrying(retry=tenacity.retry_if_exception(retry_if))(call)
+        """Run ``call``, retrying errors that ``retry_if`` accepts; re-raise the last one.
+
+        The first attempt runs bare (tenacity's bookkeeping costs more than a small HTTP call);
+        a failure worth retrying is handed to tenacity as its first attempt's outcome.
+        """
+        try:
+            return call()
+        except BaseException as exc:
+            if self.max_attempts <= 1 or not retry_if(exc):
+                raise
+            first: list[BaseException] = [exc]
+
+        def again() -> T:
+            if first:
+                raise first.pop()
+            return call()
+
+        result: T = self.retrying(retry=tenacity.retry_if_exception(retry_if))(again)
         return result
 
 

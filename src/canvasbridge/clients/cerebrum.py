@@ -158,6 +158,7 @@ class CerebrumSettings(ClientSettings):
             retry=self.retry,
             max_connections=self.max_connections,
             transport=transport,
+            lean_gets=True,  # a full resync asks tens of thousands of small questions
         )
         return CerebrumClient(http)
 
