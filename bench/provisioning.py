@@ -14,8 +14,11 @@ The Canvas emulator runs in this process (its request counters and model are rea
 FS, Cerebrum and SAP each run in a process of their own over the same deterministic
 university, so the sources and the service do not share one interpreter lock. Each full
 sync's note splits its wall time: Canvas read (the provisioning report), sources read (FS,
-Cerebrum and SAP in parallel), plan, Canvas write. Wall times include the
-emulators' work, and the machine's two cores are shared by everything.
+Cerebrum and SAP in parallel), plan, Canvas write; then the calls made to each source system
+and the CPU seconds each process spent (``service``: the benchmark's own process, the
+service and the Canvas emulator; then each source emulator; from ``/proc``, so Linux only).
+Wall times include the emulators' work, and the machine's two cores are shared by
+everything: on a loaded machine compare the CPU seconds.
 
     .venv/bin/python -m bench.provisioning [--size small] [--scenarios user,rest,bulk] [--smoke]
 """
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canvasbridge.engine import TaskContext
+from canvasbridge.flowkit import call_stats
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.resync import Sources, resync
 from canvasbridge.provisioning.tasks.users import ensure_user
@@ -52,6 +56,7 @@ class Row:
     seconds: float
     note: str = ""
     failed: int = 0  # objects the sync could not bring in line
+    usage: str = ""  # calls per source system, CPU seconds per process
 
 
 SOURCE_APPS = {"fs": create_fs, "cerebrum": create_cerebrum, "sap": create_sap}
@@ -60,6 +65,13 @@ SOURCE_SECRETS = {
     "cerebrum": {"api_key": "cerebrum-key"},
     "sap": {"api_key": "sap-key"},
 }
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from ``/proc/<pid>/stat``."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _serve_source(system: str, size: str, ports: Any) -> None:
@@ -118,16 +130,30 @@ class Bench:
     def ctx(self) -> TaskContext:
         return TaskContext(task_name="bench", sections=self.sections, resources=self.resources)
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far: this process (service + Canvas emulator), then each source's."""
+        cpu = {"service": time.process_time()}
+        for system, process in zip(SOURCE_APPS, self.sources, strict=True):
+            cpu[system] = _cpu_s(process.pid) if process.pid is not None else 0.0
+        return cpu
+
     def counted(self, name: str, work: Callable[[], Any], note: str = "") -> tuple[Row, Any]:
         control = self.canvas.control
         time.sleep(0.05)  # the emulator counts a request after answering it: let the last land
         control.clear_stats()
+        calls_before = dict(call_stats(self.ctx()).by_system)
+        cpu_before = self.cpu()
         started = time.monotonic()
         result = work()
         seconds = time.monotonic() - started
+        cpu = {k: v - cpu_before[k] for k, v in self.cpu().items()}
+        calls = {k: v - calls_before.get(k, 0) for k, v in call_stats(self.ctx()).by_system.items()}
         time.sleep(0.05)
         writes = sum(control.count(m) for m in ("POST", "PUT", "DELETE"))
-        return Row(name, control.count(), writes, seconds, note), result
+        row = Row(name, control.count(), writes, seconds, note)
+        row.usage = "calls " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items()) if v and k != "canvas")
+        row.usage += "; CPU s " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+        return row, result
 
     def full(self, **options: Any) -> Any:
         ctx = self.ctx()
@@ -237,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| {'scenario':<34} | {'Canvas calls':>12} | {'writes':>7} | {'wall s':>8} | note")
     print(f"|{'-' * 36}|{'-' * 14}|{'-' * 9}|{'-' * 10}|------")
     for row in rows:
-        print(f"| {row.scenario:<34} | {row.calls:>12} | {row.writes:>7} | {row.seconds:>8.2f} | {row.note}")
+        note = "; ".join(n for n in (row.note, row.usage) if n)
+        print(f"| {row.scenario:<34} | {row.calls:>12} | {row.writes:>7} | {row.seconds:>8.2f} | {note}")
     failed = sum(row.failed for row in rows)
     print(f"failed: {failed}")
     return 1 if failed else 0

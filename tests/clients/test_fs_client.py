@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +20,7 @@ from canvasbridge.clients.fs import (
     Undervisning,
     UndervisningId,
 )
+from canvasbridge.clients.fs.client import PAGES_AHEAD
 from canvasbridge.clients.http import AuthenticationError, CallStats
 from canvasbridge.errors import NotFoundError, PermanentError, TransientError
 from canvasbridge_emulators.common import ServerThread
@@ -148,6 +152,28 @@ def test_collections_are_walked_across_several_pages_following_next(fs: FsClient
     # 3 per page: ceil(n/3) page reads, and one read per item (items carry only href)
     assert fs.stats.by_endpoint["fs GET personer"].calls == -(-len(people) // 3)
     assert fs.stats.calls("fs", "GET personer/{id}") == len(people)
+
+
+def test_pages_read_on_a_pool_give_the_same_items_in_order_within_its_bound(
+    server: ServerThread, emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs = make_client(server, monkeypatch, page_size=2, collection_fields="*")
+    plain = [s.model_dump() for s in fs.studentundervisning()]
+    calls = fs.stats.by_endpoint["fs GET studentundervisning"].calls
+    assert calls == -(-len(plain) // 2) > PAGES_AHEAD + 1  # more pages than are read ahead
+    threads: set[str] = set()
+    original = fs._page
+
+    def noted(*args: Any) -> dict[str, Any]:
+        threads.add(threading.current_thread().name)
+        return original(*args)
+
+    monkeypatch.setattr(fs, "_page", noted)
+    with ThreadPoolExecutor(2, thread_name_prefix="fs-pages") as pool:
+        pooled = [s.model_dump() for s in fs.studentundervisning(pool=pool)]
+    assert pooled == plain
+    assert fs.stats.by_endpoint["fs GET studentundervisning"].calls == 2 * calls  # no page twice
+    assert threads <= {"fs-pages_0", "fs-pages_1"}  # every page on the pool, none elsewhere
 
 
 def test_collection_fields_bring_items_inline_without_following_each_href(

@@ -6,7 +6,7 @@ none is asked more than its bound at once:
 
 * FS: every collection the plan needs, once each (persons, emner, units, activities, roles,
   student participation), collections in parallel, each reduced to what the plan uses as
-  its pages arrive.
+  its pages arrive. Every page is read on FS's pool, a few pages of a collection ahead.
 * Cerebrum: one ``/accounts/`` listing serves every account lookup (owner, name, e-mail,
   expiry). Cerebrum's documented listings carry neither the primary-account flag nor
   quarantines, so each candidate still costs ``/persons/<id>/accounts`` and
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,61 +80,62 @@ class FsData:
     roles_by_unit: dict[str, list[Personrolle]] = field(default_factory=dict)
 
 
-def read_persons(fs: FsClient) -> list[tuple[int | None, str | None]]:
-    return [(p.personlopenummer, p.brukernavn) for p in fs.personer(fields=FIELDS)]
+def read_persons(fs: FsClient, pool: Executor) -> list[tuple[int | None, str | None]]:
+    return [(p.personlopenummer, p.brukernavn) for p in fs.personer(fields=FIELDS, pool=pool)]
 
 
-def _activities(fs: FsClient) -> dict[str, list[Undervisningsaktivitet]]:
+def _activities(fs: FsClient, pool: Executor) -> dict[str, list[Undervisningsaktivitet]]:
     by_unit: dict[str, list[Undervisningsaktivitet]] = defaultdict(list)
-    for activity in fs.undervisningsaktiviteter(fields=FIELDS):
+    for activity in fs.undervisningsaktiviteter(fields=FIELDS, pool=pool):
         by_unit[activity.id.undervisning.display].append(activity)
     return by_unit
 
 
-def _unit_students(fs: FsClient) -> dict[str, list[int]]:
+def _unit_students(fs: FsClient, pool: Executor) -> dict[str, list[int]]:
     students: dict[str, list[int]] = defaultdict(list)
-    for s in fs.studentundervisning(fields=FIELDS):
+    for s in fs.studentundervisning(fields=FIELDS, pool=pool):
         if s.person.personlopenummer is not None:
             students[s.undervisning_id.display].append(s.person.personlopenummer)
     return students
 
 
-def _activity_students(fs: FsClient) -> dict[str, list[int]]:
+def _activity_students(fs: FsClient, pool: Executor) -> dict[str, list[int]]:
     students: dict[str, list[int]] = defaultdict(list)
-    for sa in fs.studentundervisningsaktiviteter(fields=FIELDS):
+    for sa in fs.studentundervisningsaktiviteter(fields=FIELDS, pool=pool):
         if sa.person.personlopenummer is not None:
             students[sa.aktivitet_id.display].append(sa.person.personlopenummer)
     return students
 
 
-def _roles(fs: FsClient) -> dict[str, list[Personrolle]]:
+def _roles(fs: FsClient, pool: Executor) -> dict[str, list[Personrolle]]:
     by_unit: dict[str, list[Personrolle]] = defaultdict(list)
-    for role in fs.personroller(fields=FIELDS):
+    for role in fs.personroller(fields=FIELDS, pool=pool):
         if role.undervisning is not None:
             by_unit[UndervisningId.parse(role.undervisning.href).display].append(role)
     return by_unit
 
 
-#: FsData field → its reader; the courses need the first three, enrollments the rest
-COURSE_READERS: dict[str, Callable[[FsClient], Any]] = {
-    "emner": lambda fs: list(fs.emner(fields=FIELDS)),
-    "units": lambda fs: list(fs.undervisninger(fields=FIELDS)),
+#: FsData field → its reader (pages read on the pool given); the courses need the first
+#: three, enrollments the rest
+COURSE_READERS: dict[str, Callable[[FsClient, Executor], Any]] = {
+    "emner": lambda fs, pool: list(fs.emner(fields=FIELDS, pool=pool)),
+    "units": lambda fs, pool: list(fs.undervisninger(fields=FIELDS, pool=pool)),
     "activities": _activities,
 }
-ENROLLMENT_READERS: dict[str, Callable[[FsClient], Any]] = {
+ENROLLMENT_READERS: dict[str, Callable[[FsClient, Executor], Any]] = {
     "unit_students": _unit_students,
     "activity_students": _activity_students,
     "roles_by_unit": _roles,
 }
 
 
-def read_fs(
-    fs: FsClient, pool: ThreadPoolExecutor, persons: Future[list[Any]], *, with_enrollments: bool
-) -> FsData:
-    """Every collection the courses (and, if asked, enrollments) need, in parallel on ``pool``."""
+def read_fs(fs: FsClient, pool: Executor, persons: Future[list[Any]], *, with_enrollments: bool) -> FsData:
+    """Every collection the courses (and, if asked, enrollments) need, in parallel, each page
+    read on ``pool`` (its size bounds the calls to FS at once)."""
     readers = {**COURSE_READERS, **(ENROLLMENT_READERS if with_enrollments else {})}
-    futures = {name: pool.submit(read, fs) for name, read in readers.items()}
-    data = FsData(**{name: future.result() for name, future in futures.items()})
+    with ThreadPoolExecutor(len(readers), thread_name_prefix="resync-fs-collection") as collections:
+        futures = {name: collections.submit(read, fs, pool) for name, read in readers.items()}
+        data = FsData(**{name: future.result() for name, future in futures.items()})
     if with_enrollments:
         data.persons = persons.result()
     return data

@@ -262,9 +262,10 @@ def build_desired(
     with (
         ThreadPoolExecutor(limits.fs, thread_name_prefix="resync-fs") as fs_pool,
         ThreadPoolExecutor(limits.cerebrum, thread_name_prefix="resync-cerebrum") as cerebrum_pool,
-        ThreadPoolExecutor(3, thread_name_prefix="resync-stream") as streams,
+        ThreadPoolExecutor(4, thread_name_prefix="resync-stream") as streams,
     ):
-        persons = fs_pool.submit(read_persons, sources.fs) if sources.fs is not None else None
+        # FS persons, SAP's accounts, the users and the courses: each on a thread of its own
+        persons = streams.submit(read_persons, sources.fs, fs_pool) if sources.fs is not None else None
         work = []
         if "accounts" in kinds and sources.sap is not None:
             work.append(streams.submit(desired_accounts, sources.sap, settings, snap))

@@ -9,8 +9,10 @@ Authentication (``auth`` setting):
 * ``auto`` (default) - try ``jwt``; if the token endpoint does not exist (404/405), use
   ``basic`` from then on.
 
-Collections are ``{page, limit, items, next: {href}}``; :meth:`FsClient.iter_collection`
-walks every page and, when an item carries only ``href``, fetches it. Searches filter by
+Collections are ``{page, limit, items, next: {href}, last: {href}}``;
+:meth:`FsClient.iter_collection` walks every page and, when an item carries only ``href``,
+fetches it. Given a thread pool, it reads the pages after the first on it, a few ahead of
+the one being consumed (their addresses follow from ``last``). Searches filter by
 dotted paths into the item's JSON (``emne.kode=INF1000``), as FS does::
 
     fs = FsSettings.model_validate(config["systems"]["fs"]).build()
@@ -24,8 +26,11 @@ import base64
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Executor, Future
 from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, Field
@@ -63,6 +68,7 @@ M = TypeVar("M", bound=BaseModel)
 
 TOKEN_RENEW_MARGIN_S = 30.0  # renew a JWT up to this many seconds before it expires
 DEFAULT_PAGE_SIZE = 100  # items per page asked of FS collections (FS allows up to 1000)
+PAGES_AHEAD = 4  # pages of one collection read ahead on a pool, at most
 
 
 class FsSettings(ClientSettings):
@@ -244,35 +250,69 @@ class FsClient:
         return self.get(href)
 
     def iter_collection(
-        self, path: str, params: Mapping[str, Any] | None = None, *, expand: bool = True
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        expand: bool = True,
+        pool: Executor | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page after page, following ``next.href``.
 
-        Items that carry nothing but ``href`` are fetched when ``expand`` is true.
+        Items that carry nothing but ``href`` are fetched when ``expand`` is true. With
+        ``pool``, every page is read on it (so the pool's size bounds the calls at once), and
+        when the first page's ``last.href`` gives the number of pages, up to
+        :data:`PAGES_AHEAD` later pages are read while one is consumed.
         """
         first: dict[str, Any] = {"limit": self.page_size, **(params or {})}
         if self.collection_fields and "fields" not in first:
             first["fields"] = self.collection_fields
-        query: dict[str, Any] | None = first
-        url: str | None = path
+
+        def read(url: str, query: Mapping[str, Any] | None) -> dict[str, Any]:
+            if pool is None:
+                return self._page(path, url, query)
+            return pool.submit(self._page, path, url, query).result()
+
+        page = read(path, first)
+        hrefs = _later_pages(page) if pool is not None else None
+        if hrefs is not None and pool is not None:
+            yield from self._items(page, expand)
+            pending = iter(hrefs)
+            window: deque[Future[dict[str, Any]]] = deque()
+            for href in pending:
+                window.append(pool.submit(self._page, path, href, None))
+                if len(window) >= PAGES_AHEAD:
+                    break
+            while window:
+                page = window.popleft().result()
+                following = next(pending, None)
+                if following is not None:
+                    window.append(pool.submit(self._page, path, following, None))
+                yield from self._items(page, expand)
+            return
         seen: set[str] = set()
-        while url:
-            self._check_origin(url)
-            page = self.http.get_json(url, params=query)
-            query = None  # the next href already carries every parameter
-            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-                raise HttpPermanentError(f"fs: {path} did not answer with a collection")
-            for item in page["items"]:
-                if expand and isinstance(item, dict) and set(item) <= {"href", "rel"} and "href" in item:
-                    yield self.follow(item)
-                else:
-                    yield item
+        while True:
+            yield from self._items(page, expand)
             nxt = page.get("next")
             url = nxt.get("href") if isinstance(nxt, dict) else None
-            if url in seen or (url is not None and not page["items"]):
+            if not url or url in seen or not page["items"]:
                 break
-            if url:
-                seen.add(url)
+            seen.add(url)
+            page = read(url, None)  # the next href already carries every parameter
+
+    def _page(self, path: str, url: str, query: Mapping[str, Any] | None) -> dict[str, Any]:
+        self._check_origin(url)
+        page = self.http.get_json(url, params=query)
+        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+            raise HttpPermanentError(f"fs: {path} did not answer with a collection")
+        return page
+
+    def _items(self, page: dict[str, Any], expand: bool) -> Iterator[dict[str, Any]]:
+        for item in page["items"]:
+            if expand and isinstance(item, dict) and set(item) <= {"href", "rel"} and "href" in item:
+                yield self.follow(item)
+            else:
+                yield item
 
     def _check_origin(self, url: str) -> None:
         self.http.check_origin(url)
@@ -280,8 +320,11 @@ class FsClient:
     def _one(self, model: type[M], path: str) -> M:
         return model.model_validate(self.get(path))
 
-    def _many(self, model: type[M], path: str, params: Mapping[str, Any]) -> Iterator[M]:
-        for item in self.iter_collection(path, {k: v for k, v in params.items() if v is not None}):
+    def _many(
+        self, model: type[M], path: str, params: Mapping[str, Any], pool: Executor | None = None
+    ) -> Iterator[M]:
+        query = {k: v for k, v in params.items() if v is not None}
+        for item in self.iter_collection(path, query, pool=pool):
             yield model.model_validate(item)
 
     # ------------------------------------------------------------------ objects
@@ -311,14 +354,21 @@ class FsClient:
 
     # ------------------------------------------------------------------ searches
 
-    def personer(self, **filters: Any) -> Iterator[Person]:
+    # ``pool``: read the pages on this thread pool (see :meth:`iter_collection`)
+
+    def personer(self, *, pool: Executor | None = None, **filters: Any) -> Iterator[Person]:
         """Persons matching FS filters (``fodselsdato0=…``, ``personnummer0=…``, ``brukernavn=…``)."""
-        return self._many(Person, "personer", filters)
+        return self._many(Person, "personer", filters, pool)
 
     def emner(
-        self, *, institusjon: int | None = None, kode: str | None = None, **filters: Any
+        self,
+        *,
+        institusjon: int | None = None,
+        kode: str | None = None,
+        pool: Executor | None = None,
+        **filters: Any,
     ) -> Iterator[Emne]:
-        return self._many(Emne, "emner", {"institusjon": institusjon, "kode": kode, **filters})
+        return self._many(Emne, "emner", {"institusjon": institusjon, "kode": kode, **filters}, pool)
 
     def undervisninger(
         self,
@@ -326,18 +376,19 @@ class FsClient:
         *,
         ar: int | None = None,
         termin: str | None = None,
+        pool: Executor | None = None,
         **filters: Any,
     ) -> Iterator[Undervisning]:
         """Every undervisning of an emne (optionally in one term), or matching other filters."""
         params = {**_emne_filter("emne.", emne), "semester.ar": ar, "semester.termin": termin, **filters}
-        return self._many(Undervisning, "undervisning", params)
+        return self._many(Undervisning, "undervisning", params, pool)
 
     def undervisningsaktiviteter(
-        self, undervisning: UndervisningId | None = None, **filters: Any
+        self, undervisning: UndervisningId | None = None, *, pool: Executor | None = None, **filters: Any
     ) -> Iterator[Undervisningsaktivitet]:
         """Every activity of an undervisning (or matching other filters)."""
         params = {**_undervisning_filter("undervisning.", undervisning), **filters}
-        return self._many(Undervisningsaktivitet, "undervisningsaktiviteter", params)
+        return self._many(Undervisningsaktivitet, "undervisningsaktiviteter", params, pool)
 
     def personroller(
         self,
@@ -345,6 +396,7 @@ class FsClient:
         *,
         personlopenummer: int | None = None,
         ar: int | None = None,
+        pool: Executor | None = None,
         **filters: Any,
     ) -> Iterator[Personrolle]:
         """Roles on an undervisning, or of one person (optionally in one year)."""
@@ -354,13 +406,14 @@ class FsClient:
             "semester.ar": ar,
             **filters,
         }
-        return self._many(Personrolle, "personroller", params)
+        return self._many(Personrolle, "personroller", params, pool)
 
     def studentundervisning(
         self,
         undervisning: UndervisningId | None = None,
         *,
         personlopenummer: int | None = None,
+        pool: Executor | None = None,
         **filters: Any,
     ) -> Iterator[Studentundervisning]:
         """Students taking part in an undervisning, or the participation of one person."""
@@ -369,13 +422,14 @@ class FsClient:
             "person.personlopenummer": personlopenummer,
             **filters,
         }
-        return self._many(Studentundervisning, "studentundervisning", params)
+        return self._many(Studentundervisning, "studentundervisning", params, pool)
 
     def studentundervisningsaktiviteter(
         self,
         aktivitet: AktivitetId | None = None,
         *,
         personlopenummer: int | None = None,
+        pool: Executor | None = None,
         **filters: Any,
     ) -> Iterator[Studentundervisningsaktivitet]:
         """Students in one activity (group), or the activities of one person."""
@@ -385,7 +439,7 @@ class FsClient:
                 _undervisning_filter("undervisningsaktivitet.undervisning.", aktivitet.undervisning)
             )
             params["undervisningsaktivitet.aktivitet"] = aktivitet.aktivitet
-        return self._many(Studentundervisningsaktivitet, "studentundervisningsaktiviteter", params)
+        return self._many(Studentundervisningsaktivitet, "studentundervisningsaktiviteter", params, pool)
 
 
 def _emne_filter(prefix: str, emne: EmneId | None) -> dict[str, Any]:
@@ -407,3 +461,22 @@ def _undervisning_filter(prefix: str, undervisning: UndervisningId | None) -> di
         f"{prefix}semester.termin": undervisning.termin,
         f"{prefix}terminnummer": undervisning.terminnummer,
     }
+
+
+def _later_pages(page: Mapping[str, Any]) -> list[str] | None:
+    """The hrefs of pages 2..n of a collection from its first page (``None`` if it does not say)."""
+    links = [page.get(k) for k in ("next", "last")]
+    nxt, last = (link.get("href") if isinstance(link, dict) else None for link in links)
+    if nxt is None:
+        return []
+    if not isinstance(nxt, str) or not isinstance(last, str):
+        return None
+    count = dict(parse_qsl(urlsplit(last).query)).get("page", "")
+    if not count.isdigit():
+        return None
+    parts = urlsplit(nxt)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "page"]
+    return [
+        urlunsplit(parts._replace(query=urlencode([*query, ("page", str(n))])))
+        for n in range(2, int(count) + 1)
+    ]
