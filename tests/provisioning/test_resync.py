@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from canvasbridge.provisioning import runtime
-from canvasbridge.provisioning.plan import SafetyStop
-from canvasbridge.provisioning.resync import Sources, resync
+from canvasbridge.provisioning.canvas_state import read_snapshot
+from canvasbridge.provisioning.model import Snapshot
+from canvasbridge.provisioning.plan import Ownership, SafetyStop, plan_snapshot
+from canvasbridge.provisioning.reads import ListedCerebrum
+from canvasbridge.provisioning.resync import Sources, desired_users, resync
 
 
 def sources(stack) -> Sources:
@@ -256,3 +261,40 @@ def test_users_are_decided_from_one_account_listing_plus_two_reads_per_person(st
     assert calls.pop("persons/{id}/accounts") == len(fs_usernames)
     assert calls.pop("accounts/{name}/quarantines") == result.desired["users"] == len(fs_usernames)
     assert calls == {}
+
+
+def test_users_from_the_account_listing_plan_as_users_read_one_by_one(stack):
+    """The listing answers what ``/accounts/<name>`` would: on a university with secondary
+    (non-primary) and quarantined accounts, and after Cerebrum changed behind the last resync,
+    the users decided and the plan are the same either way."""
+    uni = stack.university
+    assert any(len(p.account_names) > 1 for p in uni.persons.values())
+    assert any(p.primary_account and uni.is_locked(p.primary_account) for p in uni.persons.values())
+    assert run(stack, force=True).ok
+    # after the resync: one account quarantined, one released, one person's primary account moved
+    people = [p for p in uni.persons.values() if p.fs_lopenummer and p.primary_account]
+    free = next(p for p in people if not uni.is_locked(p.primary_account))
+    locked = next(p for p in people if uni.is_locked(p.primary_account))
+    uni.quarantine_account(free.primary_account)
+    uni.release_account(locked.primary_account)
+    moved = next(p for p in people if len(p.account_names) > 1 and p not in (free, locked))
+    uni.set_primary_account(
+        moved.person_id, next(n for n in moved.account_names if n != moved.primary_account)
+    )
+
+    src = sources(stack)
+    settings = runtime.settings(stack.ctx())
+    current, _ = read_snapshot(src.canvas, settings.root_account, poll_s=0.05)
+    candidates = sorted(uni.accounts)  # primary, secondary and accounts of no person alike
+    decided = []
+    for reads in (ListedCerebrum(src.cerebrum, src.cerebrum.accounts()), src.cerebrum):
+        snap, errors = Snapshot(), []
+        with ThreadPoolExecutor(4) as pool:
+            retire = desired_users(reads, settings, candidates, snap, errors, pool)
+        assert errors == []
+        plan = plan_snapshot(snap, current, Ownership(settings), ("users",))
+        decided.append((snap.users, retire, sorted(map(repr, plan.operations))))
+    assert decided[0] == decided[1]
+    users, retire, operations = decided[0]
+    assert len(operations) >= 3  # the changes above are planned, not lost on either path
+    assert users[free.primary_account].suspended and not users[locked.primary_account].suspended
