@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from canvasbridge.clients.cerebrum import Account
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import read_snapshot
 from canvasbridge.provisioning.model import Snapshot
@@ -298,3 +299,25 @@ def test_users_from_the_account_listing_plan_as_users_read_one_by_one(stack):
     users, retire, operations = decided[0]
     assert len(operations) >= 3  # the changes above are planned, not lost on either path
     assert users[free.primary_account].suspended and not users[locked.primary_account].suspended
+
+
+def test_a_listed_account_without_e_mail_or_activity_is_read_on_its_own():
+    """Cerebrum's own list items carry name, id, owner, expire_date and np_type only: what the
+    decision needs beyond them comes from /accounts/<name>, never from defaults."""
+
+    class Client:
+        asked: list[str] = []
+
+        def account(self, name):
+            self.asked.append(name)
+            return Account(id=2, name=name, primary_email=f"{name}@uio.no", active=False)
+
+    listing = [
+        Account.model_validate({"id": 1, "name": "full", "primary_email": "full@uio.no", "active": True}),
+        Account.model_validate({"id": 2, "name": "bare", "owner": {"id": 7, "type": "person"}}),
+    ]
+    view = ListedCerebrum(Client(), listing)
+    assert view.account("full").primary_email == "full@uio.no"
+    bare = view.account("bare")
+    assert (bare.primary_email, bare.active) == ("bare@uio.no", False)
+    assert Client.asked == ["bare"]

@@ -40,7 +40,10 @@ class ListedCerebrum:
     """Cerebrum for deciding many users: accounts from one listing, the rest per person.
 
     Answers :meth:`account` from ``accounts`` (the whole ``/accounts/`` list, read once);
-    an account missing from it is gone, as a 404 would say. :meth:`person_accounts`,
+    an account missing from it is gone, as a 404 would say. A listed account without
+    ``primary_email`` or ``active`` (Cerebrum's own list items carry only ``name``, ``id``,
+    ``owner``, ``expire_date`` and ``np_type``) is read from ``/accounts/<name>`` instead, so
+    no e-mail or expiry is taken from a field that was not sent. :meth:`person_accounts`,
     :meth:`quarantines` and :meth:`person` go to Cerebrum.
     """
 
@@ -53,9 +56,12 @@ class ListedCerebrum:
 
     def account(self, name: str) -> Account:
         try:
-            return self._accounts[name]
+            listed = self._accounts[name]
         except KeyError:
             raise NotFoundError(f"cerebrum: no account named {name!r} in the account list") from None
+        if {"primary_email", "active"} <= listed.model_fields_set:
+            return listed
+        return self.client.account(name)
 
     def person_accounts(self, person_id: int) -> list[AccountRef]:
         return self.client.person_accounts(person_id)
