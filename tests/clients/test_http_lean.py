@@ -107,9 +107,8 @@ def test_both_paths_send_the_same_request_and_read_the_same_answer(server: Serve
             answers.append(http.follow_json(server.url + "ok?page=2"))
     assert answers[:3] == answers[3:]
     (lean_target, lean_headers, _), (httpx_target, httpx_headers, _) = server.seen[0], server.seen[3]
-    assert lean_target == httpx_target == "/v1/accounts/%C3%A5se/ok?" + (
-        "name=ol%2A&owner_id=5&flag=true&type=a&type=b&q=%C3%85+%C3%B8%26%3D"
-    )
+    query = "name=ol%2A&owner_id=5&flag=true&type=a&type=b&q=%C3%85+%C3%B8%26%3D"
+    assert lean_target == httpx_target == f"/v1/accounts/%C3%A5se/ok?{query}"
     assert lean_headers["X-API-Key"] == httpx_headers["X-API-Key"] == "k3y-s3cret"
     assert server.seen[2][0] == server.seen[5][0] == "/v1/ok?page=2"
 
