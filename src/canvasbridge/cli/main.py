@@ -22,7 +22,7 @@ from canvasbridge.engine.flows import installed_flows
 from canvasbridge.engine.loading import load_callable
 from canvasbridge.errors import ConfigError
 
-COMMAND_MODULES: list[str] = ["serve", "tasks", "parked", "config_check", "doctor"]
+COMMAND_MODULES: list[str] = ["serve", "tasks", "parked", "ledger", "config_check", "doctor"]
 COMMANDS_GROUP = "canvasbridge.commands"
 
 app = typer.Typer(

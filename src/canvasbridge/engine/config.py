@@ -68,6 +68,13 @@ class BackendsConfig(_Strict):
     ledger_url: str | None = None
     ledger_password: SecretRef | None = None
     queue: str = "canvasbridge"
+    keep_finished_days: float | None = Field(
+        default=30,
+        gt=0,
+        description="days the ledger keeps a finished call (succeeded, discarded, requeued) with its "
+        "attempts; the consumer deletes older ones hourly. Dead letters and parked messages stay "
+        "until an operator acts. null keeps everything",
+    )
     quorum_queue: bool = Field(
         default=False, description="declare the Celery queue as a RabbitMQ quorum queue"
     )

@@ -30,6 +30,7 @@ from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.config import AppConfig
 from canvasbridge.engine.dispatch import Dispatcher
 from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.janitor import LedgerJanitor
 from canvasbridge.engine.ledger import CallState, Ledger, RecordedCall, Recording
 from canvasbridge.engine.middleware import Middleware
 from canvasbridge.engine.queue import Publisher, create_celery
@@ -249,6 +250,9 @@ class Runtime:
         if not configs:
             raise ValueError("no sources to consume from: configure 'sources' (or check the names given)")
         failures: list[BaseException] = []
+        keep_days = self.config.backends.keep_finished_days
+        if keep_days is not None:
+            LedgerJanitor(self.ledger(), keep_days).start(stop)
 
         def run(source: Source) -> None:
             try:

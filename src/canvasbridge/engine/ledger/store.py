@@ -25,6 +25,7 @@ from alembic.config import Config as AlembicConfig
 from canvasbridge.engine import metrics
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
+from canvasbridge.engine.ledger import retention
 from canvasbridge.engine.ledger.batching import GroupCommit
 from canvasbridge.engine.ledger.gathering import Gathering
 from canvasbridge.engine.ledger.handover import back_to_waiting
@@ -429,6 +430,15 @@ class Ledger(Parking, Queries, Gathering):
                 now,
             )
         return CallState.RETRYING if twin is None else CallState.REQUEUED
+
+    def prunable(self, before: datetime) -> int:
+        """Calls :meth:`prune` would delete now (see :mod:`.retention`)."""
+        return retention.count_finished(self.engine, before)
+
+    def prune(self, before: datetime, *, batch: int = retention.DEFAULT_BATCH) -> Iterator[int]:
+        """Delete calls that finished before ``before``, with their attempts; dead letters and
+        parked messages stay. Yields the calls deleted per batch (see :mod:`.retention`)."""
+        return retention.prune_finished(self.engine, before, batch=batch)
 
     def requeue(self, call_id: int) -> RecordedCall:
         """Start a new attempt chain for a dead or discarded call.
