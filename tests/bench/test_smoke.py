@@ -39,10 +39,22 @@ def needs_rabbitmq_and_postgres() -> None:
 
 
 def test_every_benchmark_has_a_smoke_run_in_ci():
-    here = {"burst", "emulators", "engine", "live_events", "provisioning"}
+    here = {"backfill", "burst", "emulators", "engine", "live_events", "provisioning"}
     ci_steps = {name for name in BENCHMARKS if f"bench.{name} --smoke" in (ROOT / ".ci" / "run").read_text()}
     assert ci_steps == {"soak"}  # 45 s: a step of its own after the tests
     assert set(BENCHMARKS) == here | ci_steps
+
+
+def test_backfill():
+    out = run("backfill").stdout
+    rows = [
+        line.split("|")[1:-1]
+        for line in out.splitlines()
+        if line.startswith("| first") or line.startswith("| again")
+    ]
+    first, again = ([cell.strip() for cell in row] for row in rows)
+    assert int(first[2]) > 0 and first[5] == "0"  # records written, none failed
+    assert again[2] == "0" and again[3] == first[2]  # the second run finds them all present
 
 
 def test_emulators():
