@@ -388,3 +388,15 @@ def test_ledger_down(tmp_path: Path, document: dict[str, Any], env: dict[str, st
     assert line(result, "ledger migrations").endswith(
         "not checked: the ledger does not answer → see the ledger line"
     )
+
+
+def test_salesforce_field_the_user_may_not_write(
+    tmp_path: Path, document: dict[str, Any], env: dict[str, str]
+) -> None:
+    document["live_events"]["salesforce"] = {"detail_field": "Name"}  # an auto-number: Salesforce sets it
+    result = doctor(tmp_path, document, env)
+    assert result.exit_code == 1
+    assert (
+        "Canvas_Activitiy__c.Name is not createable for this user → give the integration user edit access"
+        in line(result, "live_events: salesforce fields")
+    )

@@ -218,29 +218,50 @@ class SalesforceProbe:
             assert self._client is not None
             return self._client
 
-    def fields(self, needs: Mapping[str, Sequence[str]], external_ids: Mapping[str, str]) -> str:
-        """Every ``object → [field or relationship path]`` of ``needs`` exists, and each
-        ``object → field`` of ``external_ids`` is an External ID field."""
+    def fields(
+        self,
+        needs: Mapping[str, Sequence[str]],
+        external_ids: Mapping[str, str],
+        *,
+        creates: Mapping[str, Sequence[str]] | None = None,
+        updates: Mapping[str, Sequence[str]] | None = None,
+    ) -> str:
+        """Every ``object → [field or relationship path]`` of ``needs`` exists; each
+        ``object → field`` of ``external_ids`` is an External ID field; the user may set the
+        fields of ``creates`` on new records and change those of ``updates``."""
         try:
             self._logged_in()
         except CheckFailed as exc:
             raise CheckFailed(f"not checked: the login failed ({exc})", "see the login line") from None
-        problems: list[str] = []
+        missing: list[str] = []
         for sobject, paths in needs.items():
             if self._describe(sobject) is None:
-                problems.append(f"no object {sobject}")
+                missing.append(f"no object {sobject}")
                 continue
-            problems += [f"{sobject} has no {path}" for path in paths if self._field(sobject, path) is None]
+            missing += [f"{sobject} has no {path}" for path in paths if self._field(sobject, path) is None]
         for sobject, name in external_ids.items():
             found = self._field(sobject, name)
             if found is not None and not found.get("externalId"):
-                problems.append(f"{sobject}.{name} is not an External ID field")
-        if problems:
-            raise CheckFailed(
-                "; ".join(problems),
-                "add the fields in Salesforce Setup → Object Manager (an External ID field is Text, "
-                "External ID, Unique), or name the org's fields in live_events.salesforce",
-            )
+                missing.append(f"{sobject}.{name} is not an External ID field")
+        locked = [
+            f"{sobject}.{name} is not {flag} for this user"
+            for flag, fields in (("createable", creates or {}), ("updateable", updates or {}))
+            for sobject, names in fields.items()
+            for name in names
+            if (found := self._field(sobject, name)) is not None and not found.get(flag)
+        ]
+        if missing or locked:
+            remedies = []
+            if missing:
+                remedies.append(
+                    "add the fields in Salesforce Setup → Object Manager (an External ID field is Text, "
+                    "External ID, Unique), or name the org's fields in live_events.salesforce"
+                )
+            if locked:
+                remedies.append(
+                    "give the integration user edit access to those fields (field-level security)"
+                )
+            raise CheckFailed("; ".join(missing + locked), "; ".join(remedies))
         count = sum(len(paths) for paths in needs.values())
         return f"{', '.join(needs)}: all {count} fields the records need are there"
 

@@ -23,7 +23,10 @@ def doctor_checks(given: DoctorInput) -> Mapping[str, DoctorCheck]:
         schema = settings.salesforce
         external = {schema.activity_object: schema.event_id_field} if schema.event_id_field else {}
         found["salesforce login"] = probe.login
-        found["salesforce fields"] = lambda: probe.fields(needed_fields(schema), external)
+        needs = needed_fields(schema)
+        creates = {schema.activity_object: needs[schema.activity_object]}
+        updates = {schema.attendee_object: [schema.attendee_attended_field]}
+        found["salesforce fields"] = lambda: probe.fields(needs, external, creates=creates, updates=updates)
     canvas = given.systems.get("canvas")
     if isinstance(canvas, CanvasSettings):
         found["canvas"] = lambda: checks.canvas_admin(
