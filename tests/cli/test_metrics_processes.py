@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pika
@@ -30,6 +31,10 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def _picked(samples: dict[Any, float], expected: dict[Any, int]) -> dict[Any, float | None]:
+    return {key: samples.get(key) for key in expected}
 
 
 @pytest.mark.slow
@@ -70,6 +75,16 @@ def test_api_metrics_add_up_the_consumer_and_the_pool_children(
     ledger = Ledger.open(postgres_url)  # the schema, before three processes start on it
     effects = tmp_path / "effects"
 
+    feed = (("source", "feed"),)
+    task = (("task", "record_pid"),)
+    expected = {
+        ("canvasbridge_messages_received_total", feed): MESSAGES,  # counted in the consumer
+        ("canvasbridge_messages_routed_total", (("route", "all"), ("source", "feed"))): MESSAGES,
+        ("canvasbridge_tasks_queued_total", task): MESSAGES,
+        ("canvasbridge_tasks_succeeded_total", task): MESSAGES,  # counted in the pool children
+        ("canvasbridge_task_duration_seconds_count", task): MESSAGES,
+        ("canvasbridge_task_calls", (("state", "succeeded"), ("task", "record_pid"))): MESSAGES,  # ledger
+    }
     port = free_port()
     api = start("api", "--config", str(config_file), "--port", str(port), env=env)
     consumer = start("consume", "--config", str(config_file), env=env)
@@ -106,7 +121,8 @@ def test_api_metrics_add_up_the_consumer_and_the_pool_children(
             interval=0.5,
             what=f"{MESSAGES} calls to succeed",
         )
-        running = scrape()
+        # a child counts a success just after the ledger records it: wait for the last ones
+        wait_for(lambda: _picked(scrape(), expected) == expected, timeout=30, what="the counters")
         for process in (worker, consumer):
             code, output = stop(process, timeout=60)
             assert code == 0, output
@@ -121,18 +137,7 @@ def test_api_metrics_add_up_the_consumer_and_the_pool_children(
     assert ran_in and worker.pid not in ran_in
     assert sum(len(log.read_text().splitlines()) for log in effects.glob("*.log")) == MESSAGES
 
-    feed = (("source", "feed"),)
-    task = (("task", "record_pid"),)
-    expected = {
-        ("canvasbridge_messages_received_total", feed): MESSAGES,  # counted in the consumer
-        ("canvasbridge_messages_routed_total", (("route", "all"), ("source", "feed"))): MESSAGES,
-        ("canvasbridge_tasks_queued_total", task): MESSAGES,
-        ("canvasbridge_tasks_succeeded_total", task): MESSAGES,  # counted in the pool children
-        ("canvasbridge_task_duration_seconds_count", task): MESSAGES,
-        ("canvasbridge_task_calls", (("state", "succeeded"), ("task", "record_pid"))): MESSAGES,  # ledger
-    }
-    for samples in (running, stopped):  # stopped processes' counts are kept, once
-        assert {key: samples.get(key) for key in expected} == expected
+    assert _picked(stopped, expected) == expected  # stopped processes' counts are kept, once
     assert stopped[("canvasbridge_task_last_success_timestamp_seconds", task)] > 0
 
     # the stopped processes folded their files into the archive; only the API's are left
@@ -187,15 +192,21 @@ def test_a_worker_serves_its_own_metrics_on_metrics_port(
             f"{url}/metrics", headers={"Authorization": "Bearer not-the-token-at-all"}, timeout=10
         )
         elsewhere = httpx.get(f"{url}/tasks", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
-        served = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        succeeded = ("canvasbridge_tasks_succeeded_total", (("task", "record_pid"),))
+
+        def served() -> float | None:
+            answer = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+            assert answer.status_code == 200, answer.text
+            return _samples(answer.text).get(succeeded)
+
+        # counted in the pool children (just after the ledger records each), summed by the
+        # worker's main process
+        wait_for(lambda: served() == calls, timeout=30, what=f"{calls} successes in the worker's /metrics")
     finally:
         code, output = stop(worker, timeout=60)
     assert code == 0, output
     assert (refused.status_code, refused.headers["www-authenticate"]) == (401, "Bearer")
-    assert (wrong.status_code, elsewhere.status_code, served.status_code) == (401, 404, 200)
-    samples = _samples(served.text)
-    # counted in the pool children, summed by the worker's main process
-    assert samples[("canvasbridge_tasks_succeeded_total", (("task", "record_pid"),))] == calls
+    assert (wrong.status_code, elsewhere.status_code) == (401, 404)
     assert worker.pid not in {int(log.stem) for log in (tmp_path / "fx").glob("*.log")}
     assert TOKEN not in output
 
