@@ -276,3 +276,21 @@ def test_the_command_shows_a_table_per_kind_and_a_second_run_writes_nothing(worl
     assert [int(cell) for cell in rows["total"]] == [found, already + written, 0, skipped, 0]
     bad = CliRunner().invoke(app, ["events", "backfill", "--since", "yesterday", "--config", str(config)])
     assert bad.exit_code == 2 and "not an ISO 8601 date" in bad.output
+
+
+def test_replies_at_any_depth_are_recovered_from_the_topic_view(world):
+    model = world.canvas.model
+    course = world.dataset.courses[0]
+    [topic, *_] = model.discussion_topics(course.id)
+    student = next(e.user_id for e in model.enrollments(course_id=course.id, types=["StudentEnrollment"]))
+    first = model.add_discussion_entry(topic.id, student, "<p>a</p>", at="2026-03-04T08:00:00Z")
+    reply = model.add_discussion_entry(
+        topic.id, student, "<p>b</p>", at="2026-03-04T08:01:00Z", parent_id=first.id
+    )
+    deeper = model.add_discussion_entry(
+        topic.id, student, "<p>c</p>", at="2026-03-04T08:02:00Z", parent_id=reply.id
+    )
+    model.add_discussion_entry(topic.id, student, "<p>d</p>", at="2026-03-05T08:00:00Z", parent_id=first.id)
+    reader = ActivityReader(world.canvas_client(), DAY)
+    keys = {occurrence_key(i.event, i.name) for i in reader.discussion_entries(str(course.id))}
+    assert keys == {f"discussion_entry_created:{e.id}" for e in (first, reply, deeper)}

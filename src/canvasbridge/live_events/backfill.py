@@ -10,7 +10,8 @@ account) it reads:
   from ``GET /courses/:id/quizzes/:quiz_id/submissions``);
 * ``GET /audit/grade_change/courses/:id?start_time=&end_time=``: every grading, ``grade_change``
   (not for quizzes: Canvas's autograder grades them, and ``quiz_submitted`` is their record);
-* ``GET /courses/:id/discussion_topics`` and each topic's ``/entries``: ``discussion_entry_created``;
+* ``GET /courses/:id/discussion_topics`` and each topic's ``/view`` (the whole thread, replies at
+  any depth, in one call): ``discussion_entry_created``;
 * ``GET /courses/:id/enrollments`` (every state): ``enrollment_created`` (``created_at`` in the
   window) and ``enrollment_updated`` (``updated_at`` in the window, later than ``created_at``);
 
@@ -75,6 +76,7 @@ class CanvasReader(Protocol):
 
     base_url: str
 
+    def get(self, path: str, **params: Any) -> Any: ...
     def paginate(self, path: str, **params: Any) -> Iterator[dict[str, Any]]: ...
 
 
@@ -326,8 +328,13 @@ class ActivityReader:
     def discussion_entries(self, course_id: str) -> list[Recovered]:
         found = []
         for topic in self._list(f"courses/{course_id}/discussion_topics"):
-            for entry in self._list(f"courses/{course_id}/discussion_topics/{topic['id']}/entries"):
-                if not self.window.holds(entry.get("created_at")) or entry.get("user_id") is None:
+            view = self.canvas.get(f"courses/{course_id}/discussion_topics/{topic['id']}/view") or {}
+            seen: set[Any] = set()
+            for entry in _walk([*view.get("view", []), *view.get("new_entries", [])]):
+                if entry.get("id") in seen or entry.get("user_id") is None:
+                    continue
+                seen.add(entry.get("id"))
+                if not self.window.holds(entry.get("created_at")):
                     continue
                 obj = {
                     "id": _urn("discussionEntry", entry["id"]),
@@ -389,6 +396,13 @@ class ActivityReader:
 def _reason_kind(reason: str) -> str:
     """A skip reason without the ids, dates and names in it, so like reasons count together."""
     return _SPECIFICS.sub("…", reason)
+
+
+def _walk(entries: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every entry of a topic view, replies (at any depth) included."""
+    for entry in entries:
+        yield entry
+        yield from _walk(entry.get("replies") or [])
 
 
 def _local_date(event: CaliperEvent, processor: LiveEventProcessor) -> date:

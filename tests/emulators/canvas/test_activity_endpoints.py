@@ -158,3 +158,34 @@ def test_an_enrollment_update_keeps_its_time(http: httpx.Client, emu: CanvasEmul
         f"/api/v1/courses/{course_id}/enrollments", params=[("state[]", "active"), ("user_id", student_id)]
     ).json()
     assert [(e["id"], e["updated_at"]) for e in listed] == [(enrollment.id, "2026-03-04T12:00:00Z")]
+
+
+def test_the_topic_view_has_the_whole_thread_with_replies_nested(
+    http: httpx.Client, emu: CanvasEmulator
+) -> None:
+    m = emu.model
+    course_id, student_id, teacher_id = _setup(emu)
+    topic = m.add_discussion_topic(course_id, "Introductions")
+    first = m.add_discussion_entry(topic.id, student_id, "<p>Hello</p>", at="2026-03-04T08:00:00Z")
+    reply = m.add_discussion_entry(
+        topic.id, teacher_id, "<p>Hi</p>", at="2026-03-04T08:01:00Z", parent_id=first.id
+    )
+    deeper = m.add_discussion_entry(
+        topic.id, student_id, "<p>:)</p>", at="2026-03-04T08:02:00Z", parent_id=reply.id
+    )
+    body = http.get(f"/api/v1/courses/{course_id}/discussion_topics/{topic.id}/view").json()
+    assert set(body) == {
+        "unread_entries",
+        "forced_entries",
+        "entry_ratings",
+        "participants",
+        "view",
+        "new_entries",
+    }
+    [top] = body["view"]
+    assert (top["id"], top["user_id"], top["created_at"]) == (first.id, student_id, "2026-03-04T08:00:00Z")
+    [nested] = top["replies"]
+    assert (nested["id"], nested["parent_id"], nested["replies"][0]["id"]) == (reply.id, first.id, deeper.id)
+    assert {p["id"] for p in body["participants"]} == {student_id, teacher_id}
+    listed = http.get(f"/api/v1/courses/{course_id}/discussion_topics/{topic.id}/entries").json()
+    assert [e["id"] for e in listed] == [first.id]  # the entries list has top-level entries only

@@ -4,6 +4,9 @@
   ``assignment_ids[]``, ``submitted_since``, ``graded_since``, ``workflow_state``,
   ``include[]=submission_history|assignment``; a plain list (not ``grouped``), ordered by id.
 * ``GET /courses/:course_id/discussion_topics/:topic_id/entries``: top-level entries, newest first.
+* ``GET /courses/:course_id/discussion_topics/:topic_id/view``: the whole thread at once
+  (``view``: top-level entries with their ``replies`` nested, ``participants``,
+  ``unread_entries``, ``forced_entries``, ``entry_ratings``, ``new_entries``), not paginated.
 * ``GET /audit/authentication/accounts/:account_id`` and ``GET /audit/grade_change/courses/:course_id``:
   ``start_time``, ``end_time``; a compound document ``{"links", "events", "linked"}``,
   events newest first, the ``events`` collection paginated.
@@ -149,7 +152,45 @@ class ActivityResponses:
         def render(e: DiscussionEntry) -> dict[str, Any]:
             return entry(e, self.model.get_user(e.user_id).name)
 
-        return self.main.listing(request, self.model.discussion_entries(topic.id), render)
+        top = [e for e in self.model.discussion_entries(topic.id) if e.parent_id is None]
+        return self.main.listing(request, top, render)
+
+    async def discussion_view(self, request: Request) -> Response:
+        course = self.model.resolve_course(ref(request, "course_id"))
+        topic = self.model.get_discussion_topic(int(ref(request, "topic_id")), course.id)
+        entries = sorted(self.model.discussion_entries(topic.id), key=lambda e: e.id)  # oldest first
+        children: dict[int | None, list[DiscussionEntry]] = {}
+        for e in entries:
+            children.setdefault(e.parent_id, []).append(e)
+
+        def tree(e: DiscussionEntry) -> dict[str, Any]:
+            body = entry(e, None)
+            for key in ("user_name", "read_state", "forced_read_state", "recent_replies", "has_more_replies"):
+                body.pop(key)
+            body["replies"] = [tree(child) for child in children.get(e.id, [])]
+            return body
+
+        base = base_url(request)
+        with self.model.lock:
+            people = sorted({e.user_id for e in entries})
+            participants = [
+                {
+                    "id": i,
+                    "display_name": self.model.get_user(i).name,
+                    "avatar_image_url": None,
+                    "html_url": f"{base}/courses/{course.id}/users/{i}",
+                }
+                for i in people
+            ]
+        body = {
+            "unread_entries": [],
+            "forced_entries": [],
+            "entry_ratings": {},
+            "participants": participants,
+            "view": [tree(e) for e in children.get(None, [])],
+            "new_entries": [],
+        }
+        return ok(body)
 
     def _window(self, request: Request) -> tuple[Any, Any]:
         return (

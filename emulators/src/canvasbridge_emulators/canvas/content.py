@@ -359,14 +359,28 @@ class CourseContent:
             return quiz_submission
 
     def add_discussion_entry(
-        self, topic_id: int, user_id: int, message: str = "", *, at: str | None = None
+        self,
+        topic_id: int,
+        user_id: int,
+        message: str = "",
+        *,
+        at: str | None = None,
+        parent_id: int | None = None,
     ) -> DiscussionEntry:
-        """A reply to a topic, posted at ``at`` (default now)."""
+        """A reply to a topic (or, with ``parent_id``, to one of its entries), posted at ``at``."""
         with self._lock:
             topic = self.get_discussion_topic(topic_id)
             self.get_user(user_id)
+            parent = self._c.discussion_entries.get(parent_id) if parent_id is not None else None
+            if parent_id is not None and (parent is None or parent.topic_id != topic.id):
+                raise ResourceNotFound()
             entry = DiscussionEntry(
-                self._new_id("discussion_entry"), topic.id, user_id, message, created_at=at or _now()
+                self._new_id("discussion_entry"),
+                topic.id,
+                user_id,
+                message,
+                created_at=at or _now(),
+                parent_id=parent_id,
             )
             self._c.discussion_entries[entry.id] = entry
             return entry

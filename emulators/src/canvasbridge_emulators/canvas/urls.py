@@ -98,6 +98,7 @@ def routes(r: CanvasResponses) -> list[Route]:
             activity.list_discussion_entries,
             "GET",
         ),
+        api("/courses/{course_id}/discussion_topics/{topic_id}/view", activity.discussion_view, "GET"),
         api("/audit/authentication/accounts/{account_id}", activity.list_authentication_events, "GET"),
         api("/audit/grade_change/courses/{course_id}", activity.list_grade_change_events, "GET"),
         # sections
