@@ -294,3 +294,23 @@ def test_replies_at_any_depth_are_recovered_from_the_topic_view(world):
     reader = ActivityReader(world.canvas_client(), DAY)
     keys = {occurrence_key(i.event, i.name) for i in reader.discussion_entries(str(course.id))}
     assert keys == {f"discussion_entry_created:{e.id}" for e in (first, reply, deeper)}
+
+
+def test_a_rest_time_a_second_off_the_events_still_finds_the_live_record(world):
+    gen = LiveEventGenerator(
+        world.dataset,
+        seed=4,
+        canvas=world.canvas.model,
+        mix={"logged_in": 1},
+        start=MIDNIGHT,
+        interval_ms=60_000,
+    )
+    deliver(world, 0, list(gen.events(60)))
+    written = held(world, 0)
+    assert written
+    for event in world.canvas.model.authentication_events():  # Canvas stamped the log a second later
+        moment = dt.datetime.fromisoformat(event.created_at.replace("Z", "+00:00")) + dt.timedelta(seconds=1)
+        event.created_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = run_backfill(SETTINGS, world.canvas_client(), world.salesforce(0), DAY, show_progress=False)
+    assert (result.total("written"), result.total("present")) == (0, len(written))
+    assert held(world, 0) == written

@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from canvasbridge.live_events.caliper import CaliperEvent
-from canvasbridge.live_events.occurrences import occurrence_key
+from canvasbridge.live_events.occurrences import neighbours, occurrence_key
 from tests.live_events.factories import envelope
 
 
@@ -81,3 +81,14 @@ def test_a_system_login_without_a_person_keeps_its_event_id():
     data = envelope("logged_in", event_id="urn:uuid:0f0f0f0f-0000-4000-8000-00000000000a")["data"][0]
     data["actor"] = {"id": "https://canvas.test.example/", "type": "SoftwareApplication"}
     assert occurrence_key(CaliperEvent.model_validate(data), "logged_in") == data["id"]
+
+
+def test_neighbours_are_the_same_key_a_second_either_side_for_timed_kinds_only():
+    key = "logged_in:101:20260304T235959Z/a01"
+    assert neighbours(key) == ["logged_in:101:20260304T235958Z/a01", "logged_in:101:20260305T000000Z/a01"]
+    assert neighbours("quiz_submitted:7:9:20260304T101112Z/a0B") == [
+        "quiz_submitted:7:9:20260304T101111Z/a0B",
+        "quiz_submitted:7:9:20260304T101113Z/a0B",
+    ]
+    for untimed in ("submission_created:55:101:3/a01", "discussion_entry_created:32/a01", "0f0f-uuid/a01"):
+        assert neighbours(untimed) == []

@@ -42,8 +42,9 @@ from typing import Any, Protocol
 
 from canvasbridge.errors import PermanentError
 from canvasbridge.live_events.caliper import CaliperEvent
+from canvasbridge.live_events.occurrences import neighbours
 from canvasbridge.live_events.processor import LiveEventProcessor
-from canvasbridge.live_events.rules import ParticipantDirectory, ParticipantDirectoryCache
+from canvasbridge.live_events.rules import ParticipantDirectory, ParticipantDirectoryCache, RecordPlan
 from canvasbridge.live_events.writer import Ticket
 
 log = logging.getLogger(__name__)
@@ -432,8 +433,7 @@ class Backfill:
             lambda _today: self._window_directory(), refresh_s=float("inf"), today=processor.today
         )
         self.result = BackfillResult()
-        self._tickets: list[tuple[str, Ticket]] = []
-        self._planned: list[tuple[str, list[str]]] = []  # dry run: (kind, record keys)
+        self._planned: list[tuple[str, RecordPlan]] = []
 
     def _window_directory(self) -> ParticipantDirectory:
         participants = {
@@ -450,7 +450,7 @@ class Backfill:
         return self._directories[day]
 
     def add(self, items: Iterable[Recovered]) -> None:
-        """Plan (and unless dry, queue) each recovered event."""
+        """Plan each recovered event (written by :meth:`finish`)."""
         for item in items:
             counts = self.result.kinds[item.name]
             counts.found += 1
@@ -460,27 +460,35 @@ class Backfill:
                 counts.skipped += 1
                 self.result.reasons[_reason_kind(outcome.reason or outcome.status)] += 1
                 continue
-            if self.dry_run:
-                keys = [record.key or "" for record in outcome.plan.records]
-                self._planned.append((item.name, keys))
-                counts.attendees_marked += len(outcome.plan.attendee_ids)
-                continue
-            ticket = self.processor.writer.submit(outcome.plan, maybe_written=True)  # type: ignore[union-attr]
-            self._tickets.append((item.name, ticket))
+            self._planned.append((item.name, outcome.plan))
 
     def finish(self, timeout_s: float = 300.0) -> BackfillResult:
-        """Flush the writer and count what each queued event became."""
-        if self.dry_run:
-            wanted = [key for _, keys in self._planned for key in keys if key]
-            present = self.processor.writer.existing_keys(wanted) if wanted else set()  # type: ignore[union-attr]
-            for name, keys in self._planned:
-                found = sum(1 for key in keys if key in present)
-                self.result.kinds[name].present += found
-                self.result.kinds[name].written += len(keys) - found
-            self._planned.clear()
-            return self.result
-        self.processor.writer.flush()  # type: ignore[union-attr]
-        for name, ticket in self._tickets:
+        """Ask which records exist (their keys, and a second either side: occurrences.py), then
+        write the others (unless dry) and count what each became."""
+        writer = self.processor.writer
+        assert writer is not None  # checked in __init__
+        keys = [record.key for _, plan in self._planned for record in plan.records if record.key]
+        wanted = keys + [near for key in keys for near in neighbours(key)]
+        present = writer.existing_keys(wanted) if wanted else set()
+        tickets: list[tuple[str, Ticket]] = []
+        for name, plan in self._planned:
+            counts = self.result.kinds[name]
+            missing = tuple(
+                record
+                for record in plan.records
+                if not record.key or not ({record.key, *neighbours(record.key)} & present)
+            )
+            counts.present += len(plan.records) - len(missing)
+            if self.dry_run:
+                counts.written += len(missing)
+                counts.attendees_marked += len(plan.attendee_ids)
+            elif missing or plan.attendee_ids:
+                todo = RecordPlan(records=missing, attendee_ids=plan.attendee_ids, reason=plan.reason)
+                # keys were just asked for; the unique External ID still refuses a racing duplicate
+                tickets.append((name, writer.submit(todo, maybe_written=False)))
+        self._planned.clear()
+        writer.flush()
+        for name, ticket in tickets:
             counts = self.result.kinds[name]
             try:
                 ticket.wait(timeout_s)
@@ -490,5 +498,4 @@ class Backfill:
             counts.written += ticket.written
             counts.present += ticket.skipped_as_duplicate
             counts.attendees_marked += ticket.attendees_marked
-        self._tickets.clear()
         return self.result

@@ -19,6 +19,10 @@ enrollment_updated         ``enrollment_updated:<enrollment>:<time>``       enro
                            (``object.dateModified``, else ``eventTime``)    event's ``dateModified``)
 =========================  ==============================================  ====================================
 
+Canvas stamps an event and the REST object it is about at nearly the same moment, but the two
+may fall on either side of a second: :func:`neighbours` gives the keys one second either side,
+which a backfill also counts as already written.
+
 Any other event, or one lacking a part (no attempt count, no user), keeps the Caliper event id
 as its key, as before. A redelivered event gives the same key, so it still makes one record;
 two events with the same facts (two logins of one user in the same second) make one record.
@@ -26,8 +30,9 @@ two events with the same facts (two logins of one user in the same second) make 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from canvasbridge.live_events.caliper import CaliperEvent, Entity
@@ -131,3 +136,19 @@ def occurrence_key(event: CaliperEvent, name: str) -> str:
     builder = KEYS.get(name)
     key = builder(event, name) if builder is not None else None
     return key if key is not None else event.id
+
+
+_TIMED = re.compile(
+    r"^((?:quiz_submitted|grade_change|logged_in|logged_out|enrollment_updated):.+:)(\d{8}T\d{6}Z)(/.*)$"
+)
+
+
+def neighbours(record_key: str) -> list[str]:
+    """For a record key ending in a second (``…:20260304T101112Z/<participant>``), the same key
+    a second earlier and a second later; ``[]`` for other keys."""
+    match = _TIMED.match(record_key)
+    if match is None:
+        return []
+    head, stamp, tail = match.groups()
+    moment = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return [head + second(moment + timedelta(seconds=step)) + tail for step in (-1, 1)]
