@@ -113,3 +113,22 @@ def test_a_directory_of_another_user_is_refused_by_default(tmp_path: Path) -> No
         f"configuration error: metrics directory {runtime / 'canvasbridge-metrics'}: not a directory of "
         f"this user; set {metrics_files.ENV} to one that is"
     )
+
+
+def test_a_default_directory_that_cannot_be_made_says_which_variable_chooses_another(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in (metrics_files.ENV, "PROMETHEUS_MULTIPROC_DIR")}
+    env["XDG_RUNTIME_DIR"] = str(not_a_directory)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("canvasbridge")), "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        f"configuration error: metrics directory {not_a_directory / 'canvasbridge-metrics'} (the default; "
+        f"{metrics_files.ENV} chooses another): Not a directory",
+    )

@@ -91,7 +91,7 @@ def enable(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path:
 
 
 def _prepare(directory: Path, *, private: bool) -> None:
-    variable = "the default" if private else ENV
+    variable = f"the default; {ENV} chooses another" if private else ENV
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         found = directory.lstat()
