@@ -20,7 +20,7 @@ SKIPPED = {"demo", "config check"}
 #: values for required arguments that make the command get as far as reading its configuration
 ARGUMENTS = {"kind": "user", "kinds": "users", "key": "olan"}
 #: extra arguments so the command gets past its own usage checks
-EXTRA = {"tasks requeue": ["1"]}
+EXTRA = {"tasks requeue": ["1"], "events backfill": ["--since", "2026-08-17", "--until", "2026-08-18"]}
 #: commands that read no secret (they only show the configuration or parse a file)
 NEED_NO_SECRET = {"routes", "events explain"}
 #: long-running commands that rightly start on the embedded defaults (no configuration file)

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from canvasbridge.errors import ConfigError
 from canvasbridge.live_events.backfill import KINDS, ActivityReader, Backfill, BackfillResult, Window
 from canvasbridge.live_events.settings import LiveEventsSettings
 
@@ -52,14 +53,12 @@ def _clients(config_path: Path | None) -> tuple[LiveEventsSettings, Any, Any]:
 
     config = load_config(config_path)
     settings = LiveEventsSettings.model_validate(config.section("live_events"))
-    systems = config.systems
-    for name in ("canvas", "salesforce"):
-        if not systems.get(name):
-            raise typer.BadParameter(
-                f"a backfill needs systems.{name} in the configuration", param_hint="--config"
-            )
-    canvas = CanvasSettings.model_validate(systems["canvas"]).build()
-    salesforce = SalesforceSettings.model_validate(systems["salesforce"]).build()
+    built = []
+    for name, model in (("canvas", CanvasSettings), ("salesforce", SalesforceSettings)):
+        if not config.systems.get(name):  # the CLI's guard says how to give a configuration
+            raise ConfigError(f"a backfill needs systems.{name} in the configuration")
+        built.append(model.model_validate(config.systems[name]).build())
+    canvas, salesforce = built
     return settings, canvas, salesforce
 
 
