@@ -30,6 +30,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from canvasbridge.cli.options import ExitCode, fail
 from canvasbridge.errors import ConfigError
@@ -37,7 +38,7 @@ from canvasbridge.errors import ConfigError
 if TYPE_CHECKING:
     from canvasbridge.engine.config import AppConfig
 
-console = Console()
+console = Console(markup=False)  # cells hold data (route regexes like [a-z]) that must print as they are
 
 
 def register(app: typer.Typer) -> None:
@@ -79,20 +80,21 @@ def check(
     config = checked.config
     show(config)
     for warning in flow_section_warnings(config):
-        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), soft_wrap=True)
     secrets = list(find_secrets(config))
     missing = [(where, ref) for where, ref, present in secrets if not present]
     if secrets:
         table = Table(title="secrets (values never shown)")
         for column in ("key", "from", "present"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for where, ref, present in secrets:
-            table.add_row(where, ref, "yes" if present else "[red]MISSING[/red]")
+            table.add_row(where, ref, "yes" if present else Text("MISSING", style="red"))
         console.print(table)
     if missing and require_secrets:
         fail(f"{len(missing)} secret(s) missing: " + ", ".join(f"{w} ({r})" for w, r in missing))
     console.print(
-        f"[green]{file}: valid[/green]" + (f" ({len(missing)} secret(s) missing here)" if missing else "")
+        Text(f"{file}: valid", style="green")
+        + (f" ({len(missing)} secret(s) missing here)" if missing else "")
     )
     raise typer.Exit(int(ExitCode.OK))
 

@@ -30,7 +30,7 @@ from canvasbridge.cli.tasks import JsonOption, _ledger_errors, _operations, _sho
 if TYPE_CHECKING:
     from canvasbridge.engine.ledger import ParkedRecord
 
-console = Console()
+console = Console(markup=False)  # cells hold data (reasons, bodies) whose [brackets] must print as they are
 
 
 def register(app: typer.Typer) -> None:
@@ -109,7 +109,7 @@ def show(
         if value:
             summary.add_row(name, value)
     console.print(summary)
-    console.print("[bold]body[/bold]")
+    console.print("body", style="bold")
     console.print(_body(record), markup=False, highlight=False)
 
 

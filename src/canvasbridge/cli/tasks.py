@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from canvasbridge.engine.api.operations import Operations
     from canvasbridge.engine.ledger import CallFilter, CallRecord
 
-console = Console()
+console = Console(markup=False)  # cells hold data (JSON, errors) whose [brackets] must print as they are
 MAX_CELL = 60  # characters of params and errors shown in a table cell
 
 StateOption = Annotated[
@@ -248,10 +248,10 @@ def show(
             )
         console.print(attempts)
     if record.last_traceback:
-        console.print("[bold]last traceback[/bold]")
+        console.print("last traceback", style="bold")
         console.print(record.last_traceback, markup=False, highlight=False)
     if record.origin_message:
-        console.print("[bold]originating message[/bold]")
+        console.print("originating message", style="bold")
         console.print_json(json.dumps(record.origin_message, ensure_ascii=False))
 
 
