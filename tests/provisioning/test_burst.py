@@ -228,3 +228,22 @@ def test_a_section_another_running_call_holds_is_left_to_its_own_call(stack, led
     sharing = [i for i, f in zip(ids, fs_ids, strict=True) if section_of(stack, f) == held]
     assert {ledger.get(i).state for i in sharing} == {CallState.QUEUED}  # not gathered: runs later
     assert {ledger.get(i).state for i in ids if i not in sharing} == {CallState.SUCCEEDED}
+
+
+def test_a_rerun_after_a_lost_run_settles_the_calls_that_run_had_gathered(stack, ledger):
+    stack.configure(bulk={"poll_interval_s": 0.05, "burst_threshold": 100})  # below it: no new burst
+    fs_ids = structure(stack)
+    changes = term_start(stack, fs_ids)
+    ids = record(ledger, fs_ids)
+    starter = worker_ctx(stack, ledger, ids[0])
+    assert [c.id for c in starter.gather(ids[1:])] == ids[1:]  # …and then its worker died
+
+    result = run_as_worker(stack, ledger, ids[0])  # claimed again: attempt 2
+
+    assert result["burst"]["calls"] == len(ids)
+    assert {ledger.get(i).state for i in ids} == {CallState.SUCCEEDED}
+    stack.settle()
+    assert stack.canvas.control.count("POST", "sis_imports") == 1
+    for unit, (leaver, newcomer) in changes.items():
+        assert enrollment_states(stack, unit, leaver) == {"completed"}
+        assert "active" in enrollment_states(stack, unit, newcomer)

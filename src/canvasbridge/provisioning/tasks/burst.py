@@ -62,7 +62,6 @@ class _Section:
     decision: CourseDecision
     calls: list[int] = field(default_factory=list)
     ops: list[Operation] = field(default_factory=list)
-    error: str | None = None
 
 
 @dataclass
@@ -164,9 +163,8 @@ def _apply(ctx: TaskContext, k: Kit, sections: dict[str, _Section]) -> tuple[dic
             # Canvas first, then FS (see sections.sync_section)
             current = read_section_enrollments(k.canvas, sis)
             wanted = decide_section_enrollments(runtime.fs(ctx), k.settings, s.decision, resolver)
-        except CanvasbridgeError as exc:
-            s.error = f"section {sis}: {exc}"
-            failed.update(dict.fromkeys(s.calls, s.error))
+        except CanvasbridgeError as exc:  # this section's calls fail; the others go on
+            failed.update(dict.fromkeys(s.calls, f"section {sis}: {exc}"))
             continue
         s.ops = plan_enrollments(wanted.desired, current, k.ownership)
         managed += sum(1 for e in current if e.state in LIVE_STATES and k.ownership.enrollment(e))
