@@ -87,7 +87,6 @@ class Recovered:
 
     name: str
     event: CaliperEvent
-    course_id: str | None
 
 
 @dataclass
@@ -277,7 +276,7 @@ class ActivityReader:
             "quiz_submitted", f"{quiz_id}:{user_id}:{when}", "AssessmentEvent", "Submitted",
             _person(user_id), obj, when, group=_course(course_id),
         )  # fmt: skip
-        return Recovered("quiz_submitted", event, course_id)
+        return Recovered("quiz_submitted", event)
 
     @staticmethod
     def _submission_created(
@@ -295,7 +294,7 @@ class ActivityReader:
             "submission_created", f"{submission_id}:{attempt}", "AssignableEvent", "Submitted",
             _person(user_id), obj, when, group=_course(course_id),
         )  # fmt: skip
-        return Recovered("submission_created", event, course_id)
+        return Recovered("submission_created", event)
 
     def grade_changes(self, course_id: str) -> list[Recovered]:
         rows = self._list(f"audit/grade_change/courses/{course_id}", **self.window.params)
@@ -323,7 +322,7 @@ class ActivityReader:
                 "grade_change", str(row.get("id")), "GradeEvent", "Graded", actor, obj,
                 str(row["created_at"]), group=_course(course_id),
             )  # fmt: skip
-            found.append(Recovered("grade_change", event, course_id))
+            found.append(Recovered("grade_change", event))
         return found
 
     def discussion_entries(self, course_id: str) -> list[Recovered]:
@@ -346,7 +345,7 @@ class ActivityReader:
                     "discussion_entry_created", str(entry["id"]), "MessageEvent", "Posted",
                     _person(entry["user_id"]), obj, str(entry["created_at"]), group=_course(course_id),
                 )  # fmt: skip
-                found.append(Recovered("discussion_entry_created", event, course_id))
+                found.append(Recovered("discussion_entry_created", event))
         return found
 
     def enrollments(self, course_id: str) -> list[Recovered]:
@@ -374,7 +373,7 @@ class ActivityReader:
                 }
                 actor = _person(row["user_id"])
                 event = _event(name, f"{row['id']}:{when}", "Event", action, actor, obj, when)
-                found.append(Recovered(name, event, course_id))
+                found.append(Recovered(name, event))
         return found
 
     # -- account-wide -----------------------------------------------------------------
@@ -390,7 +389,7 @@ class ActivityReader:
                 kind, str(row.get("id")), "SessionEvent", "LoggedIn" if kind == "logged_in" else "LoggedOut",
                 _person(user_id), obj, str(row["created_at"]),
             )  # fmt: skip
-            found.append(Recovered(kind, event, None))
+            found.append(Recovered(kind, event))
         return found
 
 
@@ -498,4 +497,9 @@ class Backfill:
             counts.written += ticket.written
             counts.present += ticket.skipped_as_duplicate
             counts.attendees_marked += ticket.attendees_marked
+        log.info(
+            "backfill%s: %d events found, %d records written, %d already present, %d events skipped, %d failed",
+            " (dry run)" if self.dry_run else "",
+            *(self.result.total(name) for name in ("found", "written", "present", "skipped", "failed")),
+        )
         return self.result
