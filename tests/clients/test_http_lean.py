@@ -21,6 +21,7 @@ from canvasbridge.clients.http import (
     HttpTransientError,
     RetryPolicy,
 )
+from canvasbridge.clients.http._client import loads
 
 FAST = RetryPolicy(max_attempts=3, backoff_base_s=0.0, backoff_cap_s=0.01, jitter=False)
 
@@ -173,3 +174,22 @@ def test_a_refused_connection_is_transient_counted_and_logged_without_the_key(
     assert "ConnectError" in str(info.value)
     assert seen == ["connect", "connect"]
     assert "k3y-s3cret" not in caplog.text + str(info.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"items": [{"navn": [{"lang": "nb", "value": "H\\u00d8ST"}]}], "size": 1}',
+        '{"a": "Å"}'.encode("utf-16"),  # orjson reads UTF-8 only
+        b'{"big": 123456789012345678901234567890, "nan": NaN}',  # past 64 bits; not strict JSON
+    ],
+)
+def test_json_is_decoded_as_the_standard_library_does(body: bytes) -> None:
+    decoded = loads(body)
+    expected = json.loads(body)
+    assert repr(decoded) == repr(expected)  # NaN != NaN: compare what was read
+
+
+def test_a_broken_json_body_is_still_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        loads(b'{"items": [')

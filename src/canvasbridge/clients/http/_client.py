@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 from canvasbridge.backoff import RetryPolicy, is_transient, parse_retry_after
 from canvasbridge.clients.http._endpoints import endpoint_template
@@ -203,7 +204,12 @@ class HttpClient:
             if response.status >= 300:
                 text = response.body.decode("utf-8", "replace")
                 self._raise_status(
-                    response.status, "GET", template, response.headers.get, text, lambda: _loads(text)
+                    response.status,
+                    "GET",
+                    template,
+                    response.headers.get,
+                    text,
+                    lambda: _maybe_json_text(text),
                 )
             return response
 
@@ -211,7 +217,7 @@ class HttpClient:
         if not response.body:
             return None
         try:
-            return json.loads(response.body)
+            return loads(response.body)
         except ValueError:
             raise _not_json(self, "GET", template, response.body.decode("utf-8", "replace")) from None
 
@@ -319,7 +325,17 @@ def _maybe_json(response: httpx.Response) -> Any:
         return None
 
 
-def _loads(text: str) -> Any:
+def loads(body: bytes) -> Any:
+    """Decode JSON with orjson (several times the standard library's speed on FS's pages of a
+    thousand items); what orjson refuses but JSON parsers commonly take (NaN, integers past
+    64 bits, UTF-16) goes to the standard library, so both read the same answers."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+def _maybe_json_text(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
@@ -338,7 +354,7 @@ def decode_json(response: httpx.Response, client: HttpClient) -> Any:
     if not response.content:
         return None
     try:
-        return response.json()
+        return loads(response.content)
     except ValueError:
         method = response.request.method
         template = endpoint_template(client._relative(str(response.request.url)))
