@@ -247,3 +247,22 @@ def test_a_rerun_after_a_lost_run_settles_the_calls_that_run_had_gathered(stack,
     for unit, (leaver, newcomer) in changes.items():
         assert enrollment_states(stack, unit, leaver) == {"completed"}
         assert "active" in enrollment_states(stack, unit, newcomer)
+
+
+def test_a_call_whose_section_is_not_in_canvas_yet_is_left_to_build_it(stack, ledger):
+    stack.configure(bulk={"poll_interval_s": 0.05, "burst_threshold": 3})
+    uni = stack.university
+    new_unit = "185,MAT1001,1,2027,VÅR,1"
+    uni.set_export(new_unit, False)  # not exported while the structure is built…
+    fs_ids = structure(stack)
+    assert new_unit not in fs_ids
+    term_start(stack, fs_ids)
+    uni.set_export(new_unit, True)  # …then it is: no course in Canvas yet
+    ids = record(ledger, [*fs_ids, new_unit])
+
+    run_as_worker(stack, ledger, ids[0])
+
+    assert ledger.get(ids[-1]).state is CallState.QUEUED  # not gathered: runs on its own
+    assert {ledger.get(i).state for i in ids[:-1]} == {CallState.SUCCEEDED}
+    result = run_as_worker(stack, ledger, ids[-1])  # below the threshold now: per object
+    assert "structure" in result and stack.canvas.model.find_section_by_sis(section_of(stack, new_unit))

@@ -274,6 +274,11 @@ def read_section(canvas: CanvasClient, sis_section_id: str) -> SectionState | No
 
 
 def read_section_enrollments(canvas: CanvasClient, sis_section_id: str) -> list[EnrollmentState]:
+    return section_enrollments(canvas, sis_section_id) or []
+
+
+def section_enrollments(canvas: CanvasClient, sis_section_id: str) -> list[EnrollmentState] | None:
+    """The section's enrollments; ``None`` when the section is not in Canvas."""
     try:
         items = list(
             canvas.paginate(
@@ -281,7 +286,7 @@ def read_section_enrollments(canvas: CanvasClient, sis_section_id: str) -> list[
             )
         )
     except NotFoundError:
-        return []
+        return None
     return [e for e in (enrollment_from_rest(item) for item in items) if e is not None]
 
 

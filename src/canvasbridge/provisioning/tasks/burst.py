@@ -10,12 +10,14 @@ gathers up to ``bulk.burst_max_calls`` of them (the engine's gathering, see
 1. decide each call's section from FS; a call whose unit is not exported is settled as the
    per-object path would settle it, one whose section is not in Canvas yet is left to run
    on its own (it builds the course first);
-2. hold each section (one writer per object): a section another running call holds is left
-   out, and its call runs on its own later; then gather the calls (a call a worker started
-   meanwhile is not gathered);
-3. per section, as the per-object path: read Canvas, then FS, and plan the diff (add the
-   missing, reactivate the inactive, *conclude* the owned ones no longer wanted; nothing
-   the service does not own is touched);
+2. hold each section (one writer per object) and read its enrollments from Canvas: a
+   section another running call holds (or whose read fails) is left out, and its call runs
+   on its own later; then gather the calls (a call a worker started meanwhile is not
+   gathered);
+3. per section, as the per-object path: read FS (after Canvas, and after the gathering, so
+   it sees every gathered call's change) and plan the diff (add the missing, reactivate the
+   inactive, *conclude* the owned ones no longer wanted; nothing the service does not own
+   is touched);
 4. check the whole plan against ``provisioning.safety`` (:meth:`.plan.Plan.check_safety`):
    a burst that would conclude too many enrollments stops, and every gathered call becomes
    a dead letter naming the stop;
@@ -37,14 +39,14 @@ from canvasbridge.engine import TaskContext
 from canvasbridge.errors import CanvasbridgeError
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.bulk import apply_bulk
-from canvasbridge.provisioning.canvas_state import read_section, read_section_enrollments
+from canvasbridge.provisioning.canvas_state import section_enrollments
 from canvasbridge.provisioning.desired import (
     CourseDecision,
     FsView,
     decide_course,
     decide_section_enrollments,
 )
-from canvasbridge.provisioning.model import LIVE_STATES
+from canvasbridge.provisioning.model import LIVE_STATES, EnrollmentState
 from canvasbridge.provisioning.plan import Operation, Plan, plan_enrollments
 from canvasbridge.provisioning.rest import Failure
 from canvasbridge.provisioning.rules import Placement
@@ -61,6 +63,7 @@ class _Section:
 
     decision: CourseDecision
     calls: list[int] = field(default_factory=list)
+    current: list[EnrollmentState] = field(default_factory=list)  # in Canvas, read once held
     ops: list[Operation] = field(default_factory=list)
 
 
@@ -111,11 +114,20 @@ def run_burst(ctx: TaskContext, fs_id: str) -> Burst:
     if own_section is not None:
         ctx.hold(f"section:{own_section}")  # this call's own: give way as the per-object path does
     for sis in list(sections):
-        held = sis == own_section or ctx.try_hold(f"section:{sis}")
-        if not held or read_section(k.canvas, sis) is None:  # missing: its call builds the course
+        mine = sis == own_section
+        current = None
+        if mine or ctx.try_hold(f"section:{sis}"):
+            try:  # read once held: nobody else writes the section until this call ends
+                current = section_enrollments(k.canvas, sis)
+            except CanvasbridgeError:
+                if mine:
+                    raise
+        if current is None:  # held elsewhere, unreadable, or not in Canvas yet (its call builds it)
             if sis == own_section:
                 own_section = None
             del sections[sis]
+        else:
+            sections[sis].current = current
     wanted_ids = [c for s in sections.values() for c in s.calls if c != OWN]
     wanted_ids += [c for c in skipped if c != OWN]
     taken = {c.id for c in ctx.gather([c for c in wanted_ids if c not in earlier])} | (
@@ -159,15 +171,13 @@ def _apply(ctx: TaskContext, k: Kit, sections: dict[str, _Section]) -> tuple[dic
     plan = Plan()
     failed: dict[int, str] = {}
     for sis, s in sections.items():
-        try:
-            # Canvas first, then FS (see sections.sync_section)
-            current = read_section_enrollments(k.canvas, sis)
+        try:  # FS after Canvas (read when held), and after the gathering: it sees every call's change
             wanted = decide_section_enrollments(runtime.fs(ctx), k.settings, s.decision, resolver)
         except CanvasbridgeError as exc:  # this section's calls fail; the others go on
             failed.update(dict.fromkeys(s.calls, f"section {sis}: {exc}"))
             continue
-        s.ops = plan_enrollments(wanted.desired, current, k.ownership)
-        managed += sum(1 for e in current if e.state in LIVE_STATES and k.ownership.enrollment(e))
+        s.ops = plan_enrollments(wanted.desired, s.current, k.ownership)
+        managed += sum(1 for e in s.current if e.state in LIVE_STATES and k.ownership.enrollment(e))
         plan.extend(s.ops)
     summary: dict[str, Any] = {"sections": len(sections), "planned": plan.writes(), "path": "bulk"}
     plan.check_safety({"enrollment": managed}, k.settings, force=False)
