@@ -192,11 +192,14 @@ def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(
             burst_plan=TERM_START_PLANS["tiny"],  # a short burst keeps the test quick
             inspect=check,
             keep_running=True,
-            wait=lambda: still_up.append(httpx.get(f"{admin[0]}/health/live", timeout=10).status_code),
+            wait=lambda: still_up.extend(
+                httpx.get(f"{admin[0]}{path}", timeout=10, follow_redirects=True).status_code
+                for path in ("/health/live", "/")
+            ),
         )
     finally:
         print(out.getvalue())  # the narration, shown by pytest when the test fails
-    assert still_up == [200]  # --keep-running: still serving after the summary
+    assert still_up == [200, 200]  # --keep-running: still serving after the summary, dashboard included
     text = out.getvalue()
     assert result.ok, [(s.name, s.detail) for s in result.steps if not s.ok]
     assert [s.name for s in result.steps] == [
@@ -214,6 +217,7 @@ def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(
     assert summary["api_calls"]["canvas"] > 100 and summary["api_calls"]["salesforce"] > 0
     assert "Summary" in text and "admin API" in text and "canvasbridge tasks requeue" in text
     assert text.count("Running") == 1  # the table of what still runs, shown with --keep-running only
+    assert f"{admin[0]}/  (dashboard" in text and "/docs" not in text  # the API serves no /docs pages
     assert "GET /tasks?state=dead → 1 call(s)" in text
     assert "\x1b[" not in text  # no terminal, no escape codes
     assert time.monotonic() - started < 240

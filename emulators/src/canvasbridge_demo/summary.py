@@ -59,7 +59,8 @@ def print_urls(narrator: Narrator, stack: DemoStack) -> None:
     table.add_column("where", overflow="fold")
     table.add_row(
         "admin API",
-        f"{stack.admin_url}/docs  (Authorization: Bearer ${SECRET_ENV['admin']} = {stack.admin_token})"
+        f"{stack.admin_url}/  (dashboard: sign in with the token; API: Authorization: Bearer "
+        f"${SECRET_ENV['admin']} = {stack.admin_token})"
         if stack.admin_url
         else f"[red]not running: {escape(stack.admin_error)}[/red]",
     )
