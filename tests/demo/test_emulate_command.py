@@ -88,6 +88,33 @@ def test_source_emulators_publishing_to_amqp_name_their_exchange(rabbitmq_url) -
         assert f"exchange=outgoing_system-emulator-{system}" in lines[system]
 
 
+@pytest.mark.rabbitmq
+def test_a_configuration_written_for_amqp_notifications_reads_the_emulators_exchanges(
+    rabbitmq_url, tmp_path: Path
+) -> None:
+    from canvasbridge_demo.config_file import write_config
+    from canvasbridge_emulators.suite import start_suite
+
+    config = tmp_path / "emulated.yaml"
+    with start_suite("tiny", seed=1, publish=rabbitmq_url) as suite:
+        published_to = {
+            word.split("=", 1)[1]
+            for line in suite.lines()
+            for word in line.split()
+            if word.startswith("exchange=")
+        }
+        env_file = write_config(suite, config, webhook_port=1, publish=rabbitmq_url)
+    parsed = parse_config(yaml.safe_load(config.read_text(encoding="utf-8")))
+    uio = next(s for s in parsed.sources if s.name == "uio")
+    assert uio.type == "amqp"
+    bound = {binding.exchange for queue in uio.queues for binding in queue.bindings}  # type: ignore[union-attr]
+    assert len(published_to) == 3 and bound == published_to
+    password = rabbitmq_url.split("//", 1)[1].split("@", 1)[0].partition(":")[2]
+    assert f":{password}@" not in config.read_text(encoding="utf-8")
+    secrets = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert secrets["CB_DEMO_AMQP_PASSWORD"] == password
+
+
 @pytest.mark.slow
 def test_the_written_configuration_points_at_the_emulators_and_keeps_secrets_apart(emulated) -> None:
     base, config, _ = emulated

@@ -19,11 +19,13 @@ from typing import Any
 import yaml
 
 from canvasbridge_demo.stack import (
+    SECRET_ENV,
     WEBHOOK_PATH,
     default_config_path,
     fill_placeholders,
     placeholders,
     secret_environment,
+    use_amqp_source,
 )
 
 #: with ``--port-base N`` the configuration's webhook source listens on N + this
@@ -39,17 +41,22 @@ def webhook_url(port: int) -> str:
     return f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
 
 
-def write_config(suite: Any, config_file: Path, webhook_port: int) -> Path:
+def write_config(suite: Any, config_file: Path, webhook_port: int, publish: str = "memory") -> Path:
     """Write the filled-in configuration and its env file; returns the env file's path.
 
     The ledger and broker are SQLite files in ``.canvasbridge/`` beside the configuration,
-    so the commands run with it share them wherever they are started from."""
+    so the commands run with it share them wherever they are started from. When the source
+    emulators publish to AMQP (``publish`` ``amqp://…``), the source ``uio`` is an AMQP
+    source bound to their exchanges instead of the webhook."""
     data_dir = config_file.resolve().parent / ".canvasbridge"
     text = fill_placeholders(
         default_config_path().read_text(encoding="utf-8"), placeholders(suite, data_dir, webhook_port)
     )
     document = yaml.safe_load(text) or {}
     document.pop("demo", None)  # the demo's own knobs mean nothing outside `canvasbridge demo`
+    amqp_password = (
+        use_amqp_source(document, publish) if publish.startswith(("amqp://", "amqps://")) else None
+    )
     document.setdefault("admin", {})["port"] = webhook_port + 1  # `canvasbridge api` beside the webhook
     header = (
         "# canvasbridge configuration for `canvasbridge emulate` (examples/demo.yaml filled in).\n"
@@ -62,6 +69,8 @@ def write_config(suite: Any, config_file: Path, webhook_port: int) -> Path:
     env_file.touch(mode=0o600)
     env_file.chmod(0o600)
     values = secret_environment(suite, admin_token=secrets.token_urlsafe(18))
+    if amqp_password is not None:
+        values[SECRET_ENV["amqp"]] = amqp_password
     env_file.write_text(
         "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items()), encoding="utf-8"
     )

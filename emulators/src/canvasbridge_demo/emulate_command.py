@@ -65,7 +65,8 @@ def emulate(
         typer.Option(
             "--publish",
             help="where FS, Cerebrum and SAP send change notifications: memory | amqp://… | http(s)://… "
-            "(with --write-config: the written configuration's webhook source)",
+            "(with --write-config, memory means the written configuration's webhook source, and "
+            "amqp://… an AMQP source in it bound to the emulators' exchanges)",
         ),
     ] = "memory",
     events_per_second: Annotated[
@@ -115,7 +116,7 @@ def emulate(
         if write_config is not None:
             from canvasbridge_demo.config_file import write_config as write
 
-            env_file = write(suite, write_config, webhook_port)
+            env_file = write(suite, write_config, webhook_port, publish)
             typer.echo(f"configuration → {write_config}  (secrets: set -a; . {env_file}; set +a)")
         if events_per_second > 0:
             feeder = threading.Thread(

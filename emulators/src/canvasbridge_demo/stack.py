@@ -244,7 +244,9 @@ class DemoStack:
                     os.environ[env] = password
                     backends[f"{key}_password"] = {"env": env}
         if amqp:
-            _use_amqp_source(document, amqp)
+            password = use_amqp_source(document, amqp)
+            if password is not None:
+                os.environ[SECRET_ENV["amqp"]] = password
         config = parse_config(document, origin=str(source))
         assert self.data_dir is not None
         self.config_path = self.data_dir / "canvasbridge.yaml"
@@ -326,8 +328,10 @@ class DemoStack:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def _use_amqp_source(document: dict[str, Any], amqp_url: str) -> None:
-    """Replace the webhook source ``uio`` by an AMQP source bound to the emulators' exchanges."""
+def use_amqp_source(document: dict[str, Any], amqp_url: str) -> str | None:
+    """Replace the webhook source ``uio`` by an AMQP source bound to the emulators' exchanges.
+
+    Returns the URL's password, which the source reads from ``SECRET_ENV["amqp"]``."""
     from canvasbridge_emulators.notify import DEFAULT_EXCHANGES
 
     url, password = split_password(amqp_url)
@@ -348,8 +352,8 @@ def _use_amqp_source(document: dict[str, Any], amqp_url: str) -> None:
         ],
     }
     if password is not None:
-        os.environ[SECRET_ENV["amqp"]] = password
         source["password"] = {"env": SECRET_ENV["amqp"]}
     document["sources"] = [
         source if s.get("name") == "uio" else s for s in document.get("sources", []) if isinstance(s, dict)
     ]
+    return password
