@@ -11,7 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
+
+try:
+    import orjson
+
+    _ORJSON = True
+except ImportError:  # a venv installed before orjson became a dependency: the standard library
+    _ORJSON = False
 
 from canvasbridge.backoff import RetryPolicy, is_transient, parse_retry_after
 from canvasbridge.clients.http._endpoints import endpoint_template
@@ -329,10 +335,12 @@ def loads(body: bytes) -> Any:
     """Decode JSON with orjson (several times the standard library's speed on FS's pages of a
     thousand items); what orjson refuses but JSON parsers commonly take (NaN, integers past
     64 bits, UTF-16) goes to the standard library, so both read the same answers."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
+    if _ORJSON:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
 
 
 def _maybe_json_text(text: str) -> Any:
