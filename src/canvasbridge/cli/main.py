@@ -58,7 +58,10 @@ except ConfigError as _broken:  # the commands that load a configuration say so 
     _flows = ()
 for _flow in _flows:
     for _path in _flow.commands:
-        load_callable(_path, what=f"flow {_flow.name!r} commands")(app)
+        try:
+            load_callable(_path, what=f"flow {_flow.name!r} commands")(app)
+        except ConfigError as _broken:  # e.g. a dependency missing: the other commands still work
+            typer.echo(f"warning: {_broken}", err=True)
 for _entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda entry: entry.name):
     _entry.load()(app)
 guard_commands(app)  # every command: a configuration error or missing secret is one line, exit 2
