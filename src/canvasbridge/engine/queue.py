@@ -6,7 +6,9 @@ settings that matter for at-least-once:
 
 * late acks, and reject (requeue) when a worker process dies mid-task;
 * publisher confirms on AMQP, so a publish returns only once the broker has the message;
-* no result backend: outcomes live in the ledger.
+* no result backend: outcomes live in the ledger;
+* no remote control, and a consumer that restarts after a channel error, so a worker
+  failing over to another cluster node resumes (see docs/operations.md, "Scaling out").
 """
 
 from __future__ import annotations
@@ -60,7 +62,13 @@ def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         worker_send_task_events=config.worker.send_task_events,
-        worker_enable_remote_control=not backends.embedded,
+        # No remote control (nothing here uses inspect/control/broadcast): its per-node queue is
+        # exclusive, and after a cluster node dies RabbitMQ still holds the dead connection's
+        # copy for a moment, so the reconnecting worker's declare fails with RESOURCE_LOCKED.
+        worker_enable_remote_control=False,
+        # A channel error while the consumer (re)starts restarts it; by default Celery takes it
+        # as an "Unrecoverable error" and the worker stops consuming.
+        broker_channel_error_retry=True,
         worker_detect_quorum_queues=True,
     )
 

@@ -46,7 +46,7 @@ IN_PROCESS_SHUTDOWN_S = 30.0  # longest wait for an in-process worker's running 
 def default_node_name() -> str:
     """``canvasbridge-<pid>@%h``: unique among the running workers of a host, and ``%h`` (the
     host's name, expanded by Celery) tells the hosts apart. Celery's own default,
-    ``celery@%h``, lets only one worker per host hold its remote-control queue."""
+    ``celery@%h``, would make a host's workers one worker in task events (Flower)."""
     return f"canvasbridge-{os.getpid()}@%h"
 
 
