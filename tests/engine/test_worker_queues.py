@@ -1,17 +1,21 @@
 """A worker failing over to another broker node resumes: it declares no exclusive queue (a
-dead connection's copy can outlive it for a moment on the surviving nodes), and a channel
-error while its consumer starts is retried instead of ending its consuming."""
+dead connection's copy can outlive it for a moment on the surviving nodes), a channel error
+while its consumer starts is retried instead of ending its consuming, and it does not first
+retry Celery's delayed-delivery setup on every node (retries on quorum queues work without)."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery.utils.nodenames import anon_nodename
 from kombu import Connection, Queue
+from kombu.utils.imports import symbol_by_name
 
 from canvasbridge.engine.calls import TaskCall
+from canvasbridge.engine.celery_consumer import DELAYED_DELIVERY_STEP
 from canvasbridge.engine.config import parse_config
 from canvasbridge.engine.ledger import CallState
 from canvasbridge.engine.runtime import Runtime
@@ -19,9 +23,9 @@ from tests.engine.helpers import effect_lines, sample_tasks, wait_state
 from tests.services import unique_name
 
 
-def _runtime(rabbitmq_url: str, postgres_url: str, queue: str) -> Runtime:
+def _runtime(rabbitmq_url: str, postgres_url: str, queue: str, **backends: Any) -> Runtime:
     document = {
-        "backends": {"broker_url": rabbitmq_url, "ledger_url": postgres_url, "queue": queue},
+        "backends": {"broker_url": rabbitmq_url, "ledger_url": postgres_url, "queue": queue, **backends},
         "worker": {"pool": "threads", "concurrency": 1},
         "log": {"level": "WARNING"},
         "tasks": sample_tasks(),
@@ -67,3 +71,16 @@ def test_a_worker_whose_queue_declare_fails_on_start_retries_and_then_runs_calls
             gone.cancel()
             gone.join()
     assert effect_lines(tmp_path) == ["ran"]
+
+
+@pytest.mark.timeout(90)
+def test_on_a_quorum_queue_a_call_retried_after_a_countdown_runs_again_without_delayed_delivery(
+    rabbitmq_url: str, postgres_url: str, tmp_path: Path
+) -> None:
+    runtime = _runtime(rabbitmq_url, postgres_url, unique_name("cb-quorum"), quorum_queue=True)
+    steps = symbol_by_name(runtime.celery.conf.worker_consumer).Blueprint.default_steps
+    assert DELAYED_DELIVERY_STEP not in steps and "celery.worker.consumer.tasks:Tasks" in steps
+    (call,) = runtime.enqueue([TaskCall("flaky", {"key": "q", "effects_dir": str(tmp_path), "failures": 2})])
+    with runtime.in_process_worker(concurrency=1):
+        wait_state(runtime.ledger(), call.id, CallState.SUCCEEDED)
+    assert runtime.ledger().get(call.id).attempts == 3

@@ -70,6 +70,7 @@ def create_celery(config: AppConfig, execute: Callable[..., Any]) -> Celery:
         # as an "Unrecoverable error" and the worker stops consuming.
         broker_channel_error_retry=True,
         worker_detect_quorum_queues=True,
+        worker_consumer="canvasbridge.engine.celery_consumer:Consumer",  # see there
     )
 
     def execute_call(
