@@ -1,16 +1,19 @@
 """A private RabbitMQ cluster on this machine, for the cluster tests.
 
 Three nodes of the installed ``rabbitmq-server`` (``/usr/lib/rabbitmq/bin``), each with its
-own node name, AMQP and distribution port, data and log directories, sharing one Erlang
-cookie (through ``HOME``) and the system's epmd; the second and third join the first with
-``rabbitmqctl join_cluster``. Nothing of the system's own RabbitMQ is touched.
+own node name, AMQP and distribution port (free ones, picked at start), data and log
+directories, sharing one Erlang cookie (through ``HOME``) and the system's epmd; the second
+and third join the first with ``rabbitmqctl join_cluster``. Nothing of the system's own
+RabbitMQ is touched.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -18,9 +21,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
-BASE_PORT = 35601  # AMQP ports 35601-35603, distribution ports 35611-35613
-CTL_DIST_PORTS = (35620, 35639)  # rabbitmqctl's own distribution ports
+CTL_DIST_PORT_COUNT = 20  # rabbitmqctl's own distribution ports: a range, each call takes one
+# Ports are picked below Linux's ephemeral range (32768-60999), so no outgoing connection takes
+# one between the check and the node's listen.
+PORT_RANGE = (20000, 32000)
 START_TIMEOUT_S = 120.0
+
+
+def free_port_block(count: int) -> list[int]:
+    """``count`` consecutive ports on 127.0.0.1 that nothing listens on now."""
+    for _ in range(100):
+        base = random.randrange(PORT_RANGE[0], PORT_RANGE[1] - count)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                probe = socket.socket()
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return list(range(base, base + count))
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+    raise RuntimeError(f"no {count} free consecutive ports in {PORT_RANGE}")
 
 
 @dataclass
@@ -48,12 +72,14 @@ class RabbitCluster:
         tag = uuid.uuid4().hex[:6]
         self.cookie = uuid.uuid4().hex
         self.home = self.root / "home"
+        ports = free_port_block(2 * self.size + CTL_DIST_PORT_COUNT)
+        self.ctl_dist_ports = (ports[2 * self.size], ports[-1])
         for index in range(self.size):
             self.nodes.append(
                 Node(
                     name=f"cbscale{tag}{index}@localhost",
-                    amqp_port=BASE_PORT + index,
-                    dist_port=BASE_PORT + 10 + index,
+                    amqp_port=ports[index],
+                    dist_port=ports[self.size + index],
                     home=self.root / f"node{index}",
                 )
             )
@@ -72,8 +98,8 @@ class RabbitCluster:
             RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
             RABBITMQ_NODE_PORT=str(node.amqp_port),
             RABBITMQ_DIST_PORT=str(node.dist_port),
-            RABBITMQ_CTL_DIST_PORT_MIN=str(CTL_DIST_PORTS[0]),
-            RABBITMQ_CTL_DIST_PORT_MAX=str(CTL_DIST_PORTS[1]),
+            RABBITMQ_CTL_DIST_PORT_MIN=str(self.ctl_dist_ports[0]),
+            RABBITMQ_CTL_DIST_PORT_MAX=str(self.ctl_dist_ports[1]),
             RABBITMQ_MNESIA_BASE=str(node.home / "mnesia"),
             RABBITMQ_LOG_BASE=str(node.home / "log"),
             RABBITMQ_PID_FILE=str(node.home / "pid"),
@@ -115,15 +141,18 @@ class RabbitCluster:
         return result.stdout
 
     def start_node(self, node: Node) -> None:
-        log = (node.home / "log" / "stdout.log").open("ab")
-        node.process = subprocess.Popen(
-            [str(RABBITMQ_BIN / "rabbitmq-server")],
-            env=self._env(node),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self._launch(node)
         self.await_node(node)
+
+    def _launch(self, node: Node) -> None:
+        with (node.home / "log" / "stdout.log").open("ab") as log:
+            node.process = subprocess.Popen(
+                [str(RABBITMQ_BIN / "rabbitmq-server")],
+                env=self._env(node),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def await_node(self, node: Node) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -142,10 +171,12 @@ class RabbitCluster:
 
     def start(self) -> RabbitCluster:
         self._write_files()
+        for node in self.nodes:  # the three boot at once: each boot mostly waits
+            self._launch(node)
+        for node in self.nodes:
+            self.await_node(node)
         first, *others = self.nodes
-        self.start_node(first)
         for node in others:
-            self.start_node(node)
             self.ctl(node, "stop_app")
             self.ctl(node, "join_cluster", first.name)
             self.ctl(node, "start_app")
@@ -154,6 +185,12 @@ class RabbitCluster:
 
     def running_nodes(self) -> str:
         return self.ctl(self.nodes[0], "cluster_status")
+
+    def ensure_running(self) -> None:
+        """Start again any node a test stopped or killed (it rejoins the cluster)."""
+        for node in self.nodes:
+            if node.process is None or node.process.poll() is not None:
+                self.start_node(node)
 
     def stop_node(self, node: Node) -> None:
         """A clean stop of one node (``rabbitmqctl stop``)."""
