@@ -219,6 +219,8 @@ def test_the_scenario_runs_without_a_terminal_and_leaves_the_expected_end_state(
     assert text.count("Running") == 1  # the table of what still runs, shown with --keep-running only
     assert f"{admin[0]}/  (dashboard" in text and "/docs" not in text  # the API serves no /docs pages
     assert "GET /tasks?state=dead → 1 call(s)" in text
+    # the dead letter's error, whole, down to Canvas's own message (the console wraps it)
+    assert '"message": "Invalid login handle"}]}}}' in " ".join(text.split())
     assert "\x1b[" not in text  # no terminal, no escape codes
     assert time.monotonic() - started < 240
 

@@ -671,7 +671,8 @@ class Scenario:
             self.set_canvas_faults({"errors": []})
         [dead] = self.calls(since, "ensure_user", (CallState.DEAD,))[:1]
         self.say.ok(f"dead letter #{dead.id}: {dead.task} {dead.params} after {dead.attempts} attempt(s)")
-        self.say.say(f"  last error: {(dead.last_error or '').splitlines()[0][:150]}")
+        error = (dead.last_error or "").partition("\n")[0]
+        self.say.say(f"  last error: {error if len(error) <= 300 else error[:299] + '…'}")
         if self.stack.admin_url:
             answer = httpx.get(
                 f"{self.stack.admin_url}/tasks",
