@@ -38,6 +38,7 @@ def test_tasks_show_and_list_print_results_params_and_errors_with_their_brackets
     assert shown_dead.stdout.count(ERROR) == 2  # last error, and the attempt's error
     listed = invoke("tasks", "list", "-c", str(config_file))
     assert "[Errno 111]" in listed.stdout
+    assert 'key=adaw, tags=["a", "b"]' in listed.stdout  # JSON, not Python's repr
 
 
 def test_parked_list_and_show_print_the_reason_with_its_brackets(config_file: Path, ledger: Ledger) -> None:

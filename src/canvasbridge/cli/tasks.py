@@ -128,7 +128,13 @@ def _short(text: str | None, limit: int = MAX_CELL) -> str:
 
 
 def _params(record: CallRecord) -> str:
-    return _short(", ".join(f"{k}={v}" for k, v in record.params.items()))
+    """``name=value, …``; a value that is not a string as JSON, as ``tasks show`` and ``--json`` give it."""
+    return _short(
+        ", ".join(
+            f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+            for k, v in record.params.items()
+        )
+    )
 
 
 def _state(record: CallRecord) -> str:
