@@ -3,6 +3,7 @@ redelivery of a failed message, batches of 10, and visibility kept for slow batc
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -183,6 +184,22 @@ def test_several_pollers_share_the_work_and_dispatch_each_receive_once(
     # SQS delivers at least once (moto's receive, unlocked, may even hand one message to two
     # pollers at once): what the source owes is one dispatch per message it received
     assert bodies == sorted(received)
+
+
+def test_many_pollers_get_a_connection_each_without_pool_warnings(
+    sqs: Any, queue_url: str, moto_endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for start in range(0, 50, 10):
+        sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)],
+        )
+    recorder = Recorder()
+    source = build_source(make_config(moto_endpoint, queue_url, pollers=16, workers=4), recorder)
+    with caplog.at_level(logging.WARNING, logger="urllib3"), running(source):
+        recorder.wait_count(50)
+        wait_until(lambda: counts(sqs, queue_url) == (0, 0), message="delete")
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
 
 
 def test_a_queue_that_does_not_exist_is_a_config_error(sqs: Any, moto_endpoint: str) -> None:

@@ -47,6 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from canvasbridge.engine.envelope import Envelope
@@ -87,7 +88,15 @@ class SqsSource:
         return self.config.name
 
     def _make_client(self) -> Any:
-        return boto3.client("sqs", region_name=self.config.region, endpoint_url=self.config.endpoint_url)
+        # a connection for each poller's long poll and each dispatch thread's deletes (botocore
+        # keeps 10: with more pollers, urllib3 warns "pool is full" and reconnects)
+        connections = max(10, self.config.pollers + max(self.config.workers, self.config.pollers))
+        return boto3.client(
+            "sqs",
+            region_name=self.config.region,
+            endpoint_url=self.config.endpoint_url,
+            config=BotoConfig(max_pool_connections=connections),
+        )
 
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop`` is set; the batch in hand is finished before returning."""
