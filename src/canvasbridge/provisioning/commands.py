@@ -166,8 +166,10 @@ def resync_command(
     warnings and errors go to stderr.
     """
     bad = [k for k in kinds if k not in RESYNC_KINDS]
-    if bad or path not in ("auto", "rest", "bulk"):
-        raise _fail(f"unknown kind(s) {bad} or path {path!r}; kinds: {', '.join(RESYNC_KINDS)}", 2)
+    if bad:
+        raise _fail(f"unknown kind(s) {', '.join(map(repr, bad))}; choose from {', '.join(RESYNC_KINDS)}", 2)
+    if path not in ("auto", "rest", "bulk"):
+        raise _fail(f"unknown --path {path!r}; choose auto, rest or bulk", 2)
     _check_output(output)
     from canvasbridge.engine.config import load_config
     from canvasbridge.provisioning import runtime

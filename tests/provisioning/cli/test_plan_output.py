@@ -157,3 +157,8 @@ def test_errors_go_to_stderr_and_leave_stdout_empty(stack, tmp_path):
     assert "unknown kind 'widget'" in result.stderr
     bad = runner.invoke(app, ["resync", "all", "--output", "yaml", "--config", config_file(stack, tmp_path)])
     assert bad.exit_code == 2 and bad.stdout == "" and "--output 'yaml'" in bad.stderr
+    kind = runner.invoke(app, ["resync", "widgets", "--config", config_file(stack, tmp_path)])
+    assert kind.exit_code == 2 and "unknown kind(s) 'widgets'" in kind.stderr
+    assert "path" not in kind.stderr  # the path is fine: only the kind is named
+    path = runner.invoke(app, ["resync", "all", "--path", "fast", "--config", config_file(stack, tmp_path)])
+    assert path.exit_code == 2 and "unknown --path 'fast'; choose auto, rest or bulk" in path.stderr
