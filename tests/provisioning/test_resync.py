@@ -245,7 +245,7 @@ def test_after_random_drift_a_resync_restores_the_intended_state(stack, seed):
     )
 
 
-def test_users_are_decided_from_one_account_listing_plus_two_reads_per_person(stack):
+def test_users_are_decided_from_one_account_listing_plus_three_reads_per_person(stack):
     src = sources(stack)
     result = resync(src, runtime.settings(stack.ctx()), ("users",), dry_run=True)
     assert result.ok, result.errors
@@ -256,9 +256,10 @@ def test_users_are_decided_from_one_account_listing_plus_two_reads_per_person(st
     }
     uni = stack.university
     fs_usernames = {p.primary_account for p in uni.persons.values() if p.fs_lopenummer and p.primary_account}
-    assert calls.pop("accounts/") == 1  # every account, its owner and e-mail, in one call
-    assert "accounts/{name}" not in calls  # no account is looked up one by one
-    # Cerebrum's listings carry neither the primary flag nor quarantines: one read each per person
+    assert calls.pop("accounts/") == 1  # every account and its owner's id, in one call
+    # Cerebrum's list items carry no e-mail, activity, primary flag or quarantines: the primary
+    # account, the person's accounts and the quarantines are read once each per person
+    assert calls.pop("accounts/{name}") == len(fs_usernames)
     assert calls.pop("persons/{id}/accounts") == len(fs_usernames)
     assert calls.pop("accounts/{name}/quarantines") == result.desired["users"] == len(fs_usernames)
     assert calls == {}

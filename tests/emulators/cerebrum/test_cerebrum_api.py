@@ -100,6 +100,7 @@ def test_groups_and_members(api: httpx.Client, uni: University) -> None:
     members = httpx.get(body["members"], headers=KEY).json()["members"]
     assert [m["name"] for m in members] == group.members
     assert all(m["type"] == "account" for m in members)
+    assert {frozenset(m) for m in members} == {frozenset({"href", "id", "type", "name"})}  # Cerebrum's items
     assert group.name in [g["name"] for g in api.get(f"/accounts/{group.members[0]}/groups").json()["groups"]]
 
 
@@ -140,13 +141,22 @@ def test_header_name_is_configurable(uni: University) -> None:
         assert httpx.get(f"{server.url}/v1/persons/{person}", headers={"X-API-Key": "k"}).status_code == 403
 
 
-def test_account_list_holds_every_account_in_the_single_account_shape(
-    api: httpx.Client, uni: University
-) -> None:
+def test_account_list_holds_every_account_as_cerebrums_list_item(api: httpx.Client, uni: University) -> None:
+    """Cerebrum's list items are not the single-account answer: no e-mail, no ``active``."""
     listed = api.get("/accounts/").raise_for_status().json()["accounts"]
     assert sorted(a["name"] for a in listed) == sorted(uni.accounts)
     one = next(a for a in listed if a["name"] == next(iter(uni.accounts)))
-    assert one == api.get(f"/accounts/{one['name']}").json()
+    whole = api.get(f"/accounts/{one['name']}").json()
+    assert set(one) == {"href", "name", "id", "owner", "expire_date", "np_type"}
+    assert (one["href"], one["id"], one["expire_date"]) == (whole["href"], whole["id"], whole["expire_date"])
+    assert one["owner"] == {
+        "id": whole["owner"]["id"],
+        "type": "person",
+        "href": whole["owner"]["href"],
+        "name": None,
+    }
+    assert one["np_type"] is None  # a personal account
+    assert all("primary_email" not in a and "active" not in a for a in listed)
 
 
 def test_account_list_filters(api: httpx.Client, uni: University) -> None:

@@ -8,7 +8,9 @@ Routes (every one needs the key in ``header``; missing or wrong key → **403**
 ``{"message": "Missing|Invalid API key in header", "api-key-header": "<header>"}``, as
 Cerebrum's ``HeaderAuth``): ``/v1/persons/{id}`` (+ ``/accounts`` with the ``primary``
 flag, ``/external-ids``, ``/affiliations``), ``/v1/accounts/`` (the list, with filters ``name``,
-``context``, ``owner_id``, ``owner_type``, ``expire_start``, ``expire_stop``), ``/v1/accounts/{name}`` (+ ``/quarantines``
+``context``, ``owner_id``, ``owner_type``, ``expire_start``, ``expire_stop``; items carry
+``href``, ``name``, ``id``, ``owner``, ``expire_date`` and ``np_type`` only, as Cerebrum's),
+``/v1/accounts/{name}`` (+ ``/quarantines``
 ``{"locked", "quarantines"}``, ``/groups``), ``/v1/groups/{name}``,
 ``/v1/groups/{name}/members/``, ``/v1/ous/{id}``, ``/v1/search/persons/external-ids``
 (envelope ``external_ids``).

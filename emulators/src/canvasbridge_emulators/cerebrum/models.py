@@ -159,13 +159,14 @@ class CerebrumModel:
         }
 
     def list_accounts(self, filters: dict[str, str], base: str) -> dict[str, Any]:
-        """``/accounts/``: every account matching all filters, each as ``/accounts/<name>``.
+        """``/accounts/``: every account matching all filters, as Cerebrum's list items.
 
         ``name`` takes Cerebrum's wildcards (``*``, ``?``), case-insensitively; ``context``
         is a context (spread) the account has; ``owner_type`` is ``person`` or ``group``;
         ``expire_start``/``expire_stop`` bound the expire date (ISO dates, inclusive), so an
         account without one matches neither. The envelope is ``accounts``, as Cerebrum names
-        its list envelopes after their content; there is no paging.
+        its list envelopes after their content; there is no paging. An item is not the
+        ``/accounts/<name>`` answer: no e-mail, ``active``, contexts or creation time.
         """
         name = filters.get("name")
         pattern = re.compile(fnmatch.translate(name), re.IGNORECASE) if name else None
@@ -188,8 +189,25 @@ class CerebrumModel:
                 continue
             if stop is not None and (a.expire_date is None or a.expire_date > stop):
                 continue
-            items.append(self.render_account(a, base))
+            items.append(self._account_list_item(a, base))
         return {"accounts": items}
+
+    def _account_list_item(self, a: Account, base: str) -> dict[str, Any]:
+        # Cerebrum's list item: its owner has only id and type (href follows from them, the
+        # name is not looked up, so null); np_type is null for a personal account.
+        return {
+            "href": f"{base}accounts/{quote(a.name, safe='')}",
+            "name": a.name,
+            "id": a.account_id,
+            "owner": {
+                "id": a.owner_id,
+                "type": "person",
+                "href": f"{base}persons/{a.owner_id}",
+                "name": None,
+            },
+            "expire_date": _iso(a.expire_date),
+            "np_type": None,
+        }
 
     def render_quarantines(self, a: Account) -> dict[str, Any]:
         today = dt.date.today()
