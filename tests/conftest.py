@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import postgres_url, rabbitmq_url, redis_url  # noqa: F401  (fixtures)
+from tests.services import ledger, postgres_url, rabbitmq_url, redis_url  # noqa: F401  (fixtures)
 
 SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 

@@ -3,23 +3,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.context import TaskContext
 from canvasbridge.engine.ledger import CallState, Ledger
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'ledger.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    opened = Ledger.open(url)
-    yield opened
-    opened.close()
 
 
 def queued(ledger: Ledger, task: str, **params: object) -> int:

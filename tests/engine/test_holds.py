@@ -13,18 +13,6 @@ from canvasbridge.engine.ledger import CallState, Ledger
 from canvasbridge.errors import ObjectBusy
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'ledger.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    opened = Ledger.open(url)
-    yield opened
-    opened.close()
-
-
 def running(ledger: Ledger, task: str, **params: object) -> int:
     call = ledger.record([TaskCall(task, dict(params))])[0]
     assert ledger.claim(call.id, max_attempts=3).proceed

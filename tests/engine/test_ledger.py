@@ -10,17 +10,6 @@ from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger import CallFilter, CallState, Ledger
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    opened = Ledger.open(url)
-    yield opened
-    opened.close()
-
-
 def test_identical_pending_calls_fold_into_one(ledger):
     first, second, other = ledger.record(
         [

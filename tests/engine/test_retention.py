@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from canvasbridge.engine.calls import TaskCall
@@ -16,18 +15,6 @@ from canvasbridge.engine.ledger.schema import task_calls
 from tests.engine.helpers import wait_for
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'ledger.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    opened = Ledger.open(url)
-    yield opened
-    opened.close()
 
 
 def age(ledger: Ledger, call_id: int, days: float) -> None:

@@ -21,18 +21,6 @@ from canvasbridge.provisioning.tasks.users import ensure_user
 TASK = "ensure_enrollments"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'ledger.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    opened = Ledger.open(url)
-    yield opened
-    opened.close()
-
-
 def structure(stack) -> list[str]:
     """Accounts, users, and every exported unit's course with its sections and enrollments;
     the FS ids whose section exists in Canvas."""

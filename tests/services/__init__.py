@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,18 @@ def postgres_url() -> Iterator[str]:
 def unique_name(prefix: str) -> str:
     """A name no other test uses, for queues, exchanges and keys."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A migrated, empty task ledger; each test using it runs on SQLite and on PostgreSQL."""
+    from canvasbridge.engine.ledger import Ledger
+
+    url = (
+        f"sqlite:///{tmp_path / 'ledger.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    opened = Ledger.open(url)
+    yield opened
+    opened.close()
