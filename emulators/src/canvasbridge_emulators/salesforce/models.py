@@ -338,6 +338,26 @@ class SalesforceModel:
                 400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
             )
 
+    def _check_unique(self, obj: ObjectDef, record: Mapping[str, Any]) -> None:
+        """Refuse a Unique field's value that another live record of the object already holds."""
+
+        for fdef in obj.fields.values():
+            value = record.get(fdef.name) if fdef.unique else None
+            if value is None:
+                continue
+            wanted = str(value) if fdef.case_sensitive else str(value).casefold()
+            for other in self._records[obj.name.lower()].values():
+                held = other.get(fdef.name)
+                if other["IsDeleted"] or held is None or other["Id"] == record.get("Id"):
+                    continue
+                if (str(held) if fdef.case_sensitive else str(held).casefold()) == wanted:
+                    raise SalesforceError(
+                        400,
+                        "DUPLICATE_VALUE",
+                        f"duplicate value found: {fdef.name} duplicates value on record with id: {other['Id']}",
+                        [],
+                    )
+
     def _computed(self, obj: ObjectDef, record: dict[str, Any]) -> None:
         for fdef in obj.fields.values():
             if fdef.autonumber == "{name}":
@@ -368,6 +388,7 @@ class SalesforceModel:
                     record[fdef.name] = _format_autonumber(fdef.autonumber, self._autonumbers[obj.name])
             record.update(fields)
             self._computed(obj, record)
+            self._check_unique(obj, record)
             table = self._records[obj.name.lower()]
             table[record_id] = record
             self._journal(obj, lambda: table.pop(record_id, None))
@@ -394,6 +415,7 @@ class SalesforceModel:
             fields = self._validated(obj, values, creating=False)
             merged = {**record, **fields}
             self._check_required(obj, merged)
+            self._check_unique(obj, merged)
             before = dict(record)
             record.update(fields)
             record["LastModifiedDate"] = record["SystemModstamp"] = self.now()

@@ -48,6 +48,8 @@ class FieldDef:
     system: bool = False
     values: tuple[str, ...] = ()  # a picklist's values, in order (the first is the default)
     length: int | None = None  # a text field's maximum length; a default per type when None
+    unique: bool = False  # no two live records may hold the same value
+    case_sensitive: bool = False  # only with unique: Salesforce's default is case-insensitive
 
     @property
     def writable(self) -> bool:
@@ -155,6 +157,8 @@ def schema_from_spec(spec: dict[str, dict[str, Any]]) -> Schema:
                     autonumber=opts.pop("autonumber", None),
                     values=tuple(opts.pop("values", ())),
                     length=opts.pop("length", None),
+                    unique=bool(opts.pop("unique", False)),
+                    case_sensitive=bool(opts.pop("case_sensitive", False)),
                 )
             )
             if opts:
@@ -224,7 +228,12 @@ AMBITION_SPEC: dict[str, dict[str, Any]] = {
         "Programme_Participant__c": {"type": "reference", "to": "Programme_Participant__c"},
         # Not in the original org: the External ID field docs/live-events.md asks administrators
         # to add, so a redelivered live event finds its record instead of creating another.
-        "Caliper_Event_Id__c": {"type": "string", "external_id": True},
+        "Caliper_Event_Id__c": {
+            "type": "string",
+            "external_id": True,
+            "unique": True,
+            "case_sensitive": True,
+        },
     },
 }
 
