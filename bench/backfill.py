@@ -53,7 +53,12 @@ def _serve(size: str, events: int, conn: Any) -> None:  # child process
     canvas = canvas_app()
     dataset.load_canvas(canvas.model)
     spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
-    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {"type": "string", "external_id": True}
+    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {
+        "type": "string",
+        "external_id": True,
+        "unique": True,
+        "case_sensitive": True,
+    }
     sf_app, sf_model, _ = salesforce_app(schema=schema_from_spec(spec), today=DAY, api_max=10_000_000)
     dataset.load_salesforce(sf_model)
     start = dt.datetime.combine(DAY, dt.time(), dt.UTC)

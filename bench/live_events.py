@@ -51,11 +51,17 @@ def _serve(size: str, seed: int, today: str, conn: Any) -> None:  # child proces
     canvas = canvas_app()
     dataset.load_canvas(canvas.model)
     spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
-    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {"type": "string", "external_id": True}
+    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {
+        "type": "string",
+        "external_id": True,
+        "unique": True,
+        "case_sensitive": True,
+    }
     sf_app, sf_model, _ = salesforce_app(
         schema=schema_from_spec(spec), today=dt.date.fromisoformat(today), api_max=10_000_000
     )
     dataset.load_salesforce(sf_model)
+    sf_model.mark_seed()  # each run starts from this org (see _warm)
     canvas_server = ServerThread(canvas.app).start()
     sf_server = ServerThread(sf_app).start()
     import logging
@@ -141,13 +147,17 @@ _SHARED: dict[str, Any] = {}  # one Canvas cache for all runs, as in one long-li
 
 def _warm(urls: dict[str, Any], warmup: list[Any], batch: int) -> tuple[Any, Any, Any]:
     """A processor that has seen ``warmup`` (login, directory, Canvas cache), counters zeroed."""
+    import httpx
+
     from canvasbridge.live_events.lambda_handler import handle_batch
 
+    # The org's Unique event id field refuses a key an earlier run wrote: each run gets the
+    # seeded org back and the whole warm-up, so every path writes into the same state.
+    httpx.post(f"{urls['salesforce']}/_emulator/reset", timeout=60).raise_for_status()
     processor, canvas_stats, sf_stats = _processor(urls, batch)
     if "lookups" in _SHARED:
         processor.use_lookups(_SHARED["lookups"])
         canvas_stats = _SHARED["canvas_stats"]
-        warmup = warmup[:batch]  # login and directory only
     _SHARED.setdefault("lookups", processor.lookups)
     _SHARED.setdefault("canvas_stats", canvas_stats)
     for offset in range(0, len(warmup), batch):

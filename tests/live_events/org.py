@@ -25,7 +25,12 @@ EVENT_ID_FIELD = "Caliper_Event_Id__c"
 
 def ambition_schema() -> Any:
     spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
-    spec["Canvas_Activitiy__c"][EVENT_ID_FIELD] = {"type": "string", "external_id": True}
+    spec["Canvas_Activitiy__c"][EVENT_ID_FIELD] = {
+        "type": "string",
+        "external_id": True,
+        "unique": True,
+        "case_sensitive": True,
+    }
     return schema_from_spec(spec)
 
 
