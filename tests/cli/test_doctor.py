@@ -247,6 +247,31 @@ def test_salesforce_missing_the_external_id_field(
     assert "Canvas_Activitiy__c has no Caliper_Event_Id__c → add the fields in Salesforce Setup" in text
 
 
+@pytest.fixture
+def org_with_event_id_not_unique() -> Iterator[ServerThread]:
+    """An org whose event id field is an External ID but not Unique: duplicates slip in."""
+    spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
+    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {"type": "string", "external_id": True}
+    asgi, _model, _control = salesforce_app(schema=schema_from_spec(spec))
+    with ServerThread(asgi) as server:
+        yield server
+
+
+def test_salesforce_external_id_field_that_is_not_unique(
+    suite: Suite,
+    org_with_event_id_not_unique: ServerThread,
+    tmp_path: Path,
+    document: dict[str, Any],
+    env: dict[str, str],
+) -> None:
+    document["systems"]["salesforce"]["login_url"] = org_with_event_id_not_unique.url
+    result = doctor(tmp_path, document, env)
+    assert result.exit_code == 1
+    text = line(result, "live_events: salesforce fields")
+    assert text.startswith("✗ ")
+    assert "Canvas_Activitiy__c.Caliper_Event_Id__c is not Unique → mark it Unique (case-sensitive)" in text
+
+
 def test_salesforce_field_that_is_no_external_id(
     tmp_path: Path, document: dict[str, Any], env: dict[str, str]
 ) -> None:

@@ -227,7 +227,7 @@ class SalesforceProbe:
         updates: Mapping[str, Sequence[str]] | None = None,
     ) -> str:
         """Every ``object → [field or relationship path]`` of ``needs`` exists; each
-        ``object → field`` of ``external_ids`` is an External ID field; the user may set the
+        ``object → field`` of ``external_ids`` is a Unique External ID field; the user may set the
         fields of ``creates`` on new records and change those of ``updates``."""
         try:
             self._logged_in()
@@ -239,10 +239,13 @@ class SalesforceProbe:
                 missing.append(f"no object {sobject}")
                 continue
             missing += [f"{sobject} has no {path}" for path in paths if self._field(sobject, path) is None]
+        not_unique: list[str] = []
         for sobject, name in external_ids.items():
             found = self._field(sobject, name)
             if found is not None and not found.get("externalId"):
                 missing.append(f"{sobject}.{name} is not an External ID field")
+            elif found is not None and not found.get("unique"):
+                not_unique.append(f"{sobject}.{name} is not Unique")
         locked = [
             f"{sobject}.{name} is not {flag} for this user"
             for flag, fields in (("createable", creates or {}), ("updateable", updates or {}))
@@ -250,18 +253,20 @@ class SalesforceProbe:
             for name in names
             if (found := self._field(sobject, name)) is not None and not found.get(flag)
         ]
-        if missing or locked:
+        if missing or not_unique or locked:
             remedies = []
             if missing:
                 remedies.append(
                     "add the fields in Salesforce Setup → Object Manager (an External ID field is Text, "
                     "External ID, Unique), or name the org's fields in live_events.salesforce"
                 )
+            if not_unique:  # a shared key then creates a second record instead of resolving
+                remedies.append("mark it Unique (case-sensitive)")
             if locked:
                 remedies.append(
                     "give the integration user edit access to those fields (field-level security)"
                 )
-            raise CheckFailed("; ".join(missing + locked), "; ".join(remedies))
+            raise CheckFailed("; ".join(missing + not_unique + locked), "; ".join(remedies))
         count = sum(len(paths) for paths in needs.values())
         return f"{', '.join(needs)}: all {count} fields the records need are there"
 
