@@ -23,6 +23,7 @@ def sample_tasks(**retry: Any) -> dict[str, Any]:
         "flaky": {"path": f"{SAMPLE}:flaky", "retry": policy},
         "fail_once_at_gate": {"path": f"{SAMPLE}:fail_once_at_gate", "retry": policy},
         "broken": {"path": f"{SAMPLE}:broken", "retry": policy},
+        "gather_and_fail": {"path": f"{SAMPLE}:gather_and_fail", "retry": {**policy, "max_attempts": 2}},
         "spin": {"path": f"{SAMPLE}:spin", "retry": {**policy, "max_attempts": 2}},
         "kill_worker": {"path": f"{SAMPLE}:kill_worker", "retry": {**policy, "max_attempts": 3}},
     }

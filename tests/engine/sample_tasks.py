@@ -78,6 +78,16 @@ def flaky(ctx: TaskContext, key: str, effects_dir: str, failures: int) -> dict[s
     return {"attempts": attempt}
 
 
+def gather_and_fail(ctx: TaskContext, key: str, lead: bool) -> None:
+    """The ``lead`` call gathers the other pending calls of its task (once) and always fails
+    transiently; the others succeed when they run on their own."""
+    if not lead:
+        return
+    if ctx.attempt == 1:
+        ctx.gather([c.id for c in ctx.pending_calls(limit=100)])
+    raise TransientError(f"simulated outage at the upload, attempt {ctx.attempt}")
+
+
 def fail_once_at_gate(ctx: TaskContext, key: str, effects_dir: str) -> dict[str, int]:
     """Write ``<key>.started``, wait for ``<key>.gate``; the first run then fails transiently."""
     import time

@@ -106,3 +106,34 @@ def test_try_hold_says_no_while_another_running_call_holds_the_object(ledger):
     assert first.try_hold("section:S")
     assert not second.try_hold("section:S")
     assert second.try_hold("section:T")
+
+
+def test_a_call_holding_gathered_calls_is_not_gathered_and_its_retry_finds_them(ledger):
+    first = running_ctx(ledger, "sync", key="a")
+    b = queued(ledger, "sync", key="b")
+    first.gather([b])
+    # a transient failure: first waits for its retry, still holding b
+    ledger.fail_attempt(first.ledger_id, attempt=1, error="503", traceback=None, retry_in=0)
+    other = running_ctx(ledger, "sync", key="c")
+    assert first.ledger_id in [p.id for p in other.pending_calls(limit=10)]
+
+    assert other.gather([first.ledger_id]) == []  # else b would be left behind, gathered by nobody
+    assert ledger.get(first.ledger_id).state is CallState.RETRYING
+    assert ledger.claim(first.ledger_id, max_attempts=3).proceed
+    rerun = TaskContext("sync", {}, ledger_id=first.ledger_id, attempt=2, holds=ledger.holds, waiting=ledger)
+    assert [g.id for g in rerun.gathered()] == [b]
+
+
+def test_a_gathering_call_ending_without_a_retry_makes_what_it_still_holds_dead_letters(ledger):
+    ctx = running_ctx(ledger, "sync", key="a")
+    b, c = queued(ledger, "sync", key="b"), queued(ledger, "sync", key="c")
+    ctx.gather([b, c])
+    ctx.settle(succeeded={b: {}}, failed={})
+
+    assert ledger.release("sync", ctx.ledger_id, "TransientError: Canvas answered 503") == 1
+
+    dead = ledger.get(c)
+    assert dead.state is CallState.DEAD and f"call #{ctx.ledger_id}" in (dead.last_error or "")
+    assert "503" in (dead.last_error or "")
+    assert ledger.get(b).state is CallState.SUCCEEDED
+    assert ledger.release("sync", ctx.ledger_id, "again") == 0

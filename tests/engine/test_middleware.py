@@ -223,3 +223,18 @@ def test_a_failed_call_with_an_identical_call_waiting_hands_over_to_it_instead_o
     assert handed.requeued_to == second.id and twin.folded == 1
     assert [(a.number, a.outcome) for a in ledger.attempts(first.id)] == [(1, "retry")]
     assert (tmp_path / "twin.count").read_text() == "2"  # the failed run, then the twin's: no third
+
+
+def test_a_gathering_call_out_of_attempts_makes_the_calls_it_still_holds_dead_letters(tmp_path: Path) -> None:
+    runtime = Runtime(embedded_config(tmp_path, worker={"pool": "threads", "concurrency": 1}))
+    (lead,) = runtime.enqueue([TaskCall("gather_and_fail", {"key": "lead", "lead": True})])
+    others = runtime.enqueue([TaskCall("gather_and_fail", {"key": k, "lead": False}) for k in "ab"])
+    with runtime.in_process_worker(concurrency=1):
+        wait_state(runtime.ledger(), lead.id, CallState.DEAD)
+        for call in others:
+            wait_state(runtime.ledger(), call.id, CallState.DEAD)
+    ledger = runtime.ledger()
+    assert [a.outcome for a in ledger.attempts(lead.id)] == ["retry", "dead"]  # retried while holding them
+    for call in others:
+        error = ledger.get(call.id).last_error or ""
+        assert f"gathered by call #{lead.id}" in error and "attempt 2" in error, error

@@ -8,7 +8,8 @@ import pytest
 
 from canvasbridge.engine import TaskContext
 from canvasbridge.engine.calls import TaskCall
-from canvasbridge.engine.ledger import CallState, Ledger
+from canvasbridge.engine.ledger import CallFilter, CallState, Ledger
+from canvasbridge.errors import PermanentError, TransientError
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import read_section_enrollments
 from canvasbridge.provisioning.desired import FsView, decide_course, decide_section_enrollments
@@ -17,6 +18,7 @@ from canvasbridge.provisioning.tasks.accounts import ensure_account
 from canvasbridge.provisioning.tasks.courses import ensure_course
 from canvasbridge.provisioning.tasks.enrollments import ensure_enrollments
 from canvasbridge.provisioning.tasks.users import ensure_user
+from canvasbridge_emulators.common.control import ErrorRule, Faults
 
 TASK = "ensure_enrollments"
 
@@ -71,13 +73,15 @@ def worker_ctx(stack, ledger: Ledger, call_id: int) -> TaskContext:
     return ctx
 
 
-def run_as_worker(stack, ledger: Ledger, call_id: int):
-    """Run a call as the worker does: its success or its dead letter recorded."""
+def run_as_worker(stack, ledger: Ledger, call_id: int, *, retry_in: float | None = None):
+    """Run a call as the worker does: its success, its retry (a transient error, when
+    ``retry_in`` is given) or its dead letter recorded."""
     ctx = worker_ctx(stack, ledger, call_id)
     try:
         result = ensure_enrollments(ctx, ledger.get(call_id).params["fs_id"])
     except Exception as exc:
-        ledger.fail_attempt(call_id, attempt=ctx.attempt, error=str(exc), traceback=None, retry_in=None)
+        retry = retry_in if isinstance(exc, TransientError) else None
+        ledger.fail_attempt(call_id, attempt=ctx.attempt, error=str(exc), traceback=None, retry_in=retry)
         raise
     ledger.succeed(call_id, result)
     return result
@@ -254,3 +258,55 @@ def test_a_call_whose_section_is_not_in_canvas_yet_is_left_to_build_it(stack, le
     assert {ledger.get(i).state for i in ids[:-1]} == {CallState.SUCCEEDED}
     result = run_as_worker(stack, ledger, ids[-1])  # below the threshold now: per object
     assert "structure" in result and stack.canvas.model.find_section_by_sis(section_of(stack, new_unit))
+
+
+def fail_at_upload(stack, status: int) -> None:
+    """Canvas answers every SIS import upload with ``status`` until the faults are cleared."""
+    stack.canvas.control.set_faults(
+        Faults(errors=[ErrorRule(path="sis_imports", method="POST", status=status)])
+    )
+
+
+def test_a_transient_failure_at_the_upload_leaves_the_calls_to_the_bursts_retry(stack, ledger):
+    stack.configure(bulk={"poll_interval_s": 0.05, "burst_threshold": 3})
+    fs_ids = structure(stack)
+    changes = term_start(stack, fs_ids)
+    ids = record(ledger, fs_ids)
+    fail_at_upload(stack, 503)
+
+    with pytest.raises(TransientError):
+        run_as_worker(stack, ledger, ids[0], retry_in=0.0)
+
+    assert ledger.get(ids[0]).state is CallState.RETRYING
+    for call_id in ids[1:]:  # not dead letters: still gathered, waiting for the retry
+        record_ = ledger.get(call_id)
+        assert record_.state is CallState.REQUEUED and record_.requeued_to == ids[0], call_id
+    stack.canvas.control.set_faults(Faults())  # Canvas is back
+    stack.clear_stats()
+
+    result = run_as_worker(stack, ledger, ids[0])  # the retry: attempt 2
+
+    assert result["burst"]["calls"] == len(ids) and result["burst"]["dead_letters"] == []
+    assert {ledger.get(i).state for i in ids} == {CallState.SUCCEEDED}
+    assert ledger.count(CallFilter(states=[CallState.DEAD])) == 0
+    stack.settle()
+    assert stack.canvas.control.count("POST", "sis_imports") == 1
+    for unit, (leaver, newcomer) in changes.items():
+        assert enrollment_states(stack, unit, leaver) == {"completed"}
+        assert "active" in enrollment_states(stack, unit, newcomer)
+
+
+def test_a_permanent_failure_at_the_upload_makes_every_gathered_call_a_dead_letter(stack, ledger):
+    stack.configure(bulk={"poll_interval_s": 0.05, "burst_threshold": 3})
+    fs_ids = structure(stack)
+    term_start(stack, fs_ids)
+    ids = record(ledger, fs_ids)
+    fail_at_upload(stack, 400)
+
+    with pytest.raises(PermanentError):
+        run_as_worker(stack, ledger, ids[0], retry_in=0.0)
+
+    for call_id in ids[1:]:
+        record_ = ledger.get(call_id)
+        assert record_.state is CallState.DEAD, call_id
+        assert f"burst in call #{ids[0]} failed" in (record_.last_error or "")

@@ -185,6 +185,12 @@ class Executor:
                 started_at=run.started,
             )
             run.outcome = RunOutcome.DEAD
+        if run.outcome is not RunOutcome.RETRYING:  # no retry of it will apply what it gathered
+            released = ledger.release(run.task_name, run.call_id, describe(error)[0])
+            if released:
+                log.warning(
+                    "task %s#%d: %d gathered calls became dead letters", run.task_name, run.call_id, released
+                )
         if run.outcome is RunOutcome.RETRYING:
             raise run.celery_task.retry(countdown=run.retry_in, max_retries=None, exc=error)
 

@@ -14,6 +14,14 @@ at term start) can do them all in one go, through :class:`~canvasbridge.engine.T
 A gathered call carries a marker naming the gathering call as its result until it is settled, so
 a gathering call whose run was lost finds its calls again (:meth:`Gathering.gathered`) when
 it runs again (found by state and task: the index on both keeps this cheap). Calls requeued as dead letters never carry it.
+
+A gathering call that fails *transiently* after gathering may leave its calls gathered: its
+retry finds them with :meth:`Gathering.gathered` and does their work then, after its backoff
+(putting them back on the queue instead would start a new burst per call at once, against
+the system that just failed). So that none is left behind, a call holding gathered calls is
+never gathered itself (it runs on its own retry), and when it ends without running again (a
+dead letter, or handed over to an identical call) the worker settles them as dead letters
+with its error (:meth:`Gathering.release`).
 """
 
 from __future__ import annotations
@@ -33,6 +41,24 @@ from canvasbridge.engine.ledger.schema import PENDING_STATES, CallState, task_at
 def _marker(into: int) -> str:
     """The result a call gathered by ``into`` carries until it is settled."""
     return json.dumps({"gathered_by": into})
+
+
+def _holding_gathered_calls(connection: sa.Connection, into: int, call_ids: list[int]) -> set[int]:
+    """Those of ``call_ids`` holding calls they gathered and did not settle (one pass over the
+    requeued calls of the task, as :meth:`Gathering.gathered` makes)."""
+    task = sa.select(task_calls.c.task).where(task_calls.c.id == into).scalar_subquery()
+    marker = sa.literal('{"gathered_by": ') + sa.cast(task_calls.c.requeued_to, sa.String) + sa.literal("}")
+    rows = connection.execute(
+        sa.select(task_calls.c.requeued_to)
+        .where(
+            task_calls.c.state == CallState.REQUEUED.value,
+            task_calls.c.task == task,
+            task_calls.c.requeued_to.in_(call_ids),
+            task_calls.c.result == marker,
+        )
+        .distinct()
+    ).scalars()
+    return {int(r) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -69,10 +95,12 @@ class Gathering:
             return []
         now = utc_now()
         with self.engine.begin() as connection:
+            # one holding gathered calls runs on its own retry: taken, it would leave them behind
+            held = _holding_gathered_calls(connection, into, list(call_ids))
             rows = connection.execute(
                 sa.update(task_calls)
                 .where(
-                    task_calls.c.id.in_(list(call_ids)),
+                    task_calls.c.id.in_([c for c in call_ids if c not in held]),
                     task_calls.c.state.in_([s.value for s in PENDING_STATES]),
                 )
                 .values(
@@ -99,6 +127,15 @@ class Gathering:
                 .order_by(task_calls.c.id)
             ).all()
         return [PendingCall(int(row.id), json.loads(row.params)) for row in rows]
+
+    def release(self, task: str, into: int, error: str) -> int:
+        """``into`` ended without running again: each call it gathered and did not settle
+        becomes a dead letter naming ``error``; how many."""
+        left = self.gathered(task, into)
+        if left:
+            reason = f"gathered by call #{into}, which ended without applying it: {error}"
+            self.settle(into, succeeded={}, failed=dict.fromkeys((c.id for c in left), reason))
+        return len(left)
 
     def settle(self, into: int, *, succeeded: Mapping[int, Any], failed: Mapping[int, str]) -> None:
         """Record the outcome of calls ``into`` gathered: a JSON summary for each that

@@ -25,8 +25,15 @@ gathers up to ``bulk.burst_max_calls`` of them (the engine's gathering, see
    mode, only our rows); a row the import rejects fails only the calls of its section, after
    one more try by REST (provisioning a missing user first, as the per-object path does);
 6. settle each gathered call: succeeded with its section's summary, or dead with its own
-   error (requeueable alone). Anything else going wrong makes every gathered call a dead
-   letter with that error, so none is left behind.
+   error (requeueable alone). A permanent error anywhere else makes every gathered call a
+   dead letter with that error, so none is left behind. A *transient* one (Canvas down, a
+   503 at the upload, a network error) settles nothing: the gathered calls stay gathered
+   by this call, which fails transiently and is retried by its task's retry policy; its
+   next run finds them (``ctx.gathered()``) and applies them again. They are not put back
+   on the queue: each would start a burst of its own at once against the failing Canvas,
+   ignoring the backoff. If this call ends without running again (a dead letter, or handed
+   over to an identical call), the worker settles them as dead letters with its error
+   (see ``engine/ledger/gathering.py``).
 """
 
 from __future__ import annotations
@@ -35,8 +42,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from canvasbridge.backoff import is_transient
 from canvasbridge.engine import TaskContext
-from canvasbridge.errors import CanvasbridgeError
+from canvasbridge.errors import CanvasbridgeError, ObjectBusy
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.bulk import apply_bulk
 from canvasbridge.provisioning.canvas_state import section_enrollments
@@ -144,9 +152,12 @@ def run_burst(ctx: TaskContext, fs_id: str) -> Burst:
     try:
         summary, failed = _apply(ctx, k, sections)
     except Exception as exc:
-        error = f"burst in call #{ctx.ledger_id} failed: {type(exc).__name__}: {exc}"
-        ctx.settle(succeeded={}, failed=dict.fromkeys(gathered, error))
-        raise
+        # permanent: it would fail again. ObjectBusy: giving way takes its attempt back, so its
+        # next run would not look for what it gathered (see wants_burst)
+        if not is_transient(exc) or isinstance(exc, ObjectBusy):
+            error = f"burst in call #{ctx.ledger_id} failed: {type(exc).__name__}: {exc}"
+            ctx.settle(succeeded={}, failed=dict.fromkeys(gathered, error))
+        raise  # transient: they stay gathered, for this call's retry to apply again
     outcomes = {
         c: _call_summary(asked[c], sis, s, ctx.ledger_id, summary)
         for sis, s in sections.items()
