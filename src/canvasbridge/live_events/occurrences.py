@@ -53,7 +53,8 @@ def _id(entity: Entity | None) -> str | None:
     return entity.local_id
 
 
-def _user(entity: Entity | None) -> str | None:
+def user_of(entity: Entity | None) -> str | None:
+    """Local user id of a Person entity (actor, assignee, member); ``None`` otherwise."""
     if entity is None:
         return None
     urn = entity.urn
@@ -86,7 +87,7 @@ def _join(name: str, *parts: str | None) -> str | None:
 
 def _quiz(event: CaliperEvent, name: str) -> str | None:
     obj = event.object
-    user = _user(obj.assignee) or _user(event.actor)
+    user = user_of(obj.assignee) or user_of(event.actor)
     return _join(name, _id(obj.assignable), user, second(event.event_time))
 
 
@@ -94,16 +95,16 @@ def _submission(event: CaliperEvent, name: str) -> str | None:
     obj = event.object
     count = _extra(obj, "count")
     attempt = str(count) if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
-    return _join(name, _id(obj.assignable), _user(obj.assignee) or _user(event.actor), attempt)
+    return _join(name, _id(obj.assignable), user_of(obj.assignee) or user_of(event.actor), attempt)
 
 
 def _grade(event: CaliperEvent, name: str) -> str | None:
     obj = event.object
-    return _join(name, _id(obj.assignable), _user(obj.assignee), second(event.event_time))
+    return _join(name, _id(obj.assignable), user_of(obj.assignee), second(event.event_time))
 
 
 def _session(event: CaliperEvent, name: str) -> str | None:
-    return _join(name, _user(event.actor), second(event.event_time))
+    return _join(name, user_of(event.actor), second(event.event_time))
 
 
 def _entry(event: CaliperEvent, name: str) -> str | None:

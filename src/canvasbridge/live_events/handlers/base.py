@@ -17,7 +17,7 @@ from datetime import datetime, tzinfo
 
 from canvasbridge.live_events.caliper import CaliperEvent, Entity
 from canvasbridge.live_events.lookups import CanvasLookups, OfflineLookups
-from canvasbridge.live_events.occurrences import occurrence_key
+from canvasbridge.live_events.occurrences import occurrence_key, user_of
 from canvasbridge.live_events.urns import local_id, try_parse_urn
 
 _OFFLINE = OfflineLookups()
@@ -67,18 +67,6 @@ class HandlerContext:
         if self.relevant is None or self.relevant(uid):
             return self.lookups
         return _OFFLINE
-
-
-def user_of(entity: Entity | None) -> str | None:
-    """Local user id of a Person entity (actor, assignee, member); ``None`` otherwise."""
-    if entity is None:
-        return None
-    urn = entity.urn
-    if urn is not None and urn.kind == "user":
-        return urn.local_id
-    if entity.type == "Person":
-        return local_id(entity.canvas.get("entity_id")) or None
-    return None
 
 
 def sis_id_for(
