@@ -93,7 +93,7 @@ def optional_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         return None
     limit: SignInLimit = request.app.state.sign_in_limit
-    client = client_address(request.client.host if request.client else None)
+    client = client_address(request)
     wait = limit.retry_after(client)
     if wait is not None:
         raise HTTPException(

@@ -15,6 +15,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
+from starlette.requests import Request
+
 MAX_CLIENTS = 10_000  # the clients remembered at once; the longest quiet are forgotten first
 
 
@@ -59,6 +61,6 @@ class SignInLimit:
         return times
 
 
-def client_address(host: str | None) -> str:
-    """The key a request is counted under (``request.client.host``; test clients have none)."""
-    return host or "unknown"
+def client_address(request: Request) -> str:
+    """The key a request is counted under: its client's address (test clients have none)."""
+    return request.client.host if request.client and request.client.host else "unknown"

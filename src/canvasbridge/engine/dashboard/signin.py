@@ -70,7 +70,7 @@ def login(
     if request.headers.get("sec-fetch-site") == "cross-site" or not login_csrf_ok(request, csrf):
         return _login_page(request, target, error="The form expired; please sign in again.", status_code=403)
     limit: SignInLimit = request.app.state.sign_in_limit
-    client = client_address(request.client.host if request.client else None)
+    client = client_address(request)
     wait = limit.retry_after(client)
     if wait is not None:
         log.warning("dashboard: a sign-in from %s was refused: too many wrong tokens", client)
