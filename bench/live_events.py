@@ -43,22 +43,14 @@ def _serve(size: str, seed: int, today: str, conn: Any) -> None:  # child proces
     from canvasbridge_emulators.canvas import create_app as canvas_app
     from canvasbridge_emulators.common import ServerThread
     from canvasbridge_emulators.salesforce import create_app as salesforce_app
-    from canvasbridge_emulators.salesforce import schema_from_spec
-    from canvasbridge_emulators.salesforce.schema import AMBITION_SPEC
+    from canvasbridge_emulators.salesforce.schema import default_schema
     from canvasbridge_emulators.university.activity import ActivityDataset
 
     dataset = ActivityDataset.generate(size, seed=seed, today=dt.date.fromisoformat(today))
     canvas = canvas_app()
     dataset.load_canvas(canvas.model)
-    spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
-    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {
-        "type": "string",
-        "external_id": True,
-        "unique": True,
-        "case_sensitive": True,
-    }
     sf_app, sf_model, _ = salesforce_app(
-        schema=schema_from_spec(spec), today=dt.date.fromisoformat(today), api_max=10_000_000
+        schema=default_schema(), today=dt.date.fromisoformat(today), api_max=10_000_000
     )
     dataset.load_salesforce(sf_model)
     sf_model.mark_seed()  # each run starts from this org (see _warm)

@@ -16,22 +16,15 @@ import datetime as dt
 from typing import Any
 
 from canvasbridge_emulators.common import ServerThread
-from canvasbridge_emulators.salesforce import create_app, schema_from_spec
-from canvasbridge_emulators.salesforce.schema import AMBITION_SPEC
+from canvasbridge_emulators.salesforce import create_app
+from canvasbridge_emulators.salesforce.schema import default_schema
 
 TODAY = dt.date(2026, 3, 4)
-EVENT_ID_FIELD = "Caliper_Event_Id__c"
 
 
 def ambition_schema() -> Any:
-    spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
-    spec["Canvas_Activitiy__c"][EVENT_ID_FIELD] = {
-        "type": "string",
-        "external_id": True,
-        "unique": True,
-        "case_sensitive": True,
-    }
-    return schema_from_spec(spec)
+    """The Ambition org with the Unique, case-sensitive event id field the docs ask for."""
+    return default_schema()
 
 
 def seed(model: Any, today: dt.date = TODAY, course: int = 565) -> dict[str, str]:
