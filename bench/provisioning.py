@@ -16,7 +16,8 @@ university, so the sources and the service do not share one interpreter lock. Ea
 sync's note splits its wall time: Canvas read (the provisioning report), sources read (FS,
 Cerebrum and SAP in parallel), plan, Canvas write; then the calls made to each source system
 and the CPU seconds each process spent (``service``: the benchmark's own process, the
-service and the Canvas emulator; then each source emulator; from ``/proc``, so Linux only).
+service and the Canvas emulator; ``users process``: the process in which the resync decides
+the users; then each source emulator; from ``/proc``, so Linux only).
 Wall times include the emulators' work, and the machine's two cores are shared by
 everything: on a loaded machine compare the CPU seconds.
 
@@ -29,6 +30,7 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from typing import Any
 from canvasbridge.engine import TaskContext
 from canvasbridge.flowkit import call_stats
 from canvasbridge.provisioning import runtime
-from canvasbridge.provisioning.resync import Sources, resync
+from canvasbridge.provisioning.resync import resync, sources_for
 from canvasbridge.provisioning.tasks.users import ensure_user
 from canvasbridge_emulators.canvas.app import DEFAULT_TOKEN
 from canvasbridge_emulators.canvas.app import create_app as create_canvas
@@ -131,8 +133,10 @@ class Bench:
         return TaskContext(task_name="bench", sections=self.sections, resources=self.resources)
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far: this process (service + Canvas emulator), then each source's."""
-        cpu = {"service": time.process_time()}
+        """CPU seconds so far: this process (service + Canvas emulator), the service's ended
+        child processes (the resync's users process), then each source's."""
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = {"service": time.process_time(), "users process": children.ru_utime + children.ru_stime}
         for system, process in zip(SOURCE_APPS, self.sources, strict=True):
             cpu[system] = _cpu_s(process.pid) if process.pid is not None else 0.0
         return cpu
@@ -157,8 +161,7 @@ class Bench:
 
     def full(self, **options: Any) -> Any:
         ctx = self.ctx()
-        sources = Sources(runtime.canvas(ctx), runtime.fs(ctx), runtime.cerebrum(ctx), runtime.sap(ctx))
-        return resync(sources, runtime.settings(ctx), ("all",), force=True, **options)
+        return resync(sources_for(ctx), runtime.settings(ctx), ("all",), force=True, **options)
 
     def reset_canvas(self) -> None:
         self.canvas.control.reset()

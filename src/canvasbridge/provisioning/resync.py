@@ -19,7 +19,7 @@ Steps:
 
 Users: the candidates are every person FS knows (with their username) plus every user the
 service owns in Canvas; each is decided by :func:`.desired.decide_user`, its account answered
-from Cerebrum's account list.
+from Cerebrum's account list, in a second process where one can run (:mod:`.user_decisions`).
 """
 
 from __future__ import annotations
@@ -32,13 +32,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from canvasbridge.clients.canvas.client import CanvasClient
-from canvasbridge.clients.cerebrum import CerebrumClient
+from canvasbridge.clients.cerebrum import CerebrumClient, CerebrumSettings
 from canvasbridge.clients.fs.client import FsClient
 from canvasbridge.clients.fs.identifiers import AktivitetId
 from canvasbridge.clients.sap import SapClient, location_id_of
 from canvasbridge.engine import TaskCall, TaskContext
 from canvasbridge.engine.ledger import Ledger
-from canvasbridge.errors import CanvasbridgeError
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import Directory, read_snapshot
 from canvasbridge.provisioning.desired import (
@@ -49,14 +48,14 @@ from canvasbridge.provisioning.desired import (
     accounts_from_chain,
     decide_section_enrollments,
     decide_unit,
-    decide_user,
     location_values,
 )
 from canvasbridge.provisioning.model import Snapshot
 from canvasbridge.provisioning.plan import Ownership, Plan, managed_counts, plan_snapshot
-from canvasbridge.provisioning.reads import FsData, ListedCerebrum, read_fs, read_persons
+from canvasbridge.provisioning.reads import FsData, read_fs, read_persons
 from canvasbridge.provisioning.rest import ApplyReport, Failure, RestExecutor
 from canvasbridge.provisioning.settings import ProvisioningSettings
+from canvasbridge.provisioning.user_decisions import Decided, UserDecider, decide_all, start_decider
 
 #: what each ``resync`` argument covers
 KIND_SETS: dict[str, tuple[str, ...]] = {
@@ -73,10 +72,14 @@ PhaseCallback = Callable[[str, Mapping[str, int] | None], None]
 
 @dataclass
 class Sources:
+    """The clients a resync reads through. ``cerebrum_settings`` (what ``cerebrum`` was built
+    from) lets the users be decided in a process of their own (:mod:`.user_decisions`)."""
+
     canvas: CanvasClient
     fs: FsClient | None = None
     cerebrum: CerebrumClient | None = None
     sap: SapClient | None = None
+    cerebrum_settings: CerebrumSettings | None = None
 
     def close(self) -> None:
         for client in (self.canvas, self.fs, self.cerebrum, self.sap):
@@ -94,6 +97,7 @@ def sources_for(ctx: TaskContext) -> Sources:
         fs=runtime.fs(ctx) if names.fs in sections else None,
         cerebrum=runtime.cerebrum(ctx) if names.cerebrum in sections else None,
         sap=runtime.sap(ctx) if names.sap in sections else None,
+        cerebrum_settings=runtime.cerebrum_settings(ctx) if names.cerebrum in sections else None,
     )
 
 
@@ -176,18 +180,14 @@ def desired_users(
     pool: ThreadPoolExecutor,
 ) -> set[str]:
     """Decide every candidate username on ``pool``; returns the SIS ids that must not stay active."""
+    return add_users(decide_all(cerebrum, settings, candidates, pool), snap, errors)
+
+
+def add_users(decided: Decided, snap: Snapshot, errors: list[str]) -> set[str]:
+    """Put the decided users in ``snap``; returns the SIS ids that must not stay active."""
+    errors.extend(decided.errors)
     retire: set[str] = set()
-
-    def one(username: str) -> Any:
-        try:
-            return decide_user(cerebrum, settings, username=username)
-        except CanvasbridgeError as exc:
-            return exc
-
-    for username, decision in zip(candidates, pool.map(one, candidates), strict=True):
-        if isinstance(decision, Exception):
-            errors.append(f"user {username}: {decision}")
-            continue
+    for decision in decided.decisions:
         if decision.excluded:
             continue
         if decision.desired is not None:
@@ -253,15 +253,15 @@ def build_desired(
     current: Snapshot,
     ownership: Ownership,
     errors: list[str],
+    users: UserDecider | None = None,
 ) -> Snapshot:
-    """Read the sources (see :mod:`.reads`): FS, Cerebrum and SAP at once, each within its bound."""
+    """Read the sources (see :mod:`.reads`): FS, Cerebrum and SAP at once, each within its bound;
+    the users through ``users`` (see :func:`resync`), none without it."""
     snap = Snapshot()
     limits = settings.resync.concurrency
-    want_users = "users" in kinds and sources.cerebrum is not None and sources.fs is not None
     want_courses = bool({"courses", "sections", "enrollments"} & set(kinds)) and sources.fs is not None
     with (
         ThreadPoolExecutor(limits.fs, thread_name_prefix="resync-fs") as fs_pool,
-        ThreadPoolExecutor(limits.cerebrum, thread_name_prefix="resync-cerebrum") as cerebrum_pool,
         ThreadPoolExecutor(4, thread_name_prefix="resync-stream") as streams,
     ):
         # FS persons, SAP's accounts, the users and the courses: each on a thread of its own
@@ -269,19 +269,17 @@ def build_desired(
         work = []
         if "accounts" in kinds and sources.sap is not None:
             work.append(streams.submit(desired_accounts, sources.sap, settings, snap))
-        if want_users:
-            assert sources.cerebrum is not None and persons is not None
-            cerebrum = sources.cerebrum
-            listing = cerebrum_pool.submit(cerebrum.accounts)
+        if users is not None:
+            assert persons is not None
+            decider = users
 
-            def users() -> None:
+            def decide_users() -> None:
                 candidates = {username for _number, username in persons.result() if username}
                 candidates |= {u.login_id for u in current.users.values() if ownership.user(u) and u.login_id}
                 # owned users absent from the desired set (retired accounts) are suspended by the plan
-                view = ListedCerebrum(cerebrum, listing.result())
-                desired_users(view, settings, sorted(candidates), snap, errors, cerebrum_pool)
+                add_users(decider.decide(sorted(candidates)), snap, errors)
 
-            work.append(streams.submit(users))
+            work.append(streams.submit(decide_users))
         if want_courses:
             assert sources.fs is not None and persons is not None
             fs = sources.fs
@@ -298,6 +296,13 @@ def build_desired(
 
 
 # ---------------------------------------------------------------------------- the run
+
+
+def _users(sources: Sources, settings: ProvisioningSettings, kinds: tuple[str, ...]) -> UserDecider | None:
+    """What decides the users when ``kinds`` has them and FS and Cerebrum are both there."""
+    if "users" not in kinds or sources.cerebrum is None or sources.fs is None:
+        return None
+    return start_decider(sources.cerebrum, sources.cerebrum_settings, settings)
 
 
 def resync(
@@ -325,16 +330,21 @@ def resync(
     timings: dict[str, float] = {}
     ownership = Ownership(settings)
     started = time.monotonic()
-    phase("reading Canvas", None)
-    current, _facts = read_snapshot(
-        sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s
-    )
-    timings["read_canvas_s"] = time.monotonic() - started
-    phase("reading Canvas", current.sizes())
-    errors: list[str] = []
-    started = time.monotonic()
-    phase("reading the sources", None)
-    desired = build_desired(sources, settings, expanded, current, ownership, errors)
+    users = _users(sources, settings, expanded)  # starts reading Cerebrum's account list
+    try:
+        phase("reading Canvas", None)
+        current, _facts = read_snapshot(
+            sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s
+        )
+        timings["read_canvas_s"] = time.monotonic() - started
+        phase("reading Canvas", current.sizes())
+        errors: list[str] = []
+        started = time.monotonic()
+        phase("reading the sources", None)
+        desired = build_desired(sources, settings, expanded, current, ownership, errors, users)
+    finally:
+        if users is not None:
+            users.close()
     timings["read_sources_s"] = time.monotonic() - started
     phase("reading the sources", {k: n for k, n in desired.sizes().items() if k in expanded})
     started = time.monotonic()

@@ -48,6 +48,11 @@ def cerebrum(ctx: TaskContext) -> CerebrumClient:
     return _client(ctx, "cerebrum", CerebrumSettings)  # type: ignore[no-any-return]
 
 
+def cerebrum_settings(ctx: TaskContext) -> CerebrumSettings:
+    """What :func:`cerebrum` builds its client from (another process can build its own)."""
+    return ctx.section(f"systems.{settings(ctx).systems.cerebrum}", CerebrumSettings)
+
+
 def sap(ctx: TaskContext) -> SapClient:
     return _client(ctx, "sap", SapSettings)  # type: ignore[no-any-return]
 

@@ -184,6 +184,11 @@ class ResyncSettings(_Section):
     """How a full resync reads the sources (FS, Cerebrum and SAP are read in parallel)."""
 
     concurrency: ResyncConcurrency = Field(default_factory=ResyncConcurrency)
+    users_process: bool = Field(
+        default=True,
+        description="decide the users (Cerebrum's reads) in a second process, so a full resync "
+        "uses two cores; false: on threads in the resync's own process",
+    )
 
 
 class ProvisioningSettings(_Section):

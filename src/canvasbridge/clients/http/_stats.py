@@ -83,3 +83,20 @@ class CallStats:
         with self._lock:
             self.total = 0
             self.by_endpoint.clear()
+
+    def take(self) -> dict[str, EndpointStats]:
+        """The counts so far, and start again from zero (to hand them to another process)."""
+        with self._lock:
+            taken, self.by_endpoint = self.by_endpoint, {}
+            self.total = 0
+            return taken
+
+    def absorb(self, counts: dict[str, EndpointStats]) -> None:
+        """Add counts taken in another process. Hooks are not called: that process fed its own."""
+        with self._lock:
+            for key, theirs in counts.items():
+                entry = self.by_endpoint.setdefault(key, EndpointStats())
+                entry.calls += theirs.calls
+                entry.errors += theirs.errors
+                entry.seconds += theirs.seconds
+                self.total += theirs.calls
