@@ -25,6 +25,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from canvasbridge_emulators.cerebrum.changes import CerebrumChanges
+from canvasbridge_emulators.cerebrum.direct import DirectRoutes
 from canvasbridge_emulators.cerebrum.models import DEFAULT_API_KEY_HEADER, CerebrumModel
 from canvasbridge_emulators.cerebrum.responses import CerebrumResponses
 from canvasbridge_emulators.cerebrum.urls import routes
@@ -47,10 +48,9 @@ def create_app(
     model = CerebrumModel(university, api_keys=api_keys or {api_key: "canvasbridge"}, header=header)
     control = EmulatorControl("cerebrum", reset=university.reset, state=model.state)
     changes = CerebrumChanges(university, publisher or MemoryPublisher(), iss=iss)
-    app = Starlette(
-        routes=[*control_routes(control), *change_routes(changes), *routes(CerebrumResponses(model))]
-    )
-    return ControlMiddleware(app, control), model, control, changes
+    api = routes(CerebrumResponses(model))
+    app = Starlette(routes=[*control_routes(control), *change_routes(changes), *api])
+    return ControlMiddleware(DirectRoutes(app, api), control), model, control, changes
 
 
 __all__ = ["DEFAULT_API_KEY", "CerebrumChanges", "CerebrumModel", "create_app"]

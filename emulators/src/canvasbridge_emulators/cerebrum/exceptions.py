@@ -8,7 +8,7 @@ header"``), with the header's name under ``api-key-header`` (CRB
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+import orjson
 
 
 class CerebrumError(Exception):
@@ -19,8 +19,8 @@ class CerebrumError(Exception):
         self.message = message
         self.data = data
 
-    def response(self) -> JSONResponse:
-        return JSONResponse({"message": self.message, **self.data}, status_code=self.status)
+    def body(self) -> bytes:
+        return orjson.dumps({"message": self.message, **self.data})
 
 
 class BadRequest(CerebrumError):

@@ -1,4 +1,4 @@
-"""Routes of the Cerebrum emulator, under ``/v1`` as the real API."""
+"""Routes of the Cerebrum emulator, under ``/v1`` as the real API (GET, and so HEAD, only)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ from canvasbridge_emulators.cerebrum.responses import CerebrumResponses
 
 
 def routes(responses: CerebrumResponses) -> list[Route]:
-    h = responses.handlers()
+    h = responses.endpoints()
     return [
-        Route("/v1/persons/{id:int}", h["person"]),
-        Route("/v1/persons/{id:int}/accounts", h["person_accounts"]),
-        Route("/v1/persons/{id:int}/external-ids", h["person_external_ids"]),
-        Route("/v1/persons/{id:int}/affiliations", h["person_affiliations"]),
-        Route("/v1/accounts/", h["accounts"]),
-        Route("/v1/accounts/{name}", h["account"]),
-        Route("/v1/accounts/{name}/quarantines", h["account_quarantines"]),
-        Route("/v1/accounts/{name}/groups", h["account_groups"]),
-        Route("/v1/groups/{name}", h["group"]),
-        Route("/v1/groups/{name}/members/", h["group_members"]),
-        Route("/v1/ous/{id:int}", h["ou"]),
-        Route("/v1/search/persons/external-ids", h["search_external_ids"]),
+        Route(path, h[name], methods=["GET"])
+        for path, name in (
+            ("/v1/persons/{id:int}", "person"),
+            ("/v1/persons/{id:int}/accounts", "person_accounts"),
+            ("/v1/persons/{id:int}/external-ids", "person_external_ids"),
+            ("/v1/persons/{id:int}/affiliations", "person_affiliations"),
+            ("/v1/accounts/", "accounts"),
+            ("/v1/accounts/{name}", "account"),
+            ("/v1/accounts/{name}/quarantines", "account_quarantines"),
+            ("/v1/accounts/{name}/groups", "account_groups"),
+            ("/v1/groups/{name}", "group"),
+            ("/v1/groups/{name}/members/", "group_members"),
+            ("/v1/ous/{id:int}", "ou"),
+            ("/v1/search/persons/external-ids", "search_external_ids"),
+        )
     ]
