@@ -13,8 +13,9 @@ Scenarios (each on fresh emulators over the same synthetic university):
 The Canvas emulator runs in this process (its request counters and model are read here);
 FS, Cerebrum and SAP each run in a process of their own over the same deterministic
 university, so the sources and the service do not share one interpreter lock. Each full
-sync's note splits its wall time: Canvas read (the provisioning report), sources read (FS,
-Cerebrum and SAP in parallel), plan, Canvas write; then the calls made to each source system
+sync's note splits its wall time: Canvas read (the provisioning report) and sources read (FS,
+Cerebrum and SAP in parallel), which run at the same time and are timed from the same start,
+then plan and Canvas write; then the calls made to each source system
 and the CPU seconds each process spent (``service``: the benchmark's own process, the
 service and the Canvas emulator; ``users process``: the process in which the resync decides
 the users; then each source emulator; from ``/proc``, so Linux only).

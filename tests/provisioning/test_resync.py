@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from canvasbridge.clients.cerebrum import Account
+from canvasbridge.provisioning import resync as resync_module
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import read_snapshot
 from canvasbridge.provisioning.model import Snapshot
@@ -322,3 +324,27 @@ def test_a_listed_account_without_e_mail_or_activity_is_read_on_its_own():
     bare = view.account("bare")
     assert (bare.primary_email, bare.active) == ("bare@uio.no", False)
     assert Client.asked == ["bare"]
+
+
+def test_canvas_and_the_sources_are_read_at_the_same_time(stack, monkeypatch):
+    """Canvas's provisioning report can take minutes: FS is read meanwhile, not after it."""
+    src = sources(stack)
+    fs_reading = threading.Event()
+    personer = src.fs.personer
+
+    def reading_personer(*args, **kwargs):
+        fs_reading.set()
+        return personer(*args, **kwargs)
+
+    monkeypatch.setattr(src.fs, "personer", reading_personer)
+    seen_during_canvas_read = []
+
+    def slow_canvas_read(*args, **kwargs):
+        seen_during_canvas_read.append(fs_reading.wait(timeout=10))
+        return read_snapshot(*args, **kwargs)
+
+    monkeypatch.setattr(resync_module, "read_snapshot", slow_canvas_read)
+    result = resync(src, runtime.settings(stack.ctx()), ("all",), dry_run=True)
+    assert result.ok, result.errors
+    assert seen_during_canvas_read == [True]
+    assert result.desired["users"] > 0 and result.desired["enrollments"] > 0

@@ -2,13 +2,15 @@
 
 Each phase ("reading Canvas", "reading the sources", "planning", "writing (rest)") shows a
 spinner with its elapsed time while it runs, and leaves one line when it ends, with what it
-read, planned or wrote and how long it took. Only the writing phase has a bar and a count,
+read, planned or wrote and how long it took. Phases may overlap (Canvas and the sources are
+read at the same time): each has its own spinner. Only the writing phase has a bar and a count,
 since only there is the total known. Give it the stderr console, so stdout holds only the
 plan (or the JSON document); on a console that is not a terminal only the lines are printed.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -54,9 +56,8 @@ class PhaseDisplay:
             console=console,
             transient=True,
         )
-        self._task: TaskID | None = None
-        self._started = 0.0
-
+        self._running: dict[str, tuple[TaskID, float]] = {}  # phase → its spinner, when it started
+        self._lock = threading.Lock()  # phases start and end on different threads
         self._live = console.is_terminal  # elsewhere (a log file, a pipe) only the lines
 
     def __enter__(self) -> PhaseDisplay:
@@ -71,13 +72,14 @@ class PhaseDisplay:
             self._progress.stop()
 
     def phase(self, name: str, counts: Mapping[str, int] | None) -> None:
-        if counts is None:
-            self._drop()
-            self._started = time.monotonic()
-            self._task = self._progress.add_task(f"{name}…", total=None)
-            return
-        self._drop()
-        elapsed = time.monotonic() - self._started
+        with self._lock:
+            if counts is None:
+                task = self._progress.add_task(f"{name}…", total=None)
+                self._running[name] = (task, time.monotonic())
+                return
+            task, started = self._running.pop(name)
+            self._progress.remove_task(task)
+        elapsed = time.monotonic() - started
         what = ", ".join(f"{n} {label}" for label, n in counts.items()) or "nothing"
         self.console.print(Text(f"{name}: {what} ({elapsed:.1f} s)", style="dim"), soft_wrap=True)
 
@@ -94,10 +96,7 @@ class PhaseDisplay:
             self._progress.start()
 
     def writes(self, done: int, total: int) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, completed=done, total=total)
-
-    def _drop(self) -> None:
-        if self._task is not None:
-            self._progress.remove_task(self._task)
-            self._task = None
+        with self._lock:
+            writing = [task for name, (task, _) in self._running.items() if name.startswith("writing")]
+        for task in writing:
+            self._progress.update(task, completed=done, total=total)

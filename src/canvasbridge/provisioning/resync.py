@@ -8,7 +8,8 @@ Steps:
 1. *Desired state* from the sources, read at once with a bound per system (:mod:`.reads`):
    FS collections and SAP's location list once each, Cerebrum's account list once, plus the
    primary flag and quarantines per candidate user.
-2. *Current state* from Canvas through one provisioning report (a handful of calls).
+2. *Current state* from Canvas through one provisioning report (a handful of calls), read
+   while step 1 runs.
 3. *Plan* with :func:`.plan.plan_snapshot`; destructive operations are checked against the
    safety limits (:meth:`.plan.Plan.check_safety`), which stop the run unless ``force``.
 4. *Write*: below ``bulk.threshold`` planned writes by REST, at or above it as one SIS import
@@ -250,13 +251,14 @@ def build_desired(
     sources: Sources,
     settings: ProvisioningSettings,
     kinds: tuple[str, ...],
-    current: Snapshot,
+    current: Callable[[], Snapshot],
     ownership: Ownership,
     errors: list[str],
     users: UserDecider | None = None,
 ) -> Snapshot:
     """Read the sources (see :mod:`.reads`): FS, Cerebrum and SAP at once, each within its bound;
-    the users through ``users`` (see :func:`resync`), none without it."""
+    the users through ``users`` (see :func:`resync`), none without it. ``current`` gives Canvas
+    as read (it may still be reading): only the users the service owns there are taken from it."""
     snap = Snapshot()
     limits = settings.resync.concurrency
     want_courses = bool({"courses", "sections", "enrollments"} & set(kinds)) and sources.fs is not None
@@ -274,10 +276,13 @@ def build_desired(
             decider = users
 
             def decide_users() -> None:
-                candidates = {username for _number, username in persons.result() if username}
-                candidates |= {u.login_id for u in current.users.values() if ownership.user(u) and u.login_id}
-                # owned users absent from the desired set (retired accounts) are suspended by the plan
-                add_users(decider.decide(sorted(candidates)), snap, errors)
+                in_fs = {username for _number, username in persons.result() if username}
+                add_users(decider.decide(sorted(in_fs)), snap, errors)
+                # then the users we own in Canvas that FS no longer knows (once Canvas is read);
+                # those absent from the desired set (retired accounts) are suspended by the plan
+                owned = {u.login_id for u in current().users.values() if ownership.user(u) and u.login_id}
+                if owned - in_fs:
+                    add_users(decider.decide(sorted(owned - in_fs)), snap, errors)
 
             work.append(streams.submit(decide_users))
         if want_courses:
@@ -329,24 +334,31 @@ def resync(
     expanded = expand(kinds)
     timings: dict[str, float] = {}
     ownership = Ownership(settings)
+    errors: list[str] = []
     started = time.monotonic()
     users = _users(sources, settings, expanded)  # starts reading Cerebrum's account list
-    try:
-        phase("reading Canvas", None)
-        current, _facts = read_snapshot(
-            sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s
-        )
+
+    def read_canvas() -> tuple[Snapshot, Any]:
+        read = read_snapshot(sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s)
         timings["read_canvas_s"] = time.monotonic() - started
-        phase("reading Canvas", current.sizes())
-        errors: list[str] = []
-        started = time.monotonic()
-        phase("reading the sources", None)
-        desired = build_desired(sources, settings, expanded, current, ownership, errors, users)
-    finally:
-        if users is not None:
-            users.close()
-    timings["read_sources_s"] = time.monotonic() - started
-    phase("reading the sources", {k: n for k, n in desired.sizes().items() if k in expanded})
+        phase("reading Canvas", read[0].sizes())
+        return read
+
+    # Canvas's report and the sources are read at the same time: a report can take minutes
+    with ThreadPoolExecutor(1, thread_name_prefix="resync-canvas") as canvas_reader:
+        try:
+            phase("reading Canvas", None)
+            canvas = canvas_reader.submit(read_canvas)
+            phase("reading the sources", None)
+            desired = build_desired(
+                sources, settings, expanded, lambda: canvas.result()[0], ownership, errors, users
+            )
+        finally:
+            if users is not None:
+                users.close()
+        timings["read_sources_s"] = time.monotonic() - started
+        phase("reading the sources", {k: n for k, n in desired.sizes().items() if k in expanded})
+        current, _facts = canvas.result()
     started = time.monotonic()
     phase("planning", None)
     plan = plan_snapshot(desired, current, ownership, expanded)

@@ -99,10 +99,12 @@ class ProcessDecider:
             initializer=_child_start,
             initargs=(config, settings),
         )
-        self._listing = self._pool.submit(_in_child, _child_read_listing)
+        self._listing: Future[_Answer] | None = self._pool.submit(_in_child, _child_read_listing)
 
     def decide(self, candidates: list[str]) -> Decided:
-        self._result(self._listing)
+        if self._listing is not None:  # its errors and counts arrive once
+            listing, self._listing = self._listing, None
+            self._result(listing)
         decided: Decided = self._result(self._pool.submit(_in_child, _child_decide, candidates))
         return decided
 
