@@ -130,10 +130,27 @@ def test_a_gathering_call_ending_without_a_retry_makes_what_it_still_holds_dead_
     ctx.gather([b, c])
     ctx.settle(succeeded={b: {}}, failed={})
 
-    assert ledger.release("sync", ctx.ledger_id, "TransientError: Canvas answered 503") == 1
+    assert ledger.release(ctx.ledger_id, "TransientError: Canvas answered 503") == 1
 
     dead = ledger.get(c)
     assert dead.state is CallState.DEAD and f"call #{ctx.ledger_id}" in (dead.last_error or "")
     assert "503" in (dead.last_error or "")
     assert ledger.get(b).state is CallState.SUCCEEDED
-    assert ledger.release("sync", ctx.ledger_id, "again") == 0
+    assert ledger.release(ctx.ledger_id, "again") == 0
+
+
+def test_a_gathering_call_given_up_after_lost_runs_makes_what_it_holds_dead_letters(ledger):
+    ctx = running_ctx(ledger, "sync", key="a")
+    b = queued(ledger, "sync", key="b")
+    ctx.gather([b])
+    # its worker died with it, every time: redelivered until it is out of attempts
+    for _ in range(2):
+        assert ledger.claim(ctx.ledger_id, max_attempts=3).proceed
+    given_up = ledger.claim(ctx.ledger_id, max_attempts=3)
+    assert not given_up.proceed and "gave up" in given_up.reason
+
+    assert ledger.get(ctx.ledger_id).state is CallState.DEAD
+    dead = ledger.get(b)  # not left requeued to a call that will never run again
+    assert dead.state is CallState.DEAD
+    assert f"call #{ctx.ledger_id}" in (dead.last_error or "") and "gave up" in (dead.last_error or "")
+    assert ledger.release(ctx.ledger_id, "again") == 0

@@ -186,7 +186,7 @@ class Executor:
             )
             run.outcome = RunOutcome.DEAD
         if run.outcome is not RunOutcome.RETRYING:  # no retry of it will apply what it gathered
-            released = ledger.release(run.task_name, run.call_id, describe(error)[0])
+            released = ledger.release(run.call_id, describe(error)[0])
             if released:
                 log.warning(
                     "task %s#%d: %d gathered calls became dead letters", run.task_name, run.call_id, released

@@ -21,7 +21,8 @@ retry finds them with :meth:`Gathering.gathered` and does their work then, after
 the system that just failed). So that none is left behind, a call holding gathered calls is
 never gathered itself (it runs on its own retry), and when it ends without running again (a
 dead letter, or handed over to an identical call) the worker settles them as dead letters
-with its error (:meth:`Gathering.release`).
+with its error (:meth:`Gathering.release`); when the ledger gives it up because its runs
+were lost with their workers, the ledger does so in the same transaction.
 """
 
 from __future__ import annotations
@@ -128,72 +129,99 @@ class Gathering:
             ).all()
         return [PendingCall(int(row.id), json.loads(row.params)) for row in rows]
 
-    def release(self, task: str, into: int, error: str) -> int:
+    def release(self, into: int, error: str) -> int:
         """``into`` ended without running again: each call it gathered and did not settle
         becomes a dead letter naming ``error``; how many."""
-        left = self.gathered(task, into)
-        if left:
-            reason = f"gathered by call #{into}, which ended without applying it: {error}"
-            self.settle(into, succeeded={}, failed=dict.fromkeys((c.id for c in left), reason))
-        return len(left)
+        with self.engine.begin() as connection:
+            return release_gathered(connection, into, error)
 
     def settle(self, into: int, *, succeeded: Mapping[int, Any], failed: Mapping[int, str]) -> None:
         """Record the outcome of calls ``into`` gathered: a JSON summary for each that
         succeeded, an error for each that failed (a dead letter). Others are left alone."""
-        now = utc_now()
-        by_id = task_calls.c.id == sa.bindparam("call_id")
-        gathered = sa.and_(
-            task_calls.c.requeued_to == into,
-            task_calls.c.state == CallState.REQUEUED.value,
-            task_calls.c.result == _marker(into),
-        )
-        ended = {
-            "attempts": task_calls.c.attempts + 1,
-            "started_at": sa.func.coalesce(task_calls.c.started_at, now),
-            "finished_at": now,
-            "updated_at": now,
-            "next_attempt_at": None,
-        }
         with self.engine.begin() as connection:
-            dead: Sequence[Any] = []
-            if failed:  # only ``into`` settles its calls: nothing else changes them meanwhile
-                dead = connection.execute(
-                    sa.select(task_calls.c.id, task_calls.c.attempts, task_calls.c.task).where(
-                        task_calls.c.id.in_(list(failed)), gathered
-                    )
-                ).all()
-            if succeeded:
-                connection.execute(
-                    sa.update(task_calls)
-                    .where(by_id, gathered)
-                    .values(state=CallState.SUCCEEDED.value, result=sa.bindparam("summary"), **ended),
-                    [
-                        {"call_id": call_id, "summary": json.dumps(summary, default=str)}
-                        for call_id, summary in succeeded.items()
-                    ],
-                )
-            if dead:
-                connection.execute(
-                    sa.update(task_calls)
-                    .where(by_id, gathered)
-                    .values(
-                        state=CallState.DEAD.value, result=None, last_error=sa.bindparam("error"), **ended
-                    ),
-                    [{"call_id": row.id, "error": failed[int(row.id)]} for row in dead],
-                )
-                connection.execute(
-                    sa.insert(task_attempts),
-                    [
-                        {
-                            "call_id": row.id,
-                            "number": row.attempts + 1,
-                            "outcome": "dead",
-                            "error": failed[int(row.id)],
-                            "started_at": now,
-                            "finished_at": now,
-                        }
-                        for row in dead
-                    ],
-                )
+            dead = settle_gathered(connection, into, succeeded=succeeded, failed=failed)
         if dead:
             metrics.TASKS_DEAD.labels(dead[0].task).inc(len(dead))
+
+
+def release_gathered(connection: sa.Connection, into: int, error: str) -> int:
+    """In ``connection``'s transaction: every call ``into`` gathered and did not settle becomes
+    a dead letter naming ``error`` (``into`` itself was given up); how many."""
+    left = (
+        connection.execute(
+            sa.select(task_calls.c.id).where(
+                task_calls.c.state == CallState.REQUEUED.value,
+                task_calls.c.requeued_to == into,
+                task_calls.c.result == _marker(into),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    reason = f"gathered by call #{into}, which ended without applying it: {error}"
+    dead = settle_gathered(
+        connection, into, succeeded={}, failed=dict.fromkeys((int(i) for i in left), reason)
+    )
+    if dead:
+        metrics.TASKS_DEAD.labels(dead[0].task).inc(len(dead))
+    return len(dead)
+
+
+def settle_gathered(
+    connection: sa.Connection, into: int, *, succeeded: Mapping[int, Any], failed: Mapping[int, str]
+) -> Sequence[Any]:
+    """:meth:`Gathering.settle` in ``connection``'s transaction; the rows (id, attempts, task)
+    of the calls that became dead letters (their metric is the caller's to count)."""
+    now = utc_now()
+    by_id = task_calls.c.id == sa.bindparam("call_id")
+    gathered = sa.and_(
+        task_calls.c.requeued_to == into,
+        task_calls.c.state == CallState.REQUEUED.value,
+        task_calls.c.result == _marker(into),
+    )
+    ended = {
+        "attempts": task_calls.c.attempts + 1,
+        "started_at": sa.func.coalesce(task_calls.c.started_at, now),
+        "finished_at": now,
+        "updated_at": now,
+        "next_attempt_at": None,
+    }
+    dead: Sequence[Any] = []
+    if failed:  # only ``into`` settles its calls: nothing else changes them meanwhile
+        dead = connection.execute(
+            sa.select(task_calls.c.id, task_calls.c.attempts, task_calls.c.task).where(
+                task_calls.c.id.in_(list(failed)), gathered
+            )
+        ).all()
+    if succeeded:
+        connection.execute(
+            sa.update(task_calls)
+            .where(by_id, gathered)
+            .values(state=CallState.SUCCEEDED.value, result=sa.bindparam("summary"), **ended),
+            [
+                {"call_id": call_id, "summary": json.dumps(summary, default=str)}
+                for call_id, summary in succeeded.items()
+            ],
+        )
+    if dead:
+        connection.execute(
+            sa.update(task_calls)
+            .where(by_id, gathered)
+            .values(state=CallState.DEAD.value, result=None, last_error=sa.bindparam("error"), **ended),
+            [{"call_id": row.id, "error": failed[int(row.id)]} for row in dead],
+        )
+        connection.execute(
+            sa.insert(task_attempts),
+            [
+                {
+                    "call_id": row.id,
+                    "number": row.attempts + 1,
+                    "outcome": "dead",
+                    "error": failed[int(row.id)],
+                    "started_at": now,
+                    "finished_at": now,
+                }
+                for row in dead
+            ],
+        )
+    return dead

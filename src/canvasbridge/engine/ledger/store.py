@@ -27,7 +27,7 @@ from canvasbridge.engine.calls import TaskCall
 from canvasbridge.engine.envelope import Envelope
 from canvasbridge.engine.ledger import retention
 from canvasbridge.engine.ledger.batching import GroupCommit
-from canvasbridge.engine.ledger.gathering import Gathering
+from canvasbridge.engine.ledger.gathering import Gathering, release_gathered
 from canvasbridge.engine.ledger.handover import back_to_waiting
 from canvasbridge.engine.ledger.holds import Holds
 from canvasbridge.engine.ledger.hot import HotStatements, Row
@@ -371,6 +371,7 @@ class Ledger(Parking, Queries, Gathering):
         )
         self._finish(connection, request.call_id, CallState.DEAD, now, last_error=error)
         self._log_attempt(connection, request.call_id, attempt, "lost", error, None, None, now)
+        release_gathered(connection, request.call_id, error)  # none of them would run
         return Claim(request.call_id, attempt, proceed=False, reason=error)
 
     @staticmethod
