@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from canvasbridge.clients.fs import (
     AktivitetId,
@@ -17,6 +18,8 @@ from canvasbridge.clients.fs import (
     FsClient,
     FsSettings,
     OrgenhetId,
+    Studentundervisning,
+    Studentundervisningsaktivitet,
     Undervisning,
     UndervisningId,
 )
@@ -265,3 +268,57 @@ def test_a_bad_request_is_permanent_and_not_retried(fs: FsClient, emu: EmulatorH
         list(fs.personer(ukjent="x"))
     assert not isinstance(info.value, (TransientError, NotFoundError))
     assert emu.count("GET /{resource}", 400) == 1
+
+
+# ---------------------------------------------------------------- participation without models
+
+
+def test_participation_refs_are_the_values_the_models_hold(
+    server: ServerThread, emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs = make_client(server, monkeypatch, page_size=7)
+    units = [(s.person.personlopenummer, s.target_href) for s in fs.studentundervisning(fields="*")]
+    groups = [
+        (s.person.personlopenummer, s.target_href) for s in fs.studentundervisningsaktiviteter(fields="*")
+    ]
+    assert len(units) > 7 and all(UndervisningId.parse(href) for _, href in units)
+    assert len(groups) > 7 and all(AktivitetId.parse(href) for _, href in groups)
+
+    def unused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("items of the usual shape are read without the model")
+
+    for model in (Studentundervisning, Studentundervisningsaktivitet):
+        monkeypatch.setattr(model, "model_validate", unused)
+    assert list(fs.studentundervisning_refs(fields="person,undervisning")) == units
+    assert list(fs.studentundervisningsaktivitet_refs(fields="person,undervisningsaktivitet")) == groups
+    # without fields the items are bare hrefs, each followed, as for the models
+    followed = list(fs.studentundervisning_refs(**{"undervisning.emne.kode": "INF1001"}))
+    assert followed and sorted(followed) == sorted(
+        (n, h) for n, h in units if UndervisningId.parse(h).emne.kode == "INF1001"
+    )
+    assert fs.stats.calls("fs", "GET studentundervisning/{id}") == len(followed)
+
+
+ODD_ITEMS = [
+    {"person": {"personlopenummer": "12"}, "undervisning": {"href": "undervisning/185,A,1,2026,VÅR,1"}},
+    {"person": {}, "undervisning": {"href": "undervisning/185,A,1,2026,VÅR,1", "rel": "x"}},
+    {"person": {"personlopenummer": None}, "undervisning": {"rel": "no href"}},
+    {"person": {"personlopenummer": 5}, "undervisning": "undervisning/185,A,1,2026,VÅR,1"},
+    {"undervisning": {"href": "undervisning/185,A,1,2026,VÅR,1"}},
+    {"person": "personer/5", "undervisning": {"href": "undervisning/185,A,1,2026,VÅR,1"}},
+    {"person": {"personlopenummer": True}, "undervisning": {"href": "undervisning/185,A,1,2026,VÅR,1"}},
+]
+
+
+@pytest.mark.parametrize("item", ODD_ITEMS)
+def test_a_participation_of_another_shape_is_read_as_the_model_reads_it(
+    fs: FsClient, monkeypatch: pytest.MonkeyPatch, item: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(fs, "iter_collection", lambda *args, **kwargs: iter([item]))
+    try:
+        model = Studentundervisning.model_validate(item)
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            list(fs.studentundervisning_refs())
+        return
+    assert list(fs.studentundervisning_refs()) == [(model.person.personlopenummer, model.target_href)]

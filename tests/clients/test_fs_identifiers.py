@@ -15,6 +15,7 @@ from canvasbridge.clients.fs import (
     SemesterId,
     UndervisningId,
 )
+from canvasbridge.clients.fs.identifiers import aktivitet_id, undervisning_id
 from canvasbridge.errors import PermanentError
 
 
@@ -83,6 +84,17 @@ def test_malformed_identifiers_raise_a_permanent_error_naming_the_input(kind: ty
     assert text in str(info.value)
 
 
+def test_remembered_parses_share_one_id_and_still_refuse_a_bad_text_every_time() -> None:
+    href = "http://fs/undervisningsaktiviteter/185,INF1000,1,2026,H%C3%98ST,1,2-1"
+    first = aktivitet_id(href)
+    assert first == AktivitetId.parse(href) and aktivitet_id(href) is first
+    assert undervisning_id(first.undervisning.path) == first.undervisning
+    assert first.display == "185,INF1000,1,2026,HØST,1,2-1" == ",".join(first.parts())
+    for _ in range(2):
+        with pytest.raises(InvalidIdentifierError):
+            undervisning_id("emner/185,INF1000,1")
+
+
 def test_orgenhet_parent_code_and_personrolle() -> None:
     org = OrgenhetId.parse("organisasjonsenheter/185,15,4,0")
     assert org.stedkode == "150400"
@@ -107,6 +119,7 @@ def test_any_aktivitet_round_trips_through_its_formatted_path(
     inst: int, kode: str, versjon: str, ar: int, termin: str, nr: int, akt: str
 ) -> None:
     ua = AktivitetId(UndervisningId(EmneId(inst, kode, versjon), ar, termin, nr), akt)
+    assert ua.display == ",".join((str(inst), kode, versjon, str(ar), termin, str(nr), akt))
     assert AktivitetId.parse(ua.path) == ua
     assert AktivitetId.parse(str(ua)) == ua
     assert str(ua).count(",") == 6

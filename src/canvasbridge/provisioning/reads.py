@@ -30,10 +30,9 @@ from canvasbridge.clients.cerebrum import (
     Quarantines,
 )
 from canvasbridge.clients.fs.client import FsClient
-from canvasbridge.clients.fs.identifiers import UndervisningId
+from canvasbridge.clients.fs.identifiers import AktivitetId, UndervisningId
 from canvasbridge.clients.fs.models import Emne, Personrolle, Undervisning, Undervisningsaktivitet
 from canvasbridge.errors import NotFoundError
-from canvasbridge.provisioning.desired import FIELDS
 
 
 class ListedCerebrum:
@@ -86,46 +85,74 @@ class FsData:
     roles_by_unit: dict[str, list[Personrolle]] = field(default_factory=dict)
 
 
+#: the top-level fields each collection's reader uses (FS's ``fields``; the models hold the
+#: rest as optional), so FS sends no more than that
+PERSON_FIELDS = "personlopenummer,brukernavn"
+EMNE_FIELDS = "institusjon,kode,versjon,navn,organisasjonsenheter"
+UNIT_FIELDS = "emne,semester,terminnummer,lukket,lms"
+ACTIVITY_FIELDS = "undervisning,aktivitet,navn,lms"
+ROLE_FIELDS = "person,rolle,undervisning,undervisningsaktivitet"
+UNIT_STUDENT_FIELDS = "person,undervisning"
+ACTIVITY_STUDENT_FIELDS = "person,undervisningsaktivitet"
+
+
 def read_persons(fs: FsClient, pool: Executor) -> list[tuple[int | None, str | None]]:
-    return [(p.personlopenummer, p.brukernavn) for p in fs.personer(fields=FIELDS, pool=pool)]
+    return [(p.personlopenummer, p.brukernavn) for p in fs.personer(fields=PERSON_FIELDS, pool=pool)]
+
+
+def display_keys(parse: Callable[[str], UndervisningId | AktivitetId]) -> Callable[[str], str]:
+    """href → the display key of the id it names, each distinct href parsed once (a full
+    resync meets some 16,000 units and activities in 300,000 participations)."""
+    keys: dict[str, str] = {}
+
+    def key(href: str) -> str:
+        found = keys.get(href)
+        if found is None:
+            found = keys[href] = parse(href).display
+        return found
+
+    return key
 
 
 def _activities(fs: FsClient, pool: Executor) -> dict[str, list[Undervisningsaktivitet]]:
     by_unit: dict[str, list[Undervisningsaktivitet]] = defaultdict(list)
-    for activity in fs.undervisningsaktiviteter(fields=FIELDS, pool=pool):
+    for activity in fs.undervisningsaktiviteter(fields=ACTIVITY_FIELDS, pool=pool):
         by_unit[activity.id.undervisning.display].append(activity)
     return by_unit
 
 
 def _unit_students(fs: FsClient, pool: Executor) -> dict[str, list[int]]:
     students: dict[str, list[int]] = defaultdict(list)
-    for s in fs.studentundervisning(fields=FIELDS, pool=pool):
-        if s.person.personlopenummer is not None:
-            students[s.undervisning_id.display].append(s.person.personlopenummer)
+    key = display_keys(UndervisningId.parse)
+    for number, href in fs.studentundervisning_refs(fields=UNIT_STUDENT_FIELDS, pool=pool):
+        if number is not None:
+            students[key(href)].append(number)
     return students
 
 
 def _activity_students(fs: FsClient, pool: Executor) -> dict[str, list[int]]:
     students: dict[str, list[int]] = defaultdict(list)
-    for sa in fs.studentundervisningsaktiviteter(fields=FIELDS, pool=pool):
-        if sa.person.personlopenummer is not None:
-            students[sa.aktivitet_id.display].append(sa.person.personlopenummer)
+    key = display_keys(AktivitetId.parse)
+    for number, href in fs.studentundervisningsaktivitet_refs(fields=ACTIVITY_STUDENT_FIELDS, pool=pool):
+        if number is not None:
+            students[key(href)].append(number)
     return students
 
 
 def _roles(fs: FsClient, pool: Executor) -> dict[str, list[Personrolle]]:
     by_unit: dict[str, list[Personrolle]] = defaultdict(list)
-    for role in fs.personroller(fields=FIELDS, pool=pool):
+    key = display_keys(UndervisningId.parse)
+    for role in fs.personroller(fields=ROLE_FIELDS, pool=pool):
         if role.undervisning is not None:
-            by_unit[UndervisningId.parse(role.undervisning.href).display].append(role)
+            by_unit[key(role.undervisning.href)].append(role)
     return by_unit
 
 
 #: FsData field → its reader (pages read on the pool given); the courses need the first
 #: three, enrollments the rest
 COURSE_READERS: dict[str, Callable[[FsClient, Executor], Any]] = {
-    "emner": lambda fs, pool: list(fs.emner(fields=FIELDS, pool=pool)),
-    "units": lambda fs, pool: list(fs.undervisninger(fields=FIELDS, pool=pool)),
+    "emner": lambda fs, pool: list(fs.emner(fields=EMNE_FIELDS, pool=pool)),
+    "units": lambda fs, pool: list(fs.undervisninger(fields=UNIT_FIELDS, pool=pool)),
     "activities": _activities,
 }
 ENROLLMENT_READERS: dict[str, Callable[[FsClient, Executor], Any]] = {

@@ -327,6 +327,23 @@ class FsClient:
         for item in self.iter_collection(path, query, pool=pool):
             yield model.model_validate(item)
 
+    def _participants(
+        self,
+        model: type[Studentundervisning] | type[Studentundervisningsaktivitet],
+        path: str,
+        params: Mapping[str, Any],
+        pool: Executor | None,
+    ) -> Iterator[tuple[int | None, str]]:
+        # the participation's object: undervisning or undervisningsaktivitet
+        target = "undervisning" if model is Studentundervisning else "undervisningsaktivitet"
+        query = {k: v for k, v in params.items() if v is not None}
+        for item in self.iter_collection(path, query, pool=pool):
+            pair = _participant(item, target)
+            if pair is None:  # not the plain shape: the model reads it, or says what is wrong
+                full = model.model_validate(item)
+                pair = (full.person.personlopenummer, full.target_href)
+            yield pair
+
     # ------------------------------------------------------------------ objects
 
     def person(self, personlopenummer: int | str) -> Person:
@@ -441,6 +458,25 @@ class FsClient:
             params["undervisningsaktivitet.aktivitet"] = aktivitet.aktivitet
         return self._many(Studentundervisningsaktivitet, "studentundervisningsaktiviteter", params, pool)
 
+    # A full resync reads some 300,000 participations: these give the two values it uses of
+    # each, without building the models (whose nested undervisning it would not look at).
+
+    def studentundervisning_refs(
+        self, *, pool: Executor | None = None, **filters: Any
+    ) -> Iterator[tuple[int | None, str]]:
+        """``(person.personlopenummer, undervisning.href)`` of each item
+        :meth:`studentundervisning` would give for ``filters``."""
+        return self._participants(Studentundervisning, "studentundervisning", filters, pool)
+
+    def studentundervisningsaktivitet_refs(
+        self, *, pool: Executor | None = None, **filters: Any
+    ) -> Iterator[tuple[int | None, str]]:
+        """``(person.personlopenummer, undervisningsaktivitet.href)`` of each item
+        :meth:`studentundervisningsaktiviteter` would give for ``filters``."""
+        return self._participants(
+            Studentundervisningsaktivitet, "studentundervisningsaktiviteter", filters, pool
+        )
+
 
 def _emne_filter(prefix: str, emne: EmneId | None) -> dict[str, Any]:
     if emne is None:
@@ -461,6 +497,19 @@ def _undervisning_filter(prefix: str, undervisning: UndervisningId | None) -> di
         f"{prefix}semester.termin": undervisning.termin,
         f"{prefix}terminnummer": undervisning.terminnummer,
     }
+
+
+def _participant(item: Any, target: str) -> tuple[int | None, str] | None:
+    """``(person.personlopenummer, <target>.href)`` of an item of the usual shape (both values
+    of the types the model holds them as), else ``None``."""
+    try:
+        number = item["person"].get("personlopenummer")
+        href = item[target]["href"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if (number is None or type(number) is int) and type(href) is str:
+        return number, href
+    return None
 
 
 def _later_pages(page: Mapping[str, Any]) -> list[str] | None:

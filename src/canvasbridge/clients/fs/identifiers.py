@@ -26,6 +26,7 @@ Every ``parse`` accepts the bare key (``222,0-5,1``), the key with its collectio
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar, Self
 from urllib.parse import quote, unquote, urlsplit
@@ -85,9 +86,9 @@ class _Identifier:
         """The encoded key, as FS writes it in URLs: ``222,0-5,1,1999,H%C3%98ST,1``."""
         return str(self)
 
-    @property
+    @functools.cached_property
     def display(self) -> str:
-        """The key for people: ``222,0-5,1,1999,HØST,1``."""
+        """The key for people: ``222,0-5,1,1999,HØST,1`` (the ids are frozen: made once)."""
         return ",".join(self.parts())
 
     @property
@@ -217,3 +218,19 @@ class PersonrolleId(_Identifier):
 
     def parts(self) -> tuple[str, ...]:
         return (str(self.personlopenummer), str(self.rollenummer))
+
+
+# A full resync meets the same few thousand units and activities in hundreds of thousands
+# of hrefs and keys: each text is parsed once (the ids are frozen, so one may be shared).
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def undervisning_id(text: str) -> UndervisningId:
+    """:meth:`UndervisningId.parse`, remembered."""
+    return UndervisningId.parse(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def aktivitet_id(text: str) -> AktivitetId:
+    """:meth:`AktivitetId.parse`, remembered."""
+    return AktivitetId.parse(text)

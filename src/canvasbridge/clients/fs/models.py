@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,8 @@ from canvasbridge.clients.fs.identifiers import (
     OrgenhetId,
     PersonrolleId,
     UndervisningId,
+    aktivitet_id,
+    undervisning_id,
 )
 
 
@@ -146,7 +149,7 @@ class Undervisningsaktivitet(FsModel):
 
     @property
     def id(self) -> AktivitetId:
-        return AktivitetId.parse(self.href)
+        return aktivitet_id(self.href)
 
     @property
     def lms_export(self) -> bool:
@@ -182,9 +185,7 @@ class Personrolle(FsModel):
     @property
     def rollekode(self) -> str | None:
         """The role code from ``rolle.href`` (``roller/L%C3%86RER`` → ``LÆRER``)."""
-        from urllib.parse import unquote
-
-        return unquote(self.rolle.href.rstrip("/").rsplit("/", 1)[-1]) if self.rolle else None
+        return _role_code(self.rolle.href) if self.rolle else None
 
 
 class Studentundervisning(FsModel):
@@ -195,10 +196,13 @@ class Studentundervisning(FsModel):
     undervisning: Ref | dict[str, Any]
 
     @property
+    def target_href(self) -> str:
+        """``undervisning.href`` (empty if it has none)."""
+        return _href(self.undervisning)
+
+    @property
     def undervisning_id(self) -> UndervisningId:
-        ref = self.undervisning
-        href = ref.href if isinstance(ref, Ref) else str(ref.get("href", ""))
-        return _undervisning_id(href)
+        return undervisning_id(self.target_href)
 
 
 class Studentundervisningsaktivitet(FsModel):
@@ -209,22 +213,22 @@ class Studentundervisningsaktivitet(FsModel):
     undervisningsaktivitet: Ref | dict[str, Any]
 
     @property
+    def target_href(self) -> str:
+        """``undervisningsaktivitet.href`` (empty if it has none)."""
+        return _href(self.undervisningsaktivitet)
+
+    @property
     def aktivitet_id(self) -> AktivitetId:
-        ref = self.undervisningsaktivitet
-        href = ref.href if isinstance(ref, Ref) else str(ref.get("href", ""))
-        return _aktivitet_id(href)
+        return aktivitet_id(self.target_href)
 
 
-# A full resync reads ~150,000 participations of some 16,000 units and activities: each
-# href is parsed once (the ids are frozen, so one may be shared)
-@functools.lru_cache(maxsize=1 << 16)
-def _undervisning_id(href: str) -> UndervisningId:
-    return UndervisningId.parse(href)
+def _href(ref: Ref | dict[str, Any]) -> str:
+    return ref.href if isinstance(ref, Ref) else str(ref.get("href", ""))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _aktivitet_id(href: str) -> AktivitetId:
-    return AktivitetId.parse(href)
+@functools.lru_cache(maxsize=256)  # a handful of roles, asked of every role on every section
+def _role_code(href: str) -> str:
+    return unquote(href.rstrip("/").rsplit("/", 1)[-1])
 
 
 class Organisasjonsenhet(FsModel):
