@@ -49,6 +49,23 @@ def test_enrollment_plan_adds_concludes_reactivates_and_changes_roles():
     }
 
 
+def test_a_live_copy_anywhere_among_an_enrollments_copies_means_nothing_to_do():
+    desired = {e.key: e for e in [enrollment("ola"), enrollment("per"), enrollment("kari")]}
+    current = [
+        enrollment("ola", state="inactive", canvas_id=1),
+        enrollment("ola", state="invited", canvas_id=2),  # live, after an inactive copy
+        enrollment("per", state="completed", canvas_id=3),
+        enrollment("per", state="inactive", canvas_id=4),
+        enrollment("per", state="inactive", canvas_id=5),
+        enrollment("kari", state="completed", canvas_id=6),
+    ]
+    ops = [(op.action, op.key, op.current) for op in plan_enrollments(desired, current, OWN)]
+    assert ops == [
+        ("reactivate", f"student per in {SECTION}", current[3]),  # the first inactive copy
+        ("create", f"student kari in {SECTION}", None),  # only a completed copy
+    ]
+
+
 def test_enrollments_in_unowned_sections_or_of_unmanaged_types_are_not_concluded():
     current = [
         enrollment("ola", section="teachers-own-group"),

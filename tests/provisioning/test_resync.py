@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
 from canvasbridge.clients.cerebrum import Account
+from canvasbridge.clients.fs import FsClient, UndervisningId
 from canvasbridge.provisioning import resync as resync_module
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.canvas_state import read_snapshot
 from canvasbridge.provisioning.model import Snapshot
 from canvasbridge.provisioning.plan import Ownership, SafetyStop, plan_snapshot
-from canvasbridge.provisioning.reads import ListedCerebrum
-from canvasbridge.provisioning.resync import Sources, desired_users, resync
+from canvasbridge.provisioning.reads import FsData, ListedCerebrum, read_fs, read_persons
+from canvasbridge.provisioning.resync import Sources, desired_courses, desired_users, resync
 
 
 def sources(stack) -> Sources:
@@ -348,3 +350,50 @@ def test_canvas_and_the_sources_are_read_at_the_same_time(stack, monkeypatch):
     assert result.ok, result.errors
     assert seen_during_canvas_read == [True]
     assert result.desired["users"] > 0 and result.desired["enrollments"] > 0
+
+
+def whole_items(fs: FsClient) -> FsData:
+    """FS read as whole items (``fields=*``) into the full models, participation too."""
+    data = FsData(
+        persons=[(p.personlopenummer, p.brukernavn) for p in fs.personer(fields="*")],
+        emner=list(fs.emner(fields="*")),
+        units=list(fs.undervisninger(fields="*")),
+    )
+    activities, unit_students, activity_students, roles = (defaultdict(list) for _ in range(4))
+    for a in fs.undervisningsaktiviteter(fields="*"):
+        activities[a.id.undervisning.display].append(a)
+    for s in fs.studentundervisning(fields="*"):
+        if s.person.personlopenummer is not None:
+            unit_students[s.undervisning_id.display].append(s.person.personlopenummer)
+    for sa in fs.studentundervisningsaktiviteter(fields="*"):
+        if sa.person.personlopenummer is not None:
+            activity_students[sa.aktivitet_id.display].append(sa.person.personlopenummer)
+    for r in fs.personroller(fields="*"):
+        if r.undervisning is not None:
+            roles[UndervisningId.parse(r.undervisning.href).display].append(r)
+    data.activities, data.unit_students, data.activity_students = activities, unit_students, activity_students
+    data.roles_by_unit = roles
+    return data
+
+
+def test_the_resync_readers_decide_what_whole_items_and_full_models_decide(stack):
+    """The readers ask FS only for the fields they use and read participation without the
+    models: the courses, sections and enrollments decided are the same."""
+    src = sources(stack)
+    settings = runtime.settings(stack.ctx())
+    with ThreadPoolExecutor(2) as pool:
+        persons: Future[list] = Future()
+        persons.set_result(read_persons(src.fs, pool))
+        lean = read_fs(src.fs, pool, persons, with_enrollments=True)
+    full = whole_items(src.fs)
+    assert lean.persons == full.persons
+    assert (lean.unit_students, lean.activity_students) == (full.unit_students, full.activity_students)
+    decided = []
+    for data in (lean, full):
+        snap = Snapshot()
+        decisions = desired_courses(src.fs, settings, data, snap, with_enrollments=True)
+        decided.append((snap, [(d.fs_id, d.members, d.outcome) for d in decisions]))
+    assert decided[0] == decided[1]
+    snap = decided[0][0]
+    assert len(snap.courses) == 3 and len(snap.enrollments) > 50
+    assert {e.type for e in snap.enrollments.values()} > {"student"}  # staff roles decided too

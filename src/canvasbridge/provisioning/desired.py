@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from canvasbridge.clients.cerebrum import Account, AccountRef, CerebrumPerson, Quarantines
 from canvasbridge.clients.fs.client import FsClient
-from canvasbridge.clients.fs.identifiers import AktivitetId, OrgenhetId, UndervisningId
+from canvasbridge.clients.fs.identifiers import (
+    AktivitetId,
+    OrgenhetId,
+    UndervisningId,
+    aktivitet_id,
+    undervisning_id,
+)
 from canvasbridge.clients.fs.models import Emne, Personrolle, Undervisning, Undervisningsaktivitet, pick_name
 from canvasbridge.clients.sap import SapClient, location_id_of
 from canvasbridge.errors import NotFoundError, PermanentError
@@ -493,6 +499,17 @@ class PersonResolver:
         """The username a user SIS id was made from (for users this resolver has seen)."""
         return self._usernames.get(sis_user_id)
 
+    def user_sis_ids(self, numbers: Sequence[int]) -> list[str | None]:
+        """:meth:`user_sis_id` of each number; the cached ones looked up together (a full
+        resync asks this of some 250,000 enrollments)."""
+        now = time.monotonic()
+        with self._lock:
+            hits = [self._cache.get(n) for n in numbers]
+        return [
+            hit[1] if hit is not None and now - hit[0] < self.ttl_s else self.user_sis_id(number)
+            for number, hit in zip(numbers, hits, strict=True)
+        ]
+
     def user_sis_id(self, lopenummer: int) -> str | None:
         now = time.monotonic()
         with self._lock:
@@ -545,26 +562,24 @@ def decide_section_enrollments(
         }
         for uid in sorted(units):
             roles.extend(fs.personroller(uid, fields=FIELDS))
-    wanted: dict[tuple[str, str, str], EnrollmentState] = {}
-    unresolved: list[int] = []
-
-    def add(number: int, kind: str) -> None:
-        sis = resolver.user_sis_id(number)
-        if sis is None:
-            unresolved.append(number)
-            return
-        e = EnrollmentState(sis, course.sis_course_id, section.sis_section_id, kind)
-        wanted[e.key] = e
-
-    for number in dict.fromkeys(students):
-        add(number, "student")
     mapping = settings.roles.enrollments
+    wanted_roles: list[tuple[int, str]] = []
     for role in roles:
         kind = mapping.get(role.rollekode or "")
         if kind is None or role.person.personlopenummer is None:
             continue
-        if role_target(role, decision) and role.person.personlopenummer is not None:
-            add(role.person.personlopenummer, kind)
+        if role_target(role, decision):
+            wanted_roles.append((role.person.personlopenummer, kind))
+    people = [*((number, "student") for number in dict.fromkeys(students)), *wanted_roles]
+    wanted: dict[tuple[str, str, str], EnrollmentState] = {}
+    unresolved: list[int] = []
+    sis_ids = resolver.user_sis_ids([number for number, _kind in people])
+    for (number, kind), sis in zip(people, sis_ids, strict=True):
+        if sis is None:
+            unresolved.append(number)
+            continue
+        e = EnrollmentState(sis, course.sis_course_id, section.sis_section_id, kind)
+        wanted[e.key] = e
     return EnrollmentDecision(section, wanted, unresolved)
 
 
@@ -575,13 +590,13 @@ def role_target(role: Personrolle, decision: CourseDecision) -> bool:
         if decision.kind != "activity":
             return False
         try:
-            target = AktivitetId.parse(role.undervisningsaktivitet.href).display
+            target = aktivitet_id(role.undervisningsaktivitet.href).display
         except PermanentError:
             return False
         return target in decision.members
     if decision.kind != "unit" or role.undervisning is None:
         return False
     try:
-        return UndervisningId.parse(role.undervisning.href).display in decision.members
+        return undervisning_id(role.undervisning.href).display in decision.members
     except PermanentError:
         return False

@@ -26,6 +26,7 @@ SIS id could have come from the template is one the service manages.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Mapping
@@ -65,6 +66,11 @@ _FORMATTER = string.Formatter()
 
 def template_fields(template: str) -> list[str]:
     """The field names a template uses; ``ValueError`` for bad syntax or complex fields."""
+    return list(_template_fields(template))
+
+
+@functools.lru_cache(maxsize=1024)  # a full resync renders a few templates 100,000s of times
+def _template_fields(template: str) -> tuple[str, ...]:
     try:
         parsed = list(_FORMATTER.parse(template))
     except ValueError as exc:
@@ -82,7 +88,7 @@ def template_fields(template: str) -> list[str]:
         if spec and "{" in spec:
             raise ValueError(f"template {template!r}: field {{{field}}} has a nested format spec")
         names.append(field)
-    return names
+    return tuple(names)
 
 
 def check_template(template: str, scope: str) -> str:
@@ -109,7 +115,9 @@ class Template:
 
     def render(self, values: Mapping[str, Any]) -> str:
         """Fill the template; a missing value renders as an empty string."""
-        filled = {name: ("" if values.get(name) is None else values[name]) for name in self.fields}
+        filled = {
+            name: ("" if values.get(name) is None else values[name]) for name in _template_fields(self.text)
+        }
         return self.text.format_map(filled).strip()
 
     @property

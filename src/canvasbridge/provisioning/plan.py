@@ -363,15 +363,18 @@ def plan_enrollments(
     for enrollment in current:
         by_key.setdefault(enrollment.key, []).append(enrollment)
     for key, want in desired.items():
-        have = by_key.get(key, [])
-        if any(e.state in LIVE_STATES for e in have):
-            continue
-        inactive = next((e for e in have if e.state == "inactive"), None)
-        label = _enrollment_label(want)
-        if inactive is not None:
-            ops.append(Operation("enrollment", "reactivate", label, {"state": "active"}, inactive, want))
-        else:
-            ops.append(Operation("enrollment", "create", label, {"type": want.type}, None, want))
+        inactive = None
+        for e in by_key.get(key, ()):  # a plain loop: this runs for every enrollment desired
+            if e.state in LIVE_STATES:
+                break
+            if inactive is None and e.state == "inactive":
+                inactive = e
+        else:  # none live
+            label = _enrollment_label(want)
+            if inactive is not None:
+                ops.append(Operation("enrollment", "reactivate", label, {"state": "active"}, inactive, want))
+            else:
+                ops.append(Operation("enrollment", "create", label, {"type": want.type}, None, want))
     for key, have in by_key.items():
         if key in desired:
             continue

@@ -35,7 +35,7 @@ from typing import Any
 from canvasbridge.clients.canvas.client import CanvasClient
 from canvasbridge.clients.cerebrum import CerebrumClient, CerebrumSettings
 from canvasbridge.clients.fs.client import FsClient
-from canvasbridge.clients.fs.identifiers import AktivitetId
+from canvasbridge.clients.fs.identifiers import aktivitet_id
 from canvasbridge.clients.sap import SapClient, location_id_of
 from canvasbridge.engine import TaskCall, TaskContext
 from canvasbridge.engine.ledger import Ledger
@@ -241,7 +241,7 @@ def desired_enrollments(
         seen_sections.add(d.section.sis_section_id)
         source = data.unit_students if d.kind == "unit" else data.activity_students
         students = [n for member in d.members for n in source.get(member, [])]
-        units = {AktivitetId.parse(m).undervisning.display if d.kind == "activity" else m for m in d.members}
+        units = {aktivitet_id(m).undervisning.display if d.kind == "activity" else m for m in d.members}
         roles = [r for u in sorted(units) for r in data.roles_by_unit.get(u, [])]
         wanted = decide_section_enrollments(fs, settings, d, resolver, roles=roles, students=students)
         snap.enrollments.update(wanted.desired)
