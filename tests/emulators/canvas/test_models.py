@@ -77,6 +77,20 @@ def test_enrolling_again_reuses_the_enrollment_and_sets_its_state(model: CanvasM
     assert teacher is not first and len(model.enrollments(course_id=course.id)) == 2
 
 
+def test_enrollments_of_one_user_in_one_section_with_the_other_filters(model: CanvasModel) -> None:
+    user, other = model.add_user("A", unique_id="a"), model.add_user("B", unique_id="b")
+    course = model.add_course("X")
+    section, elsewhere = model.add_section(course.id, "S"), model.add_section(course.id, "T")
+    teacher = model.enroll(user.id, section_id=section.id, type="TeacherEnrollment")
+    student = model.enroll(user.id, section_id=section.id, state="inactive")
+    model.enroll(other.id, section_id=section.id)
+    model.enroll(user.id, section_id=elsewhere.id)
+    assert model.enrollments(section_id=section.id, user_id=user.id) == [teacher, student]
+    assert model.enrollments(section_id=section.id, user_id=user.id, states=["inactive"]) == [student]
+    assert model.enrollments(section_id=section.id, user_id=user.id, course_id=course.id + 1) == []
+    assert model.enrollments(section_id=section.id, user_id=9999) == []
+
+
 def test_enrollment_in_concluded_course_is_refused(model: CanvasModel) -> None:
     user = model.add_user("A", unique_id="a")
     course = model.add_course("X", workflow_state="completed")

@@ -122,6 +122,24 @@ def test_bad_rows_give_imported_with_messages(http: httpx.Client, emu: CanvasEmu
     assert all(isinstance(entry, list) and len(entry) == 2 for entry in record["processing_warnings"])
 
 
+def test_rows_are_read_as_csv_dict_reader_reads_them(http: httpx.Client, emu: CanvasEmulator) -> None:
+    """Headers trimmed and lower-cased, cells trimmed, blank lines skipped, missing cells empty,
+    extra cells dropped."""
+    users = (
+        " User_ID , Login_ID ,first_name,last_name,email,status\n"
+        "U8, hal ,Hal,Ito\n"
+        "\n"
+        "U9,ida,Ida,Jul,ida@uni.test,active,surplus\n"
+    )
+    record = wait_for(http, post_zip(http, {"users.csv": users})["id"])
+    assert record["workflow_state"] == "imported", record
+    assert record["data"]["counts"]["users"] == 2
+    hal = emu.model.find_login_by_sis("U8")
+    assert hal is not None and hal.unique_id == "hal" and hal.workflow_state == "active"
+    assert emu.model.get_user(hal.user_id).email is None
+    assert emu.model.get_user(emu.model.find_user_by_sis("U9").id).email == "ida@uni.test"
+
+
 def test_unreadable_upload_fails_with_messages(http: httpx.Client) -> None:
     record = wait_for(http, post_zip(http, {"mystery.csv": "foo,bar\n1,2\n"})["id"])
     assert record["workflow_state"] == "failed_with_messages" and record["processing_errors"]

@@ -157,8 +157,10 @@ class RolesAndEnrollments(ModelCore):
         """Enrollments matching every given filter, by id. ``states=None`` means all states."""
         with self._lock:
             s = self._s
-            if section_id is not None:
-                ids: Iterable[int] = s.section_enrollments.get(section_id, [])
+            if section_id is not None and user_id is not None:
+                ids: Iterable[int] = s.section_user.get((section_id, user_id), [])
+            elif section_id is not None:
+                ids = s.section_enrollments.get(section_id, [])
             elif user_id is not None:
                 ids = s.user_enrollments.get(user_id, [])
             elif course_id is not None:

@@ -238,10 +238,13 @@ class _ImportRun:
 
     def _parse(self, name: str, content: bytes) -> tuple[str, list[dict[str, str]]] | None:
         try:
-            reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
-            reader.fieldnames = header
-            rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+            reader = csv.reader(io.StringIO(content.decode("utf-8-sig")))
+            header = [h.strip().lower() for h in next(reader, [])]
+            # as csv.DictReader: blank lines skipped, missing cells empty, extra cells dropped
+            padding = [""] * len(header)
+            rows = [
+                dict(zip(header, [v.strip() for v in row] + padding, strict=False)) for row in reader if row
+            ]
         except (UnicodeDecodeError, csv.Error) as exc:
             self.errors.append([name, f"Error parsing CSV: {exc}"])
             self.fatal = True
