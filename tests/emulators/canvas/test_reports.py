@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 import zipfile
+from typing import Any
 
 import httpx
+import pytest
 from canvasapi import Canvas
 
 from canvasbridge_emulators.canvas import CanvasEmulator
@@ -108,3 +111,35 @@ def test_term_filter_and_crosslistings(canvas: Canvas, http: httpx.Client, emu: 
     assert [(x["xlist_course_id"], x["section_id"], x["nonxlist_course_id"]) for x in xlist] == [
         ("HOST-2027V", "IN1000-2026H-G1", "IN1000-2026H")
     ]
+
+
+def test_a_running_report_shows_its_progress_and_current_line(
+    http: httpx.Client, emu: CanvasEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in Canvas: updated every 1000 lines while it runs; 100 and every line at the end."""
+    for i in range(2475):  # with the seed's 25: 2500 users, 2501 lines
+        emu.model.add_user(f"Many {i}", unique_id=f"many{i}", sis_user_id=f"M{i}")
+    reached, release = threading.Event(), threading.Event()
+    update_record = emu.model.update_record
+
+    def held_at_first_step(kind: str, record_id: int, **changes: Any) -> dict[str, Any]:
+        record = update_record(kind, record_id, **changes)
+        if kind == "report" and 0 < changes.get("progress", 0) < 100 and not reached.is_set():
+            reached.set()
+            release.wait(10)
+        return record
+
+    monkeypatch.setattr(emu.model, "update_record", held_at_first_step)
+    started = http.post("/api/v1/accounts/1/reports/provisioning_csv", data={"parameters[users]": "true"})
+    report_id = started.json()["id"]
+    assert reached.wait(10)
+    running = http.get(f"/api/v1/accounts/1/reports/provisioning_csv/{report_id}").json()
+    release.set()
+    assert running["status"] == "running" and running["current_line"] == 1000
+    assert running["progress"] == 1000 * 100 // 2501
+    deadline = time.monotonic() + 10
+    while (done := http.get(f"/api/v1/accounts/1/reports/provisioning_csv/{report_id}").json())[
+        "status"
+    ] != "complete" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (done["status"], done["progress"], done["current_line"]) == ("complete", 100, 2501)

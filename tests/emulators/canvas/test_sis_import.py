@@ -98,6 +98,25 @@ def test_import_passes_through_created_and_importing(http: httpx.Client, emu: Ca
     assert seen == {"created", "importing", "imported"}
 
 
+def test_progress_grows_while_the_rows_are_applied(http: httpx.Client, emu: CanvasEmulator) -> None:
+    """As in Canvas: the share of rows done while importing (never 100 before the end)."""
+    emu.control.set_faults(Faults(extra={"sis_import_pause_s": 0.01}))  # about 1 s in all
+    users = "user_id,login_id,first_name,last_name,status\n" + "".join(
+        f"PG{i},pg{i},Per,Gynt{i},active\n" for i in range(400)
+    )
+    record = post_zip(http, {"users.csv": users})
+    seen = []
+    while record["workflow_state"] not in DONE:
+        record = http.get(f"/api/v1/accounts/1/sis_imports/{record['id']}").json()
+        seen.append((record["workflow_state"], record["progress"]))
+        time.sleep(0.01)
+    assert record["workflow_state"] == "imported" and record["progress"] == 100
+    running = [progress for state, progress in seen if state == "importing"]
+    assert any(0 < progress < 100 for progress in running), seen
+    assert running == sorted(running) and max(running) <= 99
+    assert len(set(running)) >= 5  # polled all along, each poll sees how far it has come
+
+
 def test_raw_csv_body_with_extension(http: httpx.Client, emu: CanvasEmulator) -> None:
     response = http.post(
         "/api/v1/accounts/1/sis_imports?extension=csv",

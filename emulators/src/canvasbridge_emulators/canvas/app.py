@@ -78,7 +78,10 @@ def create_app(
     def sis_delay() -> float:
         return float(control.faults.extra.get("sis_import_delay_s", 0.0) or 0.0)
 
-    sis = SisImporter(model, delay=sis_delay)
+    def sis_pause() -> float:
+        return float(control.faults.extra.get("sis_import_pause_s", 0.0) or 0.0)
+
+    sis = SisImporter(model, delay=sis_delay, pause=sis_pause)
     responses = CanvasResponses(model, sis)
     starlette = Starlette(
         routes=[*routes(responses), *control_routes(control)],  # the hot API routes match first

@@ -128,6 +128,20 @@ class ModelCore:
         self._s.next_id[kind] += 1
         return self._s.next_id[kind]
 
+    def sizes(self) -> dict[str, int]:
+        """How many objects of each kind the model holds, in any state (no walk: cheap)."""
+        with self._lock:
+            s = self._s
+            return {
+                "accounts": len(s.accounts),
+                "terms": len(s.terms),
+                "users": len(s.users),
+                "logins": len(s.logins),
+                "courses": len(s.courses),
+                "sections": len(s.sections),
+                "enrollments": len(s.enrollments),
+            }
+
     def counts(self) -> dict[str, Any]:
         """Object counts, with a break-down by workflow state where Canvas has one."""
         with self._lock:

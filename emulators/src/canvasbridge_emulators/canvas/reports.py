@@ -7,6 +7,10 @@ background thread writes the CSVs (a zip when several were asked for) and sets
 ``status`` to ``complete`` with ``file_url`` and ``attachment.url`` pointing at the
 download. Columns follow Canvas's provisioning report, with Canvas ids and
 ``created_by_sis`` (true when a SIS import created or last updated the object).
+
+While it runs, ``current_line`` (lines written) and ``progress`` are updated every 1000 lines,
+as Canvas does; ``progress`` is measured against the objects the report walks (so it is at most
+99 until the report is complete, then 100).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import io
 import threading
 import zipfile
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from canvasbridge_emulators.canvas.exceptions import BadRequest, ResourceNotFound
@@ -59,6 +64,17 @@ COURSE_STATUS = {
     "completed": "concluded",
     "deleted": "deleted",
 }
+# the model's objects each table walks (CanvasModel.sizes()), to size a report before writing it
+WALKS = {
+    "users": "logins",
+    "accounts": "accounts",
+    "terms": "terms",
+    "courses": "courses",
+    "sections": "sections",
+    "enrollments": "enrollments",
+    "xlist": "sections",
+}
+PROGRESS_LINES = 1000  # Canvas updates a running report's current_line every 1000 lines
 ENROLLMENT_STATUS = {"completed": "concluded", "creation_pending": "invited"}
 ROLE_NAMES = {
     "StudentEnrollment": "student",
@@ -147,20 +163,25 @@ def _build(
     base: str,
 ) -> None:
     model.update_record("report", report_id, status="running", started_at=now_iso())
+    sizes = model.sizes()
+    bounds = {name: sizes[WALKS[name]] + 1 for name in wanted}  # + its header line
+    progress = _Progress(model, report_id, sum(bounds.values()))
     # No model-wide lock: each model call copies what it returns under the lock, so API
     # requests keep being served while a big report is written (as in Canvas, a report is
     # not a point-in-time snapshot).
-    tables = {
-        name: _write(COLUMNS[name], BUILDERS[name](model, account_id, term_id, include_deleted))
-        for name in wanted
-    }
+    tables: dict[str, bytes] = {}
+    for name in wanted:
+        rows = BUILDERS[name](model, account_id, term_id, include_deleted)
+        tables[name] = _write(COLUMNS[name], rows, progress)
+        progress.table_done(bounds[name])
     stamp = now_iso().replace(":", "").replace("-", "")
     if len(tables) == 1:
         ((name, data),) = tables.items()
         filename, content_type, payload = f"{name}_provisioning_{stamp}.csv", "text/csv", data
     else:
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        # the fastest level: the report is ready sooner, and the file only 20% larger
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             for name, data in tables.items():
                 archive.writestr(f"{name}.csv", data)
         filename, content_type, payload = (
@@ -178,15 +199,46 @@ def _build(
         ended_at=now_iso(),
         attachment=attachment,
         file_url=f"{base}/accounts/{account_id}/files/{file_id}/download",
-        current_line=sum(data.count(b"\n") for data in tables.values()),
+        current_line=progress.lines,
     )
 
 
-def _write(columns: tuple[str, ...], rows: Iterable[list[Any]]) -> bytes:
+class _Progress:
+    """A running report's ``current_line`` and ``progress``, stored every 1000 lines."""
+
+    def __init__(self, model: CanvasModel, report_id: int, total: int) -> None:
+        self.model = model
+        self.report_id = report_id
+        self.total = total  # lines the report may write: what its tables walk
+        self.lines = 0  # written so far
+        self.counted = 0  # tables done count as their bound, lines skipped included
+        self.in_table = 0
+        self.progress = 0
+
+    def wrote(self, lines: int) -> None:
+        self.lines += lines
+        self.in_table += lines
+        if self.lines % PROGRESS_LINES == 0:
+            share = (self.counted + self.in_table) * 100 // self.total
+            self.progress = max(self.progress, min(99, share))  # objects added meanwhile: never back
+            self.model.update_record(
+                "report", self.report_id, current_line=self.lines, progress=self.progress
+            )
+
+    def table_done(self, bound: int) -> None:
+        self.counted += bound
+        self.in_table = 0
+
+
+def _write(columns: tuple[str, ...], rows: Iterable[list[Any]], progress: _Progress) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(rows)  # the csv module writes None as an empty field
+    progress.wrote(1)
+    source = iter(rows)
+    while chunk := list(islice(source, PROGRESS_LINES - progress.lines % PROGRESS_LINES)):
+        writer.writerows(chunk)  # the csv module writes None as an empty field
+        progress.wrote(len(chunk))
     return out.getvalue().encode()
 
 

@@ -20,8 +20,14 @@ creates or updates get its id as ``sis_import_id`` (Canvas's SIS batch).
   same data set are applied; rows that disappeared are applied with status
   ``deleted`` (enrollments: ``diffing_drop_status``). ``diffing_remaster_data_set``
   applies the full set once.
+
+``progress`` grows while the rows are applied, as in Canvas: the share of the upload's rows
+done (0 while the files are read, at most 99 until the import ends, then 100).
+
 * ``Faults.extra["sis_import_delay_s"]`` (read through ``delay``) holds each import in
   ``created`` and ``importing`` for that long, so pollers can be tested.
+* ``Faults.extra["sis_import_pause_s"]`` (read through ``pause``) sleeps that long at every
+  step of progress (Canvas's ``sis_batch_pause_duration``), to stretch an import.
 """
 
 from __future__ import annotations
@@ -105,9 +111,17 @@ class RowProblem(Exception):
 
 
 class SisImporter:
-    def __init__(self, model: CanvasModel, delay: Callable[[], float] = lambda: 0.0) -> None:
+    def __init__(
+        self,
+        model: CanvasModel,
+        delay: Callable[[], float] = lambda: 0.0,
+        pause: Callable[[], float] = lambda: 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.model = model
         self.delay = delay
+        self.pause = pause
+        self.sleep = sleep
         self._serial = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -187,7 +201,7 @@ class SisImporter:
         with self._serial:
             pause = self.delay()
             if pause:
-                time.sleep(pause)
+                self.sleep(pause)
             record = self.model.get_record("sis_import", import_id)
             if record["workflow_state"] == "aborted":
                 return
@@ -195,8 +209,8 @@ class SisImporter:
                 "sis_import", import_id, workflow_state="importing", updated_at=now_iso()
             )
             if pause:
-                time.sleep(pause)
-            run = _ImportRun(self.model, import_id, record, options)
+                self.sleep(pause)
+            run = _ImportRun(self.model, import_id, record, options, self._progressed)
             try:
                 run.execute(data, filename)
             except Exception as exc:  # an emulator bug must still end the import
@@ -204,15 +218,30 @@ class SisImporter:
                 run.fatal = True
             run.finish()
 
+    def _progressed(self, import_id: int, progress: int) -> None:
+        self.model.update_record("sis_import", import_id, progress=progress)
+        pause = self.pause()
+        if pause:
+            self.sleep(pause)
+
 
 class _ImportRun:
     """One import: parse, apply in order, batch-mode deletes, counts."""
 
-    def __init__(self, model: CanvasModel, import_id: int, record: dict[str, Any], options: dict[str, str]):
+    def __init__(
+        self,
+        model: CanvasModel,
+        import_id: int,
+        record: dict[str, Any],
+        options: dict[str, str],
+        progressed: Callable[[int, int], None] = lambda _id, _progress: None,
+    ):
         self.model = model
         self.import_id = import_id
         self.record = record
         self.options = options
+        self.progressed = progressed
+        self.progress = 0
         self.counts: Counter[str] = Counter()
         self.warnings: list[list[str]] = []
         self.errors: list[list[str]] = []
@@ -272,6 +301,7 @@ class _ImportRun:
         identifier = self.record.get("diffing_data_set_identifier")
         if identifier:
             by_kind = self._diff(identifier, by_kind)
+        total, done = sum(len(rows) for rows in by_kind.values()), 0
         for kind in APPLY_ORDER:
             apply = getattr(self, f"_apply_{kind}")
             for name, row in by_kind[kind]:
@@ -283,6 +313,10 @@ class _ImportRun:
                     (self.errors if problem.level == "error" else self.warnings).append([name, str(problem)])
                 except CanvasError as exc:
                     self.warnings.append([name, _message(exc)])
+                done += 1
+                if done * 100 // total > self.progress and done < total:
+                    self.progress = done * 100 // total
+                    self.progressed(self.import_id, self.progress)
         if self.fatal:
             return
         if self.record.get("multi_term_batch_mode"):
