@@ -70,7 +70,8 @@ class ModelState:
         self.course_sections: dict[int, list[int]] = {}
         self.section_enrollments: dict[int, list[int]] = {}
         self.user_enrollments: dict[int, list[int]] = {}
-        self.section_user: dict[tuple[int, int], list[int]] = {}
+        # tuples, not lists: one per enrollment, and the collector soon stops tracking a tuple of ints
+        self.section_user: dict[tuple[int, int], tuple[int, ...]] = {}
         # records kept for the SIS import and report endpoints (plain dicts)
         self.sis_imports: dict[int, dict[str, Any]] = {}
         self.diffing_sets: dict[str, tuple[int, dict[str, dict[tuple[str, ...], dict[str, str]]]]] = {}

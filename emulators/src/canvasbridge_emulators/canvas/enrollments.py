@@ -136,7 +136,8 @@ class RolesAndEnrollments(ModelCore):
             s.enrollments[enrollment.id] = enrollment
             s.section_enrollments.setdefault(section.id, []).append(enrollment.id)
             s.user_enrollments.setdefault(user_id, []).append(enrollment.id)
-            s.section_user.setdefault((section.id, user_id), []).append(enrollment.id)
+            key = (section.id, user_id)
+            s.section_user[key] = (*s.section_user.get(key, ()), enrollment.id)
             return enrollment
 
     def get_enrollment(self, enrollment_id: int) -> Enrollment:
@@ -158,7 +159,7 @@ class RolesAndEnrollments(ModelCore):
         with self._lock:
             s = self._s
             if section_id is not None and user_id is not None:
-                ids: Iterable[int] = s.section_user.get((section_id, user_id), [])
+                ids: Iterable[int] = s.section_user.get((section_id, user_id), ())
             elif section_id is not None:
                 ids = s.section_enrollments.get(section_id, [])
             elif user_id is not None:
