@@ -202,4 +202,58 @@ def test_polling_follows_reported_progress():
         sleep=lambda s: now.__setitem__(0, now[0] + s),
         clock=lambda: now[0],
     )
-    assert calls == [10, 70, 100]  # the estimate (90 s) is capped at 60 s
+    # at 10 s (10 %) the estimate, 90 s, is held to the 10 s waited so far; at 20 s (20 %) the
+    # rate since, 1 %/s, leaves 80 s, held to the growing wait (30 s); at 50 s it leaves 50 s
+    assert calls == [10, 20, 50, 100]
+
+
+def test_polling_trusts_early_progress_no_further_than_the_time_waited():
+    """A job slow to start (8 % in its first 4 s, then the rest in 3 s) is noticed within
+    its own length of its end, not after the 50 s its early pace suggests."""
+    from canvasbridge.provisioning.polling import wait_until
+
+    now = [0.0]
+    calls = []
+
+    def fetch():
+        calls.append(now[0])
+        t = now[0]
+        progress = 2 * t if t < 4 else 8 + (t - 4) * 92 / 3
+        return {"progress": int(progress), "workflow_state": "imported" if t >= 7 else "importing"}
+
+    wait_until(
+        fetch,
+        lambda s: s["workflow_state"] == "imported",
+        what="job",
+        first_s=1,
+        timeout_s=1000,
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        clock=lambda: now[0],
+    )
+    assert 7 <= calls[-1] <= 14 and len(calls) <= 5, calls
+
+
+def test_polling_backs_off_when_progress_stalls():
+    """Stuck at 99 % for 100 s: the waits grow again instead of asking every second."""
+    from canvasbridge.provisioning.polling import wait_until
+
+    now = [0.0]
+    calls = []
+
+    def fetch():
+        calls.append(now[0])
+        return {
+            "progress": 100 if now[0] >= 100 else 99,
+            "status": "complete" if now[0] >= 100 else "running",
+        }
+
+    wait_until(
+        fetch,
+        lambda s: s["status"] == "complete",
+        what="report",
+        first_s=1,
+        timeout_s=1000,
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        clock=lambda: now[0],
+    )
+    assert calls[-1] >= 100 and len(calls) <= 8, calls

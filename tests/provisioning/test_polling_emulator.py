@@ -1,5 +1,6 @@
 """wait_until against the Canvas emulator's SIS import, in virtual time: the progress the
-emulator reports lets the poller notice the end within one first wait, in few status calls."""
+emulator reports lets the poller notice the end within one first wait (growing waits alone
+notice a 9.9 s import at 13 s), in a handful of status calls."""
 
 from __future__ import annotations
 
@@ -69,5 +70,5 @@ def test_the_poller_notices_an_emulated_import_within_one_first_wait_of_its_end(
     assert 9.8 < time.job_at < 10
     assert all(0 < progress < 100 for _at, progress in polls[:-1]), polls
     noticed = polls[-1][0]
-    assert time.job_at <= noticed <= time.job_at + 1.0, polls  # growing waits alone: at 13 s
-    assert len(polls) <= 3, polls
+    assert time.job_at <= noticed <= time.job_at + 1.0, polls
+    assert len(polls) <= 5, polls
