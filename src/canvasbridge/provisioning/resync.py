@@ -39,7 +39,7 @@ from canvasbridge.clients.fs.identifiers import aktivitet_id
 from canvasbridge.clients.sap import SapClient, location_id_of
 from canvasbridge.engine import TaskCall, TaskContext
 from canvasbridge.engine.ledger import Ledger
-from canvasbridge.provisioning import runtime
+from canvasbridge.provisioning import collector, runtime
 from canvasbridge.provisioning.canvas_state import Directory, read_snapshot
 from canvasbridge.provisioning.desired import (
     CerebrumReads,
@@ -336,34 +336,35 @@ def resync(
     ownership = Ownership(settings)
     errors: list[str] = []
     started = time.monotonic()
-    users = _users(sources, settings, expanded)  # starts reading Cerebrum's account list
+    with collector.paused():  # the state read and built lives until the end: see .collector
+        users = _users(sources, settings, expanded)  # starts reading Cerebrum's account list
 
-    def read_canvas() -> tuple[Snapshot, Any]:
-        read = read_snapshot(sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s)
-        timings["read_canvas_s"] = time.monotonic() - started
-        phase("reading Canvas", read[0].sizes())
-        return read
+        def read_canvas() -> tuple[Snapshot, Any]:
+            read = read_snapshot(sources.canvas, settings.root_account, poll_s=settings.bulk.poll_interval_s)
+            timings["read_canvas_s"] = time.monotonic() - started
+            phase("reading Canvas", read[0].sizes())
+            return read
 
-    # Canvas's report and the sources are read at the same time: a report can take minutes
-    with ThreadPoolExecutor(1, thread_name_prefix="resync-canvas") as canvas_reader:
-        try:
-            phase("reading Canvas", None)
-            canvas = canvas_reader.submit(read_canvas)
-            phase("reading the sources", None)
-            desired = build_desired(
-                sources, settings, expanded, lambda: canvas.result()[0], ownership, errors, users
-            )
-        finally:
-            if users is not None:
-                users.close()
-        timings["read_sources_s"] = time.monotonic() - started
-        phase("reading the sources", {k: n for k, n in desired.sizes().items() if k in expanded})
-        current, _facts = canvas.result()
-    started = time.monotonic()
-    phase("planning", None)
-    plan = plan_snapshot(desired, current, ownership, expanded)
-    managed = managed_counts(current, ownership)
-    timings["plan_s"] = time.monotonic() - started
+        # Canvas's report and the sources are read at the same time: a report can take minutes
+        with ThreadPoolExecutor(1, thread_name_prefix="resync-canvas") as canvas_reader:
+            try:
+                phase("reading Canvas", None)
+                canvas = canvas_reader.submit(read_canvas)
+                phase("reading the sources", None)
+                desired = build_desired(
+                    sources, settings, expanded, lambda: canvas.result()[0], ownership, errors, users
+                )
+            finally:
+                if users is not None:
+                    users.close()
+            timings["read_sources_s"] = time.monotonic() - started
+            phase("reading the sources", {k: n for k, n in desired.sizes().items() if k in expanded})
+            current, _facts = canvas.result()
+        started = time.monotonic()
+        phase("planning", None)
+        plan = plan_snapshot(desired, current, ownership, expanded)
+        managed = managed_counts(current, ownership)
+        timings["plan_s"] = time.monotonic() - started
     phase("planning", {"changes": plan.writes()})
     result = ResyncResult(
         expanded, plan, desired.sizes(), current.sizes(), managed, timings=timings, errors=errors
