@@ -10,15 +10,16 @@ Scenarios (each on fresh emulators over the same synthetic university):
 * ``bulk``: the initial full sync by the bulk path (provisioning report + one SIS import;
   goal ≤ 10 Canvas calls in total), then a no-op full resync.
 
-The Canvas emulator runs in this process (its request counters and model are read here);
-FS, Cerebrum and SAP each run in a process of their own over the same deterministic
-university, so the sources and the service do not share one interpreter lock. Each full
+Canvas, FS, Cerebrum and SAP each run in a process of their own (the sources over the same
+deterministic university), as they are deployed, so no emulator shares an interpreter lock or
+a garbage collector with the service; the Canvas emulator's request counters are read through
+its control surface. Each full
 sync's note splits its wall time: Canvas read (the provisioning report) and sources read (FS,
 Cerebrum and SAP in parallel), which run at the same time and are timed from the same start,
 then plan and Canvas write; then the calls made to each source system
-and the CPU seconds each process spent (``service``: the benchmark's own process, the
-service and the Canvas emulator; ``users process``: the process in which the resync decides
-the users; then each source emulator; from ``/proc``, so Linux only).
+and the CPU seconds each process spent (``service``: the benchmark's own process, which is
+the service; ``users process``: the process in which the resync decides the users; then the
+Canvas emulator and each source emulator; from ``/proc``, so Linux only).
 Wall times include the emulators' work, and the machine's two cores are shared by
 everything: on a loaded machine compare the CPU seconds.
 
@@ -37,12 +38,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from canvasbridge.engine import TaskContext
 from canvasbridge.flowkit import call_stats
 from canvasbridge.provisioning import runtime
 from canvasbridge.provisioning.resync import resync, sources_for
 from canvasbridge.provisioning.tasks.users import ensure_user
-from canvasbridge_emulators.canvas.app import DEFAULT_TOKEN
+from canvasbridge_emulators.canvas.app import DEFAULT_TOKEN, CanvasEmulator
 from canvasbridge_emulators.canvas.app import create_app as create_canvas
 from canvasbridge_emulators.cerebrum import create_app as create_cerebrum
 from canvasbridge_emulators.common import ServerThread
@@ -77,6 +80,14 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _serve_canvas(ports: Any) -> None:
+    """Child process: the Canvas emulator, empty (a reset brings it back to that)."""
+    server = ServerThread(create_canvas().app).start()
+    ports.put(("canvas", server.url))
+    while True:
+        time.sleep(3600)
+
+
 def _serve_source(system: str, size: str, ports: Any) -> None:
     """Child process: one source emulator (FS, Cerebrum or SAP) over ``University.generate(size, 1)``."""
     university = University.generate(size, seed=1)
@@ -88,7 +99,10 @@ def _serve_source(system: str, size: str, ports: Any) -> None:
 
 
 class Bench:
-    def __init__(self, size: str) -> None:
+    """The emulators and the service's settings. ``canvas_apart=False`` runs the Canvas
+    emulator in this process instead, as ``emulator``, for benchmarks that read its model."""
+
+    def __init__(self, size: str, *, canvas_apart: bool = True) -> None:
         os.environ.setdefault("CB_BENCH_CANVAS", DEFAULT_TOKEN)
         os.environ.setdefault("CB_BENCH_FS", "fs-secret")
         os.environ.setdefault("CB_BENCH_CEREBRUM", "cerebrum-key")
@@ -96,19 +110,30 @@ class Bench:
         started = time.monotonic()
         self.university = University.generate(size, seed=1)
         self.generate_s = time.monotonic() - started
-        self.canvas = create_canvas()
-        self.servers = [ServerThread(self.canvas.app).start()]
         ports: Any = mp.Queue()
-        # one process per source system, as they are deployed: none shares an interpreter lock
+        # one process per system, as they are deployed: none shares an interpreter lock
+        self.emulator: CanvasEmulator | None = None
+        self.servers: list[ServerThread] = []
+        self.canvas_process: mp.Process | None = None
+        if canvas_apart:
+            self.canvas_process = mp.Process(target=_serve_canvas, args=(ports,), daemon=True)
+        else:
+            self.emulator = create_canvas()
+            self.servers.append(ServerThread(self.emulator.app).start())
+            ports.put(("canvas", self.servers[0].url))
         self.sources = [
             mp.Process(target=_serve_source, args=(system, size, ports), daemon=True)
             for system in SOURCE_APPS
         ]
-        for process in self.sources:
+        self.children = [p for p in (self.canvas_process, *self.sources) if p is not None]
+        for process in self.children:
             process.start()
-        urls = dict(ports.get(timeout=300) for _ in self.sources)
+        urls = dict(ports.get(timeout=300) for _ in range(1 + len(self.sources)))
         fs_url, cerebrum_url, sap_url = urls["fs"], urls["cerebrum"], urls["sap"]
-        canvas_url = self.servers[0].url
+        canvas_url = urls["canvas"]
+        self.canvas = httpx.Client(
+            base_url=canvas_url, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}, timeout=600
+        )
         self.sections = {
             "systems": {
                 "canvas": {
@@ -134,18 +159,19 @@ class Bench:
         return TaskContext(task_name="bench", sections=self.sections, resources=self.resources)
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far: this process (service + Canvas emulator), the service's ended
-        child processes (the resync's users process), then each source's."""
+        """CPU seconds so far: this process (the service), the service's ended child processes
+        (the resync's users process), then the Canvas emulator's and each source's."""
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = {"service": time.process_time(), "users process": children.ru_utime + children.ru_stime}
+        if self.canvas_process is not None and self.canvas_process.pid is not None:
+            cpu["canvas"] = _cpu_s(self.canvas_process.pid)
         for system, process in zip(SOURCE_APPS, self.sources, strict=True):
             cpu[system] = _cpu_s(process.pid) if process.pid is not None else 0.0
         return cpu
 
     def counted(self, name: str, work: Callable[[], Any], note: str = "") -> tuple[Row, Any]:
-        control = self.canvas.control
         time.sleep(0.05)  # the emulator counts a request after answering it: let the last land
-        control.clear_stats()
+        self.canvas.delete("/_emulator/stats").raise_for_status()
         calls_before = dict(call_stats(self.ctx()).by_system)
         cpu_before = self.cpu()
         started = time.monotonic()
@@ -154,8 +180,13 @@ class Bench:
         cpu = {k: v - cpu_before[k] for k, v in self.cpu().items()}
         calls = {k: v - calls_before.get(k, 0) for k, v in call_stats(self.ctx()).by_system.items()}
         time.sleep(0.05)
-        writes = sum(control.count(m) for m in ("POST", "PUT", "DELETE"))
-        row = Row(name, control.count(), writes, seconds, note)
+        stats = self.canvas.get("/_emulator/stats").json()
+        writes = sum(
+            sum(by_status.values())
+            for route, by_status in stats["requests"].items()
+            if route.split(" ", 1)[0] in ("POST", "PUT", "DELETE")
+        )
+        row = Row(name, stats["total"], writes, seconds, note)
         row.usage = "calls " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items()) if v and k != "canvas")
         row.usage += "; CPU s " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
         return row, result
@@ -165,13 +196,14 @@ class Bench:
         return resync(sources_for(ctx), runtime.settings(ctx), ("all",), force=True, **options)
 
     def reset_canvas(self) -> None:
-        self.canvas.control.reset()
+        self.canvas.post("/_emulator/reset").raise_for_status()
         self.resources.clear()
 
     def close(self) -> None:
+        self.canvas.close()
         for server in self.servers:
             server.stop()
-        for process in self.sources:
+        for process in self.children:
             process.terminate()
             process.join(timeout=10)
 
@@ -184,15 +216,15 @@ def scenario_user(bench: Bench) -> list[Row]:
     )
     name = person.primary_account
     ensure_user(bench.ctx(), username=name)
-    user = bench.canvas.model.find_user_by_sis(name)
-    bench.canvas.model.update_user(user.id, name="Changed Behind Our Back")
+    user = f"/api/v1/users/sis_user_id:{name}"
+    bench.canvas.put(user, data={"user[name]": "Changed Behind Our Back"}).raise_for_status()
     changed, _ = bench.counted(
         "changed user (ensure_user)", lambda: ensure_user(bench.ctx(), username=name), "goal: calls <= 2"
     )
     same, _ = bench.counted(
         "unchanged user (ensure_user)", lambda: ensure_user(bench.ctx(), username=name), "goal: writes = 0"
     )
-    bench.canvas.model.suspend_user(user.id)
+    bench.canvas.put(user, data={"user[event]": "suspend"}).raise_for_status()
     suspended, _ = bench.counted(
         "suspended by hand (ensure_user)",
         lambda: ensure_user(bench.ctx(), username=name),
