@@ -73,6 +73,7 @@ def test_a_comma_inside_a_part_is_encoded_so_the_key_keeps_its_shape() -> None:
         (UndervisningId, "185,INF1000,1,20X9,HØST,1"),  # year not a number
         (UndervisningId, "emner/185,INF1000,1"),  # wrong collection
         (AktivitetId, "undervisning/222,0-5,1,1999,HØST,1,A"),  # wrong collection
+        (AktivitetId, "undervisningsaktiviteter/222,0-5,1,1999,HØST,x,A"),  # terminnummer not a number
         (EmneId, "185,,1"),  # empty part
         (OrgenhetId, "185,15,x,0"),
     ],

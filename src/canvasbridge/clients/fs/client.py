@@ -69,6 +69,7 @@ M = TypeVar("M", bound=BaseModel)
 TOKEN_RENEW_MARGIN_S = 30.0  # renew a JWT up to this many seconds before it expires
 DEFAULT_PAGE_SIZE = 100  # items per page asked of FS collections (FS allows up to 1000)
 PAGES_AHEAD = 4  # pages of one collection read ahead on a pool, at most
+_REF_KEYS = frozenset({"href", "rel"})  # an item with only these stands for an object to fetch
 
 
 class FsSettings(ClientSettings):
@@ -309,7 +310,14 @@ class FsClient:
 
     def _items(self, page: dict[str, Any], expand: bool) -> Iterator[dict[str, Any]]:
         for item in page["items"]:
-            if expand and isinstance(item, dict) and set(item) <= {"href", "rel"} and "href" in item:
+            # len first: most items are whole objects, and this runs for each of them
+            if (
+                expand
+                and isinstance(item, dict)
+                and len(item) <= 2
+                and set(item) <= _REF_KEYS
+                and "href" in item
+            ):
                 yield self.follow(item)
             else:
                 yield item

@@ -144,7 +144,11 @@ class UndervisningId(_Identifier):
 
     @classmethod
     def parse(cls, text: str) -> Self:
-        inst, kode, versjon, ar, termin, nr = _key_parts(text, cls.collection, 6, "undervisning")
+        return cls._of_parts(_key_parts(text, cls.collection, 6, "undervisning"), text)
+
+    @classmethod
+    def _of_parts(cls, parts: list[str], text: str) -> Self:
+        inst, kode, versjon, ar, termin, nr = parts
         emne = EmneId(_int(inst, "institusjon", text), kode, versjon)
         return cls(emne, _int(ar, "år", text), termin, _int(nr, "terminnummer", text))
 
@@ -167,8 +171,7 @@ class AktivitetId(_Identifier):
     @classmethod
     def parse(cls, text: str) -> Self:
         parts = _key_parts(text, cls.collection, 7, "undervisningsaktivitet")
-        undervisning = UndervisningId.parse(",".join(encode_part(p) for p in parts[:6]))
-        return cls(undervisning, parts[6])
+        return cls(UndervisningId._of_parts(parts[:6], text), parts[6])
 
     @property
     def emne(self) -> EmneId:
