@@ -1,5 +1,8 @@
 """Reading Canvas state from the provisioning report's CSV rows."""
 
+import pytest
+
+from canvasbridge.provisioning import canvas_state
 from canvasbridge.provisioning.canvas_state import snapshot_from_report
 
 
@@ -25,3 +28,16 @@ def test_report_course_statuses_map_to_the_rest_workflow_states():
         snapshot, _ = snapshot_from_report({"courses.csv": [course_row(status)]})
         (course,) = snapshot.courses.values()
         assert course.workflow_state == expected, status
+
+
+@pytest.mark.parametrize(
+    "value", ["7", "0", "", " 12 ", "-3", "+4", "1_000", "²", "x", "12.5", "٣", None, 5, 5.7, True]
+)
+def test_report_numbers_read_as_the_general_conversion_reads_them(value):
+    def general(v):
+        try:
+            return int(str(v).strip())
+        except (TypeError, ValueError):
+            return None
+
+    assert canvas_state._int(value) == general(value)

@@ -3,6 +3,7 @@ the token's throttle, SIS ids, errors and retries, throttling, SIS imports and t
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import threading
@@ -11,8 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from canvasbridge.clients.canvas import SIS_IMPORT_FINAL_STATES, CanvasClient, Throttle, sis_course, sis_user
+from canvasbridge.clients.canvas.client import parse_report_file
 from canvasbridge.clients.http import AuthenticationError, CallStats, HttpPermanentError, RetryPolicy
 from canvasbridge.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
 from canvasbridge_emulators.canvas import CanvasModel
@@ -328,3 +332,16 @@ def test_debug_logs_carry_neither_the_token_nor_passwords(
     assert "Logged Person" in caplog.text or "accounts/1/users" in caplog.text
     assert "hunter22-secret" not in caplog.text
     assert DEFAULT_TOKEN not in caplog.text
+
+
+_cell = st.text(alphabet=st.sampled_from('ab,"\n\r é'), max_size=4)
+
+
+@given(rows=st.lists(st.lists(_cell, max_size=5), max_size=6), bom=st.booleans())
+def test_report_csv_rows_are_what_csv_dict_reader_reads(rows: list[list[str]], bom: bool) -> None:
+    """Quoted commas and newlines, empty lines, and rows shorter or longer than the header."""
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    data = ("\ufeff" if bom else "").encode() + out.getvalue().encode()
+    expected = [dict(r) for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))]
+    assert parse_report_file("x.csv", data) == {"x.csv": expected}

@@ -431,8 +431,24 @@ def parse_report_file(name: str, content: bytes) -> dict[str, list[dict[str, str
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:
-    text = data.decode("utf-8-sig")
-    return [dict(row) for row in csv.DictReader(io.StringIO(text))]
+    """The rows as :class:`csv.DictReader` gives them (a report's enrollments file has a row
+    per enrollment: 250,000 for a university, read here without DictReader's per-row work)."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    header = next(reader, None)
+    if header is None:
+        return []
+    width = len(header)
+    rows: list[dict[Any, Any]] = []
+    for row in reader:
+        if not row:
+            continue  # an empty line
+        record: dict[Any, Any] = dict(zip(header, row, strict=False))
+        if len(row) > width:  # extra fields under None, missing ones None, as DictReader does
+            record[None] = row[width:]
+        elif len(row) < width:
+            record.update(dict.fromkeys(header[len(row) :]))
+        rows.append(record)
+    return rows
 
 
 def flatten(value: Mapping[str, Any]) -> list[tuple[str, str]]:
