@@ -322,3 +322,19 @@ def test_a_participation_of_another_shape_is_read_as_the_model_reads_it(
             list(fs.studentundervisning_refs())
         return
     assert list(fs.studentundervisning_refs()) == [(model.person.personlopenummer, model.target_href)]
+
+
+@pytest.mark.parametrize("shape", ["model", "refs"])
+def test_a_person_named_by_href_only_keeps_its_lopenummer(
+    fs: FsClient, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    """An FS that answers ``person`` with its href alone must not lose the student."""
+    item = {
+        "person": {"href": "https://fs.example/personer/100042"},
+        "undervisning": {"href": "undervisning/185,A,1,2026,VÅR,1"},
+    }
+    monkeypatch.setattr(fs, "iter_collection", lambda *args, **kwargs: iter([item]))
+    if shape == "model":
+        assert Studentundervisning.model_validate(item).person.personlopenummer == 100042
+    else:
+        assert list(fs.studentundervisning_refs()) == [(100042, "undervisning/185,A,1,2026,VÅR,1")]

@@ -515,9 +515,9 @@ def _participant(item: Any, target: str) -> tuple[int | None, str] | None:
         href = item[target]["href"]
     except (KeyError, TypeError, AttributeError):
         return None
-    if (number is None or type(number) is int) and type(href) is str:
+    if type(number) is int and type(href) is str:
         return number, href
-    return None
+    return None  # a person named by href only, too: the model takes the number from it
 
 
 def _later_pages(page: Mapping[str, Any]) -> list[str] | None:

@@ -8,10 +8,11 @@ and every field not seen in every sample is optional.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 from urllib.parse import unquote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from canvasbridge.clients.fs.identifiers import (
     AktivitetId,
@@ -22,6 +23,9 @@ from canvasbridge.clients.fs.identifiers import (
     aktivitet_id,
     undervisning_id,
 )
+
+#: the løpenummer at the end of a person's href (``…/personer/100001``)
+_PERSON_HREF = re.compile(r"/personer/(\d+)/?$")
 
 
 class FsModel(BaseModel):
@@ -162,8 +166,19 @@ class Undervisningsaktivitet(FsModel):
 
 
 class PersonRef(FsModel):
+    """A reference to a person; an answer that names only the href (``…/personer/<løpenummer>``)
+    still gives the løpenummer."""
+
     href: str | None = None
     personlopenummer: int | None = None
+
+    @model_validator(mode="after")
+    def _number_from_href(self) -> PersonRef:
+        if self.personlopenummer is None and self.href:
+            found = _PERSON_HREF.search(self.href)
+            if found:
+                self.personlopenummer = int(found.group(1))
+        return self
 
 
 class Personrolle(FsModel):
