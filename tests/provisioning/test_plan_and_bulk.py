@@ -158,49 +158,41 @@ def test_bulk_import_carries_explicit_statuses_and_reports_row_errors_per_object
     assert not any(f.requeueable for f in failed.failures)  # re-run the resync instead
 
 
-def test_polling_waits_grow_so_a_long_job_costs_few_status_calls():
+def polled_at(state_at, *, first_s: float, done: str = "done") -> list[float]:
+    """The times (on a virtual clock) at which ``wait_until`` asked for the state of a job
+    whose state at time t is ``state_at(t)``, until its ``status`` is ``done``."""
     from canvasbridge.provisioning.polling import wait_until
 
     now = [0.0]
-    calls = []
+    calls: list[float] = []
 
     def fetch():
         calls.append(now[0])
-        return {"workflow_state": "imported" if now[0] >= 100 else "importing"}
+        return state_at(now[0])
 
     def sleep(seconds):
         now[0] += seconds
 
     wait_until(
         fetch,
-        lambda s: s["workflow_state"] == "imported",
+        lambda s: s["status"] == done,
         what="job",
-        first_s=1,
+        first_s=first_s,
         timeout_s=1000,
         sleep=sleep,
         clock=lambda: now[0],
     )
+    return calls
+
+
+def test_polling_waits_grow_so_a_long_job_costs_few_status_calls():
+    calls = polled_at(lambda t: {"status": "done" if t >= 100 else "running"}, first_s=1)
     assert len(calls) <= 6 and calls[-1] >= 100
 
 
 def test_polling_follows_reported_progress():
-    from canvasbridge.provisioning.polling import wait_until
-
-    now = [0.0]
-    calls = []
-
-    def fetch():
-        calls.append(now[0])
-        return {"progress": min(100, now[0]), "status": "complete" if now[0] >= 100 else "running"}
-
-    wait_until(
-        fetch,
-        lambda s: s["status"] == "complete",
-        what="report",
-        first_s=10,
-        timeout_s=1000,
-        sleep=lambda s: now.__setitem__(0, now[0] + s),
-        clock=lambda: now[0],
+    calls = polled_at(
+        lambda t: {"progress": min(100, t), "status": "done" if t >= 100 else "running"}, first_s=10
     )
     # at 10 s (10 %) the estimate, 90 s, is held to the 10 s waited so far; at 20 s (20 %) the
     # rate since, 1 %/s, leaves 80 s, held to the growing wait (30 s); at 50 s it leaves 50 s
@@ -210,50 +202,19 @@ def test_polling_follows_reported_progress():
 def test_polling_trusts_early_progress_no_further_than_the_time_waited():
     """A job slow to start (8 % in its first 4 s, then the rest in 3 s) is noticed within
     its own length of its end, not after the 50 s its early pace suggests."""
-    from canvasbridge.provisioning.polling import wait_until
 
-    now = [0.0]
-    calls = []
-
-    def fetch():
-        calls.append(now[0])
-        t = now[0]
+    def state_at(t):
         progress = 2 * t if t < 4 else 8 + (t - 4) * 92 / 3
-        return {"progress": int(progress), "workflow_state": "imported" if t >= 7 else "importing"}
+        return {"progress": int(progress), "status": "done" if t >= 7 else "running"}
 
-    wait_until(
-        fetch,
-        lambda s: s["workflow_state"] == "imported",
-        what="job",
-        first_s=1,
-        timeout_s=1000,
-        sleep=lambda s: now.__setitem__(0, now[0] + s),
-        clock=lambda: now[0],
-    )
+    calls = polled_at(state_at, first_s=1)
     assert 7 <= calls[-1] <= 14 and len(calls) <= 5, calls
 
 
 def test_polling_backs_off_when_progress_stalls():
     """Stuck at 99 % for 100 s: the waits grow again instead of asking every second."""
-    from canvasbridge.provisioning.polling import wait_until
-
-    now = [0.0]
-    calls = []
-
-    def fetch():
-        calls.append(now[0])
-        return {
-            "progress": 100 if now[0] >= 100 else 99,
-            "status": "complete" if now[0] >= 100 else "running",
-        }
-
-    wait_until(
-        fetch,
-        lambda s: s["status"] == "complete",
-        what="report",
+    calls = polled_at(
+        lambda t: {"progress": 100 if t >= 100 else 99, "status": "done" if t >= 100 else "running"},
         first_s=1,
-        timeout_s=1000,
-        sleep=lambda s: now.__setitem__(0, now[0] + s),
-        clock=lambda: now[0],
     )
     assert calls[-1] >= 100 and len(calls) <= 8, calls
