@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -99,3 +100,13 @@ def test_counts_taken_in_one_process_add_up_in_another():
     assert ours.total == 3
     assert ours.by_endpoint["cerebrum GET accounts/"] == EndpointStats(calls=3, errors=1, seconds=1.75)
     assert hooked == ["accounts/"]  # the other process fed its own metrics
+
+
+def test_the_users_process_logs_through_this_processs_handlers(stack, caplog):
+    caplog.set_level(logging.INFO)
+    result, _ = users_resync(stack, users_process=True)
+    assert result.ok, result.errors
+    relayed = [r for r in caplog.records if r.name == user_decisions.__name__]
+    assert relayed, "no record of the users process arrived"
+    assert all(r.process != os.getpid() for r in relayed)
+    assert relayed[0].getMessage().startswith("deciding ")

@@ -5,7 +5,8 @@ HTTP and JSON work needs the CPU, and inside the resync's own process it compete
 interpreter lock with the FS pages and the course decisions, so the whole resync ran on one
 core. :class:`ProcessDecider` runs the users' reads in a spawned process of their own, with
 a Cerebrum client built there from the same settings; the resync's process gets back
-:class:`~.desired.UserDecision` objects and the call counts. :class:`ThreadDecider` does the
+:class:`~.desired.UserDecision` objects and the call counts, and logs the process's records
+through its own handlers. :class:`ThreadDecider` does the
 same work on threads in the calling process. Both read Cerebrum's account list as soon as
 they start, so the listing overlaps the Canvas read.
 
@@ -16,7 +17,10 @@ have children (a daemonic one).
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import multiprocessing
+import os
 import pickle
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -33,6 +37,7 @@ from canvasbridge.provisioning.reads import ListedCerebrum
 from canvasbridge.provisioning.settings import ProvisioningSettings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,16 +93,21 @@ class ThreadDecider:
 
 
 class ProcessDecider:
-    """The users decided in a spawned process; its calls are added to ``stats``."""
+    """The users decided in a spawned process; its calls are added to ``stats``, its log
+    records are logged here (through this process's handlers, at this process's level)."""
 
     def __init__(self, config: CerebrumSettings, settings: ProvisioningSettings, stats: CallStats) -> None:
         self._stats = stats
         # spawn, not fork: the resync's process has threads (pools, an API server, a worker)
+        context = multiprocessing.get_context("spawn")
+        self._log_records: Any = context.Queue()
+        self._relay = logging.handlers.QueueListener(self._log_records, _Relog())
+        self._relay.start()
         self._pool = ProcessPoolExecutor(
             1,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_child_start,
-            initargs=(config, settings),
+            initargs=(config, settings, self._log_records, logging.getLogger().getEffectiveLevel()),
         )
         self._listing: Future[_Answer] | None = self._pool.submit(_in_child, _child_read_listing)
 
@@ -120,6 +130,15 @@ class ProcessDecider:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._relay.stop()  # after the process ended: every record it sent is logged
+        self._log_records.close()
+
+
+class _Relog(logging.Handler):
+    """Logs a record from the users process through the logger of its name here."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger(record.name).handle(record)
 
 
 def start_decider(
@@ -156,8 +175,13 @@ class _Child:
 _child: _Child | None = None
 
 
-def _child_start(config: CerebrumSettings, settings: ProvisioningSettings) -> None:
+def _child_start(
+    config: CerebrumSettings, settings: ProvisioningSettings, log_records: Any, level: int
+) -> None:
     global _child
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(log_records)]
+    root.setLevel(level)
     client = config.build(CallStats(hooks=[metrics.external_call_hook]))
     pool = ThreadPoolExecutor(settings.resync.concurrency.cerebrum, thread_name_prefix="resync-cerebrum")
     _child = _Child(client, settings, pool)
@@ -190,4 +214,5 @@ def _child_read_listing(child: _Child) -> int:
 
 def _child_decide(child: _Child, candidates: list[str]) -> Decided:
     assert child.view is not None, "the account list was not read"
+    log.info("deciding %d users in process %d", len(candidates), os.getpid())
     return decide_all(child.view, child.settings, candidates, child.pool)
