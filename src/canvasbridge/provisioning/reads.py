@@ -30,7 +30,7 @@ from canvasbridge.clients.cerebrum import (
     Quarantines,
 )
 from canvasbridge.clients.fs.client import FsClient
-from canvasbridge.clients.fs.identifiers import AktivitetId, UndervisningId
+from canvasbridge.clients.fs.identifiers import aktivitet_id, undervisning_id
 from canvasbridge.clients.fs.models import Emne, Personrolle, Undervisning, Undervisningsaktivitet
 from canvasbridge.errors import NotFoundError
 
@@ -100,20 +100,6 @@ def read_persons(fs: FsClient, pool: Executor) -> list[tuple[int | None, str | N
     return [(p.personlopenummer, p.brukernavn) for p in fs.personer(fields=PERSON_FIELDS, pool=pool)]
 
 
-def display_keys(parse: Callable[[str], UndervisningId | AktivitetId]) -> Callable[[str], str]:
-    """href → the display key of the id it names, each distinct href parsed once (a full
-    resync meets some 16,000 units and activities in 300,000 participations)."""
-    keys: dict[str, str] = {}
-
-    def key(href: str) -> str:
-        found = keys.get(href)
-        if found is None:
-            found = keys[href] = parse(href).display
-        return found
-
-    return key
-
-
 def _activities(fs: FsClient, pool: Executor) -> dict[str, list[Undervisningsaktivitet]]:
     by_unit: dict[str, list[Undervisningsaktivitet]] = defaultdict(list)
     for activity in fs.undervisningsaktiviteter(fields=ACTIVITY_FIELDS, pool=pool):
@@ -123,28 +109,25 @@ def _activities(fs: FsClient, pool: Executor) -> dict[str, list[Undervisningsakt
 
 def _unit_students(fs: FsClient, pool: Executor) -> dict[str, list[int]]:
     students: dict[str, list[int]] = defaultdict(list)
-    key = display_keys(UndervisningId.parse)
     for number, href in fs.studentundervisning_refs(fields=UNIT_STUDENT_FIELDS, pool=pool):
         if number is not None:
-            students[key(href)].append(number)
+            students[undervisning_id(href).display].append(number)
     return students
 
 
 def _activity_students(fs: FsClient, pool: Executor) -> dict[str, list[int]]:
     students: dict[str, list[int]] = defaultdict(list)
-    key = display_keys(AktivitetId.parse)
     for number, href in fs.studentundervisningsaktivitet_refs(fields=ACTIVITY_STUDENT_FIELDS, pool=pool):
         if number is not None:
-            students[key(href)].append(number)
+            students[aktivitet_id(href).display].append(number)
     return students
 
 
 def _roles(fs: FsClient, pool: Executor) -> dict[str, list[Personrolle]]:
     by_unit: dict[str, list[Personrolle]] = defaultdict(list)
-    key = display_keys(UndervisningId.parse)
     for role in fs.personroller(fields=ROLE_FIELDS, pool=pool):
         if role.undervisning is not None:
-            by_unit[key(role.undervisning.href)].append(role)
+            by_unit[undervisning_id(role.undervisning.href).display].append(role)
     return by_unit
 
 
