@@ -44,6 +44,15 @@ def _marker(into: int) -> str:
     return json.dumps({"gathered_by": into})
 
 
+def _gathered_by(into: int) -> sa.ColumnElement[bool]:
+    """The calls ``into`` gathered and has not settled yet."""
+    return sa.and_(
+        task_calls.c.state == CallState.REQUEUED.value,
+        task_calls.c.requeued_to == into,
+        task_calls.c.result == _marker(into),
+    )
+
+
 def _holding_gathered_calls(connection: sa.Connection, into: int, call_ids: list[int]) -> set[int]:
     """Those of ``call_ids`` holding calls they gathered and did not settle (one pass over the
     requeued calls of the task, as :meth:`Gathering.gathered` makes)."""
@@ -119,12 +128,7 @@ class Gathering:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(task_calls.c.id, task_calls.c.params)
-                .where(
-                    task_calls.c.state == CallState.REQUEUED.value,
-                    task_calls.c.task == task,
-                    task_calls.c.requeued_to == into,
-                    task_calls.c.result == _marker(into),
-                )
+                .where(task_calls.c.task == task, _gathered_by(into))
                 .order_by(task_calls.c.id)
             ).all()
         return [PendingCall(int(row.id), json.loads(row.params)) for row in rows]
@@ -147,17 +151,7 @@ class Gathering:
 def release_gathered(connection: sa.Connection, into: int, error: str) -> int:
     """In ``connection``'s transaction: every call ``into`` gathered and did not settle becomes
     a dead letter naming ``error`` (``into`` itself was given up); how many."""
-    left = (
-        connection.execute(
-            sa.select(task_calls.c.id).where(
-                task_calls.c.state == CallState.REQUEUED.value,
-                task_calls.c.requeued_to == into,
-                task_calls.c.result == _marker(into),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    left = connection.execute(sa.select(task_calls.c.id).where(_gathered_by(into))).scalars().all()
     reason = f"gathered by call #{into}, which ended without applying it: {error}"
     dead = settle_gathered(
         connection, into, succeeded={}, failed=dict.fromkeys((int(i) for i in left), reason)
@@ -174,11 +168,7 @@ def settle_gathered(
     of the calls that became dead letters (their metric is the caller's to count)."""
     now = utc_now()
     by_id = task_calls.c.id == sa.bindparam("call_id")
-    gathered = sa.and_(
-        task_calls.c.requeued_to == into,
-        task_calls.c.state == CallState.REQUEUED.value,
-        task_calls.c.result == _marker(into),
-    )
+    gathered = _gathered_by(into)
     ended = {
         "attempts": task_calls.c.attempts + 1,
         "started_at": sa.func.coalesce(task_calls.c.started_at, now),
