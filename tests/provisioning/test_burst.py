@@ -111,6 +111,13 @@ def enrollment_states(stack, unit: str, lopenummer: int) -> set[str]:
     return {e.workflow_state for e in m.enrollments(section_id=section.id, user_id=user.id, states=None)}
 
 
+def assert_term_start_applied(stack, changes) -> None:
+    """Each unit's leaver concluded (not deleted) and its newcomer enrolled."""
+    for unit, (leaver, newcomer) in changes.items():
+        assert enrollment_states(stack, unit, leaver) == {"completed"}, unit
+        assert "active" in enrollment_states(stack, unit, newcomer), unit
+
+
 def test_a_burst_above_the_threshold_is_one_sis_import_and_canvas_ends_as_per_object(stack, ledger):
     stack.configure(bulk={"poll_interval_s": 0.05, "burst_threshold": 3})
     fs_ids = structure(stack)
@@ -133,9 +140,7 @@ def test_a_burst_above_the_threshold_is_one_sis_import_and_canvas_ends_as_per_ob
         assert record_.result["fs_id"] == record_.params["fs_id"]
     for fs_id in fs_ids:
         assert per_object_plan(stack, fs_id) == [], fs_id  # nothing left for the per-object path
-    for unit, (leaver, newcomer) in changes.items():
-        assert enrollment_states(stack, unit, leaver) == {"completed"}  # concluded, not deleted
-        assert "active" in enrollment_states(stack, unit, newcomer)
+    assert_term_start_applied(stack, changes)
 
 
 def test_below_the_threshold_the_call_runs_on_its_own_by_rest(stack, ledger):
@@ -236,9 +241,7 @@ def test_a_rerun_after_a_lost_run_settles_the_calls_that_run_had_gathered(stack,
     assert {ledger.get(i).state for i in ids} == {CallState.SUCCEEDED}
     stack.settle()
     assert stack.canvas.control.count("POST", "sis_imports") == 1
-    for unit, (leaver, newcomer) in changes.items():
-        assert enrollment_states(stack, unit, leaver) == {"completed"}
-        assert "active" in enrollment_states(stack, unit, newcomer)
+    assert_term_start_applied(stack, changes)
 
 
 def test_a_call_whose_section_is_not_in_canvas_yet_is_left_to_build_it(stack, ledger):
@@ -291,9 +294,7 @@ def test_a_transient_failure_at_the_upload_leaves_the_calls_to_the_bursts_retry(
     assert ledger.count(CallFilter(states=[CallState.DEAD])) == 0
     stack.settle()
     assert stack.canvas.control.count("POST", "sis_imports") == 1
-    for unit, (leaver, newcomer) in changes.items():
-        assert enrollment_states(stack, unit, leaver) == {"completed"}
-        assert "active" in enrollment_states(stack, unit, newcomer)
+    assert_term_start_applied(stack, changes)
 
 
 def test_a_permanent_failure_at_the_upload_makes_every_gathered_call_a_dead_letter(stack, ledger):
