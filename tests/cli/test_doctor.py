@@ -221,14 +221,22 @@ def test_canvas_account_that_is_not_the_root(
     )
 
 
-@pytest.fixture
-def org_without_event_id() -> Iterator[ServerThread]:
-    """A Salesforce org as the original one: no External ID field for the event id."""
+def org_with_event_id_field(field: dict[str, Any] | None) -> Iterator[ServerThread]:
+    """A Salesforce org whose Canvas_Activitiy__c.Caliper_Event_Id__c is ``field`` (absent: None)."""
     spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
-    del spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"]
+    if field is None:
+        del spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"]
+    else:
+        spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = field
     asgi, _model, _control = salesforce_app(schema=schema_from_spec(spec))
     with ServerThread(asgi) as server:
         yield server
+
+
+@pytest.fixture
+def org_without_event_id() -> Iterator[ServerThread]:
+    """A Salesforce org as the original one: no External ID field for the event id."""
+    yield from org_with_event_id_field(None)
 
 
 def test_salesforce_missing_the_external_id_field(
@@ -250,11 +258,7 @@ def test_salesforce_missing_the_external_id_field(
 @pytest.fixture
 def org_with_event_id_not_unique() -> Iterator[ServerThread]:
     """An org whose event id field is an External ID but not Unique: duplicates slip in."""
-    spec = {name: dict(fields) for name, fields in AMBITION_SPEC.items()}
-    spec["Canvas_Activitiy__c"]["Caliper_Event_Id__c"] = {"type": "string", "external_id": True}
-    asgi, _model, _control = salesforce_app(schema=schema_from_spec(spec))
-    with ServerThread(asgi) as server:
-        yield server
+    yield from org_with_event_id_field({"type": "string", "external_id": True})
 
 
 def test_salesforce_external_id_field_that_is_not_unique(
