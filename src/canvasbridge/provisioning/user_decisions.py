@@ -78,15 +78,21 @@ class ThreadDecider:
     """The users decided on threads of this process (``resync.concurrency.cerebrum`` of them)."""
 
     def __init__(self, client: CerebrumClient, settings: ProvisioningSettings) -> None:
-        self._client, self._settings = client, settings
+        self.client, self._settings = client, settings
         self._pool = ThreadPoolExecutor(
             settings.resync.concurrency.cerebrum, thread_name_prefix="resync-cerebrum"
         )
         self._listing: Future[list[Account]] = self._pool.submit(client.accounts)
+        self._view: ListedCerebrum | None = None
+
+    def view(self) -> ListedCerebrum:
+        """Cerebrum as its account list (read once, from the start) answers it."""
+        if self._view is None:
+            self._view = ListedCerebrum(self.client, self._listing.result())
+        return self._view
 
     def decide(self, candidates: list[str]) -> Decided:
-        view = ListedCerebrum(self._client, self._listing.result())
-        return decide_all(view, self._settings, candidates, self._pool)
+        return decide_all(self.view(), self._settings, candidates, self._pool)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -164,15 +170,7 @@ class _Answer:
     counts: dict[str, EndpointStats] = field(default_factory=dict)
 
 
-@dataclass
-class _Child:
-    client: CerebrumClient
-    settings: ProvisioningSettings
-    pool: ThreadPoolExecutor
-    view: ListedCerebrum | None = None
-
-
-_child: _Child | None = None
+_child: ThreadDecider | None = None  # the users process's own deciding, on its threads
 
 
 def _child_start(
@@ -182,9 +180,7 @@ def _child_start(
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(log_records)]
     root.setLevel(level)
-    client = config.build(CallStats(hooks=[metrics.external_call_hook]))
-    pool = ThreadPoolExecutor(settings.resync.concurrency.cerebrum, thread_name_prefix="resync-cerebrum")
-    _child = _Child(client, settings, pool)
+    _child = ThreadDecider(config.build(CallStats(hooks=[metrics.external_call_hook])), settings)
 
 
 def _in_child(work: Callable[..., T], *args: Any) -> _Answer:
@@ -207,12 +203,10 @@ def _portable(exc: Exception) -> Exception:
     return exc
 
 
-def _child_read_listing(child: _Child) -> int:
-    child.view = ListedCerebrum(child.client, child.client.accounts())
-    return len(child.view)
+def _child_read_listing(child: ThreadDecider) -> int:
+    return len(child.view())
 
 
-def _child_decide(child: _Child, candidates: list[str]) -> Decided:
-    assert child.view is not None, "the account list was not read"
+def _child_decide(child: ThreadDecider, candidates: list[str]) -> Decided:
     log.info("deciding %d users in process %d", len(candidates), os.getpid())
-    return decide_all(child.view, child.settings, candidates, child.pool)
+    return child.decide(candidates)
